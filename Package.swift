@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Hermes",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hermes-store", targets: ["hermes-store"]),
+        .library(name: "HermesCore", targets: ["HermesCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        .target(name: "HermesCore"),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "HermesHTTP", dependencies: ["CCurl"]),
+        .target(name: "HermesStore", dependencies: ["HermesCore", "CSQLite"]),
+        .target(
+            name: "HermesCLI",
+            dependencies: [
+                "HermesCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "hermes-store",
+            dependencies: [
+                "HermesStore", "HermesCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
+        .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP"]),
+        .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HermesCore", "hermes-store"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

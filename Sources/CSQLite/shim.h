@@ -1,0 +1,9 @@
+#ifndef HERMES_CSQLITE_SHIM_H
+#define HERMES_CSQLITE_SHIM_H
+#include <sqlite3.h>
+
+/* SQLITE_TRANSIENT is a cast macro that Swift cannot import. */
+static inline sqlite3_destructor_type hermes_sqlite_transient(void) {
+    return SQLITE_TRANSIENT;
+}
+#endif

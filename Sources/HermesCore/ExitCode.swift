@@ -1,0 +1,12 @@
+/// Exit statuses shared by every Hermes tool (DESIGN.md §4, from sysexits.h).
+public enum ExitCode: Int32, Sendable {
+    case success = 0
+    case measurementFailed = 1
+    case usage = 64
+    case dataError = 65
+    case unavailable = 69
+    case cannotCreate = 73
+    case ioError = 74
+    case temporaryFailure = 75
+    case configuration = 78
+}

@@ -1,0 +1,123 @@
+/// Appends compact JSON to a byte buffer. Records are written field by field so the key order is
+/// the contract's, not a dictionary's.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    public init() {
+        bytes.reserveCapacity(512)
+    }
+
+    public mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    public mutating func key(_ name: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        Self.appendString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    public mutating func field(_ name: String, _ value: String?) {
+        key(name)
+        if let value { Self.appendString(value, to: &bytes) } else { appendNull() }
+        needsComma = true
+    }
+
+    public mutating func field(_ name: String, _ value: Double?) {
+        key(name)
+        if let value { Self.appendNumber(value, to: &bytes) } else { appendNull() }
+        needsComma = true
+    }
+
+    public mutating func field(_ name: String, _ value: Int64?) {
+        key(name)
+        if let value { bytes.append(contentsOf: Array(String(value).utf8)) } else { appendNull() }
+        needsComma = true
+    }
+
+    public mutating func field(_ name: String, _ value: JSONValue) {
+        key(name)
+        append(value)
+        needsComma = true
+    }
+
+    /// Writes `name` only when `value` is present: optional extensions are omitted, not null.
+    public mutating func optionalField(_ name: String, _ value: String?) {
+        if let value { field(name, value) }
+    }
+
+    public mutating func optionalField(_ name: String, _ value: Double?) {
+        if let value { field(name, value) }
+    }
+
+    public mutating func optionalField(_ name: String, _ value: Int64?) {
+        if let value { field(name, value) }
+    }
+
+    public mutating func newline() {
+        bytes.append(0x0A)
+    }
+
+    private mutating func appendNull() {
+        bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+    }
+
+    public mutating func append(_ value: JSONValue) {
+        switch value {
+        case .null: appendNull()
+        case .bool(let flag): bytes.append(contentsOf: Array((flag ? "true" : "false").utf8))
+        case .integer(let integer): bytes.append(contentsOf: Array(String(integer).utf8))
+        case .number(let number): Self.appendNumber(number, to: &bytes)
+        case .string(let text): Self.appendString(text, to: &bytes)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (offset, element) in elements.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                append(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            bytes.append(UInt8(ascii: "{"))
+            for (offset, member) in object.members.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                Self.appendString(member.key, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                append(member.value)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        needsComma = true
+    }
+
+    /// Shortest round-tripping form (Swift's `description`), which for finite values is valid JSON.
+    public static func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
+        precondition(value.isFinite, "records are validated finite before encoding")
+        bytes.append(contentsOf: Array(value.description.utf8))
+    }
+
+    public static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,91 @@
+/// Lines of the official Ookla CLI (`speedtest --format=json|jsonl`).
+///
+/// `bandwidth` is bytes/s, so Mbit/s is bandwidth / 125 000 (one division, correctly rounded).
+/// A missing phase is null, not 0: the Python Hermes turned an empty object into a 0/0/0 "success".
+enum OoklaForm {
+    static let progressTypes: Set<String> = ["testStart", "ping", "download", "upload"]
+    static let engine = "ookla-cli"
+
+    static func decodeResult(_ object: JSONObject) throws(RecordDecoder.Rejection) -> SpeedResult {
+        let fields = Fields(object)
+        let ping = try section(object, "ping")
+        guard let ping else { throw .init("Ookla result has no \"ping\" object") }
+        let download = try section(object, "download")
+        let upload = try section(object, "upload")
+        let server = try section(object, "server")
+        let interface = try section(object, "interface")
+        let serverFields = server.map(Fields.init)
+
+        let location = [try serverFields?.optionalString("location"), try serverFields?.optionalString("country")]
+            .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
+        var extensions = SpeedResult.Extensions(engine: engine)
+        extensions.clientIP = try interface.map(Fields.init)?.optionalString("externalIp")
+        extensions.packetLossPct = try fields.optionalMeasure("packetLoss")
+        extensions.downloadLatencyMs = try loadedLatency(download, phase: "download")
+        extensions.uploadLatencyMs = try loadedLatency(upload, phase: "upload")
+        extensions.downloadBytes = try download.map(Fields.init)?.optionalCount("bytes")
+        extensions.uploadBytes = try upload.map(Fields.init)?.optionalCount("bytes")
+        if let serverHost = try serverFields?.optionalString("host"), !serverHost.isEmpty {
+            extensions.serverURL = serverHost
+        }
+
+        return SpeedResult(
+            timestamp: try fields.timestamp(),
+            downloadMbps: try megabits(download),
+            uploadMbps: try megabits(upload),
+            pingMs: try Fields(ping).requiredMeasure("latency"),
+            jitterMs: try Fields(ping).optionalMeasure("jitter"),
+            ispName: try fields.optionalString("isp"),
+            serverName: try serverFields?.optionalString("name") ?? "",
+            serverLocation: location,
+            serverID: try serverFields?.serverID("id"),
+            extensions: extensions
+        )
+    }
+
+    /// An error log becomes a failure record; info and warning logs carry no record.
+    static func decodeLog(_ object: JSONObject) throws(RecordDecoder.Rejection) -> MeasurementFailure? {
+        let fields = Fields(object)
+        guard try fields.optionalString("level") == "error" else { return nil }
+        let message = try fields.optionalString("message") ?? "the Ookla CLI reported an error without a message"
+        return MeasurementFailure(
+            timestamp: try fields.timestamp(),
+            error: "Ookla speedtest CLI: \(message)",
+            errorKind: classify(message),
+            engine: engine
+        )
+    }
+
+    static func classify(_ message: String) -> MeasurementFailure.ErrorKind {
+        let lowered = message.lowercased()
+        if lowered.contains("limit reached") || lowered.contains("too many requests") { return .rateLimited }
+        if lowered.contains("resolve") || lowered.contains("dns") { return .dns }
+        if lowered.contains("timeout") || lowered.contains("timed out") { return .timeout }
+        if lowered.contains("no servers") || lowered.contains("server selection") { return .noServer }
+        if lowered.contains("ssl") || lowered.contains("tls") || lowered.contains("certificate") { return .tls }
+        if lowered.contains("connect") { return .connect }
+        return .protocol
+    }
+
+    private static func section(_ object: JSONObject, _ key: String) throws(RecordDecoder.Rejection) -> JSONObject? {
+        switch object[key] {
+        case .none, .some(.null): return nil
+        case .some(.object(let inner)): return inner
+        case .some(let other): throw .init("Ookla \"\(key)\" must be an object, got \(other.typeName)")
+        }
+    }
+
+    private static func megabits(_ phase: JSONObject?) throws(RecordDecoder.Rejection) -> Double? {
+        guard let phase, let bandwidth = try Fields(phase).optionalMeasure("bandwidth") else { return nil }
+        return bandwidth / 125_000
+    }
+
+    private static func loadedLatency(_ phase: JSONObject?, phase name: String) throws(RecordDecoder.Rejection) -> Double? {
+        guard let phase else { return nil }
+        switch phase["latency"] {
+        case .none, .some(.null): return nil
+        case .some(.object(let latency)): return try Fields(latency).optionalMeasure("iqm")
+        case .some(let other): throw .init("Ookla \"\(name).latency\" must be an object, got \(other.typeName)")
+        }
+    }
+}

@@ -1,0 +1,183 @@
+/// An instant with millisecond precision, as the record contract stores it.
+///
+/// Parsing accepts any RFC 3339 offset (Python Hermes wrote local offsets such as `+02:00`) and
+/// fractions of any length; formatting always gives UTC with milliseconds and `Z`, a fixed-width
+/// form whose text order is time order.
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var millisecondsSinceEpoch: Int64
+
+    public init(millisecondsSinceEpoch: Int64) {
+        self.millisecondsSinceEpoch = millisecondsSinceEpoch
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
+    }
+
+    public var description: String { rfc3339 }
+
+    public enum ParseError: Error, Equatable, Sendable {
+        case malformed(String)
+        case missingOffset
+        case outOfRange
+
+        public var message: String {
+            switch self {
+            case .malformed(let detail): "is not an RFC 3339 time (\(detail))"
+            case .missingOffset: "has no UTC offset (write Z or +HH:MM)"
+            case .outOfRange: "is out of range (years 0001 to 9999)"
+            }
+        }
+    }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `t`, `z` and a space separator are accepted.
+    public init(rfc3339 text: String) throws(ParseError) {
+        var copy = text
+        let parsed: Result<Int64, ParseError> = copy.withUTF8 { Self.parse($0) }
+        self.millisecondsSinceEpoch = try parsed.get()
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<Int64, ParseError> {
+        var index = 0
+        func digits(_ count: Int) -> Int? {
+            guard index + count <= bytes.count else { return nil }
+            var value = 0
+            for _ in 0..<count {
+                let byte = bytes[index]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+                index += 1
+            }
+            return value
+        }
+        func expect(_ characters: UInt8...) -> Bool {
+            guard index < bytes.count, characters.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = digits(4), expect(0x2D), let month = digits(2), expect(0x2D), let day = digits(2) else {
+            return .failure(.malformed("expected YYYY-MM-DD"))
+        }
+        guard expect(UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")) else {
+            return .failure(.malformed("expected T between date and time"))
+        }
+        guard let hour = digits(2), expect(0x3A), let minute = digits(2), expect(0x3A), let second = digits(2) else {
+            return .failure(.malformed("expected HH:MM:SS"))
+        }
+        var milliseconds = 0
+        if expect(UInt8(ascii: ".")) {
+            var fractionDigits = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                if fractionDigits < 3 { milliseconds = milliseconds * 10 + Int(bytes[index] - 0x30) }
+                fractionDigits += 1
+                index += 1
+            }
+            guard fractionDigits > 0 else { return .failure(.malformed("expected digits after '.'")) }
+            for _ in fractionDigits..<max(fractionDigits, 3) { milliseconds *= 10 }
+        }
+        var offsetMinutes = 0
+        if expect(UInt8(ascii: "Z"), UInt8(ascii: "z")) {
+            offsetMinutes = 0
+        } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let offsetHours = digits(2), expect(0x3A), let offsetMinute = digits(2),
+                offsetHours < 24, offsetMinute < 60
+            else { return .failure(.malformed("expected an offset like +02:00")) }
+            offsetMinutes = sign * (offsetHours * 60 + offsetMinute)
+        } else if index == bytes.count {
+            return .failure(.missingOffset)
+        } else {
+            return .failure(.malformed("unexpected text after the time"))
+        }
+        guard index == bytes.count else { return .failure(.malformed("unexpected text after the offset")) }
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+            hour < 24, minute < 60, second <= 60
+        else { return .failure(.malformed("a date or time field is out of range")) }
+        // A leap second is folded onto the next second; millisecond order is kept.
+        let days = daysSinceEpoch(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetMinutes * 60)
+        let result = seconds * 1000 + Int64(milliseconds)
+        let upper = Int64(daysSinceEpoch(year: 10_000, month: 1, day: 1)) * 86_400_000
+        let lower = Int64(daysSinceEpoch(year: 1, month: 1, day: 1)) * 86_400_000
+        guard result >= lower && result < upper else { return .failure(.outOfRange) }
+        return .success(result)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    public var rfc3339: String {
+        let milliseconds = Int(millisecondsSinceEpoch.floorMod(1000))
+        let totalSeconds = millisecondsSinceEpoch.floorDiv(1000)
+        let days = Int(totalSeconds.floorDiv(86_400))
+        let secondOfDay = Int(totalSeconds.floorMod(86_400))
+        let (year, month, day) = Self.civil(fromDays: days)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func pad(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                out.append(UInt8(0x30 + remaining / divisor % 10))
+                remaining %= divisor
+                divisor /= 10
+            }
+        }
+        pad(year, 4); out.append(0x2D); pad(month, 2); out.append(0x2D); pad(day, 2)
+        out.append(UInt8(ascii: "T"))
+        pad(secondOfDay / 3600, 2); out.append(0x3A); pad(secondOfDay / 60 % 60, 2); out.append(0x3A)
+        pad(secondOfDay % 60, 2); out.append(UInt8(ascii: ".")); pad(milliseconds, 3)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public func adding(milliseconds: Int64) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + milliseconds)
+    }
+
+    private static func isLeap(_ year: Int) -> Bool {
+        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    // Howard Hinnant's days-from-civil and civil-from-days algorithms.
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (year, month, day)
+    }
+}
+
+extension Int64 {
+    fileprivate func floorDiv(_ divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+
+    fileprivate func floorMod(_ divisor: Int64) -> Int64 {
+        self - floorDiv(divisor) * divisor
+    }
+}

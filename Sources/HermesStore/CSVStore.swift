@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import HermesCore
+
+/// Results in the Python Hermes CSV file. Appends and prunes hold an exclusive lock; pruning
+/// rewrites through a temp file and rename. Failure records are not written: the format has no
+/// place for them (SQLite keeps them).
+public final class CSVStore: RecordStore {
+    public let location: String
+    /// Rows that could not be read back, as `path:line: reason`; reported by the caller.
+    public private(set) var warnings: [String] = []
+
+    public init(path: String) throws(StoreError) {
+        location = path
+        try FileSystem.createParentDirectories(of: path)
+    }
+
+    public func append(_ records: [Record]) throws(StoreError) {
+        var rows: [UInt8] = []
+        for case .result(let result) in records { rows.append(contentsOf: CSVFormat.row(result)) }
+        guard !rows.isEmpty else { return }
+        let file = try LockedFile(path: location, flags: O_RDWR | O_CREAT | O_APPEND)
+        var output: [UInt8] = []
+        if file.size == 0 {
+            output = CSVFormat.headerLine
+        } else {
+            try checkHeader(of: file)
+            // A writer killed mid-line by something else must not glue our row onto its fragment.
+            if file.lastByte() != 0x0A { output = [0x0D, 0x0A] }
+        }
+        output.append(contentsOf: rows)
+        // One write(2) of whole lines: a kill cannot leave half a row.
+        do throws(IOError) {
+            try writeAll(output, to: file.descriptor, name: location)
+        } catch {
+            throw StoreError.io(error)
+        }
+    }
+
+    private func checkHeader(of file: LockedFile) throws(StoreError) {
+        var head = [UInt8](repeating: 0, count: 512)
+        let count = max(0, pread(file.descriptor, &head, head.count, 0))
+        var firstLine = Array(head[0..<count].prefix { $0 != 0x0A })
+        if firstLine.last == 0x0D { firstLine.removeLast() }
+        if firstLine.starts(with: [0xEF, 0xBB, 0xBF]) { firstLine.removeFirst(3) }
+        guard firstLine == Array(CSVFormat.header.joined(separator: ",").utf8) else {
+            throw StoreError.badFile(
+                path: location, line: 1,
+                reason: "the header is not the Hermes CSV header (\(CSVFormat.header.joined(separator: ","))); refusing to append")
+        }
+    }
+
+    public func applyRetention(_ policy: RetentionPolicy, now: Timestamp) throws(StoreError) -> Int {
+        guard !policy.isUnlimited, FileSystem.exists(location) else { return 0 }
+        let file = try LockedFile(path: location, flags: O_RDONLY)
+        let contents = try FileSystem.readAll(file.descriptor, path: location)
+        let rows = readRows(contents)
+        var keep = rows.map { _ in true }
+        if let cutoff = policy.cutoff(now: now) {
+            for (index, row) in rows.enumerated() {
+                if let timestamp = row.timestamp, timestamp < cutoff { keep[index] = false }
+            }
+        }
+        if let maximumRows = policy.maximumRows {
+            let newestFirst = rows.indices.filter { keep[$0] }.sorted {
+                (rows[$0].timestamp ?? .init(millisecondsSinceEpoch: .max), $0)
+                    > (rows[$1].timestamp ?? .init(millisecondsSinceEpoch: .max), $1)
+            }
+            for index in newestFirst.dropFirst(maximumRows) { keep[index] = false }
+        }
+        let removed = keep.filter { !$0 }.count
+        guard removed > 0 else { return 0 }
+        var output = CSVFormat.headerLine
+        for (index, row) in rows.enumerated() where keep[index] { output.append(contentsOf: row.bytes) }
+        try FileSystem.atomicReplace(location, with: output)
+        return removed
+    }
+
+    public func query(_ query: RecordQuery) throws(StoreError) -> [Record] {
+        guard query.kinds != .failure, FileSystem.exists(location) else { return [] }
+        let file = try LockedFile(path: location, flags: O_RDONLY)
+        let contents = try FileSystem.readAll(file.descriptor, path: location)
+        let matching = readRows(contents).compactMap { row -> Record? in
+            guard let result = row.result else { return nil }
+            let record = Record.result(result)
+            return query.matches(record) ? record : nil
+        }
+        // Stable sort: rows with equal timestamps keep file order.
+        let ordered = matching.enumerated().sorted { lhs, rhs in
+            if lhs.element.timestamp != rhs.element.timestamp {
+                return query.chronological
+                    ? lhs.element.timestamp < rhs.element.timestamp : lhs.element.timestamp > rhs.element.timestamp
+            }
+            return query.chronological ? lhs.offset < rhs.offset : lhs.offset > rhs.offset
+        }.map(\.element)
+        let page = ordered.dropFirst(query.offset)
+        return Array(query.limit.map { page.prefix($0) } ?? page)
+    }
+
+    public func close() throws(StoreError) {}
+
+    private struct Row {
+        var bytes: [UInt8]
+        var timestamp: Timestamp?
+        var result: SpeedResult?
+    }
+
+    /// The data rows of the file, each with its original bytes so a rewrite keeps them exactly.
+    private func readRows(_ contents: [UInt8]) -> [Row] {
+        var rows: [Row] = []
+        var start = 0
+        var lineNumber = 0
+        var lineStart = 1
+        // Split on row boundaries (newlines outside quotes), keeping each row's bytes verbatim.
+        var inQuotes = false
+        for index in contents.indices {
+            let byte = contents[index]
+            if byte == 0x22 { inQuotes.toggle() }
+            guard byte == 0x0A, !inQuotes else { continue }
+            lineNumber += 1
+            let bytes = Array(contents[start...index])
+            start = index + 1
+            defer { lineStart = lineNumber + 1 }
+            if lineStart == 1 { continue }
+            rows.append(parseRow(bytes, line: lineStart))
+        }
+        if start < contents.count {
+            rows.append(parseRow(Array(contents[start...]) + [0x0D, 0x0A], line: lineStart))
+        }
+        return rows
+    }
+
+    private func parseRow(_ bytes: [UInt8], line: Int) -> Row {
+        guard let cells = CSVFormat.parse(bytes).first?.cells else {
+            return Row(bytes: bytes, timestamp: nil, result: nil)
+        }
+        do {
+            let result = try CSVFormat.result(from: cells)
+            return Row(bytes: bytes, timestamp: result.timestamp, result: result)
+        } catch {
+            warnings.append("\(location):\(line): \(error.reason); row kept but not read")
+            return Row(bytes: bytes, timestamp: try? Timestamp(rfc3339: cells[0]), result: nil)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import HermesCore
+
+/// The few file operations the stores need, wrapped once.
+enum FileSystem {
+    static func createParentDirectories(of path: String) throws(StoreError) {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        try createDirectories(String(path[..<slash]))
+    }
+
+    static func createDirectories(_ directory: String) throws(StoreError) {
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
+                throw StoreError.io(IOError(operation: "create directory for", path: prefix, code: errno))
+            }
+            prefix += "/"
+        }
+    }
+
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    static func readAll(_ fileDescriptor: Int32, path: String) throws(StoreError) -> [UInt8] {
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fileDescriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                contents.append(contentsOf: chunk[0..<count])
+            } else if count == 0 {
+                return contents
+            } else if errno != EINTR {
+                throw StoreError.io(IOError(operation: "read", path: path, code: errno))
+            }
+        }
+    }
+
+    /// Replaces `path` with `contents`: temp file in the same directory, fsync, rename, so a
+    /// killed process leaves the old file or the new one, never a torn one.
+    static func atomicReplace(_ path: String, with contents: [UInt8]) throws(StoreError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StoreError.io(IOError(operation: "create", path: temporary, code: errno))
+        }
+        var status = stat()
+        if stat(path, &status) == 0 { fchmod(descriptor, status.st_mode & 0o7777) }
+        do throws(IOError) {
+            try writeAll(contents, to: descriptor, name: temporary)
+            if fsync(descriptor) != 0 { throw IOError(operation: "sync", path: temporary, code: errno) }
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            throw StoreError.io(error)
+        }
+        close(descriptor)
+        if rename(temporary, path) != 0 {
+            let code = errno
+            unlink(temporary)
+            throw StoreError.io(IOError(operation: "replace", path: path, code: code))
+        }
+    }
+}
+
+/// An open file held under an exclusive `flock`, checked to still be the file at `path`:
+/// a pruner may have renamed a new file over it while we waited for the lock.
+final class LockedFile {
+    let descriptor: Int32
+    let path: String
+
+    init(path: String, flags: Int32) throws(StoreError) {
+        self.path = path
+        while true {
+            let descriptor = open(path, flags | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                throw StoreError.io(IOError(operation: "open", path: path, code: errno))
+            }
+            while flock(descriptor, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    let code = errno
+                    close(descriptor)
+                    throw StoreError.io(IOError(operation: "lock", path: path, code: code))
+                }
+            }
+            var opened = stat()
+            var current = stat()
+            if fstat(descriptor, &opened) == 0 && stat(path, &current) == 0
+                && opened.st_ino == current.st_ino && opened.st_dev == current.st_dev
+            {
+                self.descriptor = descriptor
+                return
+            }
+            close(descriptor)
+        }
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    var size: Int {
+        var status = stat()
+        return fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+    }
+
+    func lastByte() -> UInt8? {
+        let size = self.size
+        guard size > 0 else { return nil }
+        var byte: UInt8 = 0
+        return pread(descriptor, &byte, 1, off_t(size - 1)) == 1 ? byte : nil
+    }
+}

@@ -1,0 +1,144 @@
+import CSQLite
+
+/// A thin wrapper over one sqlite3 connection: statements, binding and errors in Swift terms.
+final class SQLiteDatabase {
+    let path: String
+    private var handle: OpaquePointer?
+
+    init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
+        self.path = path
+        var connection: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &connection, flags, nil)
+        guard status == SQLITE_OK, let connection else {
+            let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(connection)
+            throw StoreError.cannotOpen(path: path, reason: message)
+        }
+        handle = connection
+        sqlite3_extended_result_codes(connection, 1)
+        sqlite3_busy_timeout(connection, busyTimeoutMilliseconds)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    func execute(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &message)
+        if status != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(status))
+            sqlite3_free(message)
+            throw error(status, text, doing: sql)
+        }
+    }
+
+    func prepare(_ sql: String) throws(StoreError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard status == SQLITE_OK, let statement else {
+            throw error(status, String(cString: sqlite3_errmsg(handle)), doing: sql)
+        }
+        return SQLiteStatement(statement, database: self)
+    }
+
+    /// One integer from a query such as `PRAGMA user_version`.
+    func scalar(_ sql: String) throws(StoreError) -> Int64 {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return 0 }
+        return statement.int64(0) ?? 0
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func lastError(_ status: Int32, doing what: String) -> StoreError {
+        error(status, String(cString: sqlite3_errmsg(handle)), doing: what)
+    }
+
+    private func error(_ status: Int32, _ message: String, doing what: String) -> StoreError {
+        let primary = status & 0xFF
+        switch primary {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return .busy(path: path, reason: message)
+        case SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH:
+            return .cannotOpen(path: path, reason: message)
+        case SQLITE_CORRUPT, SQLITE_NOTADB:
+            return .corrupt(path: path, reason: message)
+        default:
+            return .sqlite(path: path, reason: message, statement: what)
+        }
+    }
+}
+
+/// A prepared statement; reset after each use so it never holds a read lock.
+final class SQLiteStatement {
+    private let statement: OpaquePointer
+    private let database: SQLiteDatabase
+
+    init(_ statement: OpaquePointer, database: SQLiteDatabase) {
+        self.statement = statement
+        self.database = database
+    }
+
+    deinit {
+        sqlite3_finalize(statement)
+    }
+
+    func bind(_ index: Int32, _ value: String?) {
+        if let value {
+            sqlite3_bind_text(statement, index, value, -1, hermes_sqlite_transient())
+        } else {
+            sqlite3_bind_null(statement, index)
+        }
+    }
+
+    func bind(_ index: Int32, _ value: Double?) {
+        if let value { sqlite3_bind_double(statement, index, value) } else { sqlite3_bind_null(statement, index) }
+    }
+
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
+    }
+
+    /// Steps once; true while a row is available.
+    func step() throws(StoreError) -> Bool {
+        let status = sqlite3_step(statement)
+        switch status {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let error = database.lastError(status, doing: String(cString: sqlite3_sql(statement)))
+            sqlite3_reset(statement)
+            throw error
+        }
+    }
+
+    /// Runs a statement that returns no rows, then resets it for reuse.
+    func run() throws(StoreError) {
+        _ = try step()
+        reset()
+    }
+
+    func reset() {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    func isNull(_ column: Int32) -> Bool {
+        sqlite3_column_type(statement, column) == SQLITE_NULL
+    }
+
+    func string(_ column: Int32) -> String? {
+        guard let text = sqlite3_column_text(statement, column) else { return nil }
+        return String(cString: text)
+    }
+
+    func double(_ column: Int32) -> Double? {
+        isNull(column) ? nil : sqlite3_column_double(statement, column)
+    }
+
+    func int64(_ column: Int32) -> Int64? {
+        isNull(column) ? nil : sqlite3_column_int64(statement, column)
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import HermesCLI
+import HermesCore
+import HermesStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print stored records, newest first.",
+        discussion: "<time> is RFC 3339 (2026-05-01T12:00:00Z, any offset) or a duration back from now: 30m, 12h, 7d, 2w, 1d12h."
+    )
+
+    @Option(name: .customLong("sqlite"), help: ArgumentHelp("Read the SQLite database at <path>.", valueName: "path"))
+    var sqlitePath: String?
+
+    @Option(name: .customLong("csv"), help: ArgumentHelp("Read the Python Hermes CSV file at <path>.", valueName: "path"))
+    var csvPath: String?
+
+    @Option(help: ArgumentHelp("Only records at or after <time>.", valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Only records at or before <time>.", valueName: "time"))
+    var until: String?
+
+    @Option(help: ArgumentHelp("Print at most <n> records.", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Skip the first <n> records (for paging).", valueName: "n"))
+    var offset: Int = 0
+
+    @Option(name: .customLong("type"), help: "Which records: result, failure or all.")
+    var kinds: RecordQuery.Kinds = .result
+
+    @Flag(help: "Oldest first instead of newest first.")
+    var chronological = false
+
+    @Option(help: "Output format: ndjson (canonical records), csv (Python Hermes header, results only) or table.")
+    var format: QueryFormat = .ndjson
+
+    func validate() throws {
+        if sqlitePath != nil && csvPath != nil { throw ValidationError("give either --sqlite or --csv, not both") }
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more, got \(limit)") }
+        if offset < 0 { throw ValidationError("--offset must be 0 or more, got \(offset)") }
+        if format == .csv && kinds != .result {
+            throw ValidationError("--format csv carries results only; use ndjson or table with --type \(kinds.rawValue)")
+        }
+        _ = try window(now: .now())
+    }
+
+    private func window(now: Timestamp) throws -> (since: Timestamp?, until: Timestamp?) {
+        func parse(_ text: String?, flag: String) throws -> Timestamp? {
+            guard let text else { return nil }
+            guard let time = TimeSpecification.parse(text, now: now) else {
+                throw ValidationError("\(flag) \"\(text)\" is neither an RFC 3339 time nor a duration like 7d or 12h")
+            }
+            return time
+        }
+        return (try parse(since, flag: "--since"), try parse(until, flag: "--until"))
+    }
+
+    func run() throws {
+        let (since, until) = try window(now: .now())
+        let request = RecordQuery(
+            since: since, until: until, limit: limit, offset: offset, kinds: kinds, chronological: chronological)
+        let store: any RecordStore
+        do {
+            if let csvPath {
+                guard access(csvPath, R_OK) == 0 else {
+                    throw StoreError.io(IOError(operation: "read", path: csvPath, code: errno))
+                }
+                store = try CSVStore(path: csvPath)
+            } else {
+                let path = sqlitePath ?? StoreConfiguration.defaultDatabasePath(.current())
+                guard access(path, R_OK) == 0 else {
+                    throw StoreError.io(IOError(operation: "read", path: path, code: errno))
+                }
+                store = try SQLiteStore(path: path)
+            }
+            let records = try store.query(request)
+            if let csv = store as? CSVStore { csv.warnings.forEach(Diagnostics(tool: "hermes-store").report) }
+            try writeAll(format.render(records), to: 1, name: "standard output")
+        } catch let error as StoreError {
+            throw exitAfterReporting(error.description, code: error.exitCode, tool: "hermes-store")
+        } catch let error as IOError {
+            throw exitAfterReporting(error.description, code: .ioError, tool: "hermes-store")
+        }
+    }
+}
+
+extension RecordQuery.Kinds: ExpressibleByArgument {}
+extension QueryFormat: ExpressibleByArgument {}
