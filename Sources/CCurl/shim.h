@@ -1,0 +1,78 @@
+#ifndef HERMES_CCURL_SHIM_H
+#define HERMES_CCURL_SHIM_H
+#include <curl/curl.h>
+
+/*
+ * curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are C variadic functions, which Swift
+ * cannot call. Each wrapper below fixes one argument type, so Swift sees a checked signature and
+ * passing the wrong kind of value for an option becomes a compile error instead of undefined
+ * behaviour. Callback setters also fix the option, so a callback cannot be installed under an
+ * option that expects a different function type.
+ */
+
+/* CURL_GLOBAL_DEFAULT is built from macros that Swift does not import. */
+static inline CURLcode hermes_curl_global_init(void) {
+    return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static inline CURLcode hermes_easy_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode hermes_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode hermes_easy_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode hermes_easy_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode hermes_easy_setopt_slist(CURL *handle, CURLoption option,
+                                                struct curl_slist *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode hermes_easy_set_write_function(CURL *handle, curl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
+}
+
+/* Header lines arrive through a function of the same type as the body's write function. */
+static inline CURLcode hermes_easy_set_header_function(CURL *handle, curl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+}
+
+static inline CURLcode hermes_easy_set_read_function(CURL *handle, curl_read_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+}
+
+static inline CURLcode hermes_easy_set_seek_function(CURL *handle, curl_seek_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
+}
+
+static inline CURLcode hermes_easy_set_xferinfo_function(CURL *handle,
+                                                         curl_xferinfo_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+}
+
+static inline CURLcode hermes_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode hermes_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+/* The string stays owned by the handle and is valid until its next transfer or cleanup. */
+static inline CURLcode hermes_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLMcode hermes_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
+    return curl_multi_setopt(handle, option, value);
+}
+
+#endif

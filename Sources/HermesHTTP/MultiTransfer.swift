@@ -1,0 +1,201 @@
+import CCurl
+
+/// Runs many requests at once on the calling thread with libcurl's multi interface. Each request
+/// keeps its own timeouts, so one that never answers delays no other beyond its own limit.
+/// Connections stay cached in the `MultiTransfer` between runs.
+///
+/// Not `Sendable`, for the same reason as `EasyTransfer`.
+public final class MultiTransfer {
+    private let multi: UnsafeMutableRawPointer
+
+    /// - Parameter multiplex: allow HTTP/2 transfers to the same host to share one connection.
+    ///   Off by default because a speed test wants one TCP connection per stream.
+    public init(multiplex: Bool = false) throws(HTTPError) {
+        try CurlLibrary.ensureInitialized()
+        guard let multi = curl_multi_init() else {
+            throw HTTPError(kind: .internal, message: "libcurl could not create a multi handle")
+        }
+        self.multi = multi
+        let pipelining = multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING
+        let code = hermes_multi_setopt_long(multi, CURLMOPT_PIPELINING, pipelining)
+        guard code == CURLM_OK else {
+            curl_multi_cleanup(multi)
+            throw HTTPError(kind: .internal, message: "libcurl refused the multiplexing setting")
+        }
+    }
+
+    deinit {
+        curl_multi_cleanup(multi)
+    }
+
+    /// Performs all `requests` concurrently and returns one result per request, in order.
+    ///
+    /// `onProgress` runs on this thread between libcurl's work, at least every
+    /// `progressInterval` while any transfer is unfinished (a busy loop can make a call a little
+    /// late, never skip it). It may cancel transfers through its answer.
+    public func perform(
+        _ requests: [HTTPRequest],
+        progressInterval: Duration = .milliseconds(100),
+        onProgress: (TransferProgress) -> ProgressDecision = { _ in .proceed }
+    ) -> [Result<HTTPResponse, HTTPError>] {
+        var run = MultiRun(multi: multi, requests: requests)
+        defer { run.detachAll() }
+        let interval = max(progressInterval, .milliseconds(1))
+        let clock = ContinuousClock()
+        let start = clock.now
+        var nextProgress = start + interval
+
+        while run.hasActiveTransfers {
+            var running: Int32 = 0
+            let performCode = curl_multi_perform(multi, &running)
+            guard performCode == CURLM_OK else {
+                run.failActive(multiCode: performCode)
+                break
+            }
+            run.collectFinished()
+            guard run.hasActiveTransfers else { break }
+
+            var now = clock.now
+            if now >= nextProgress {
+                let decision = onProgress(run.progress(at: now, since: start))
+                run.apply(decision)
+                nextProgress += interval
+                if nextProgress <= now {
+                    nextProgress = now + interval
+                }
+                guard run.hasActiveTransfers else { break }
+                now = clock.now
+            }
+            // libcurl shortens the wait when one of its own timers (a request timeout) is due.
+            let waitMilliseconds = min(1000, (nextProgress - now).wholeMillisecondsRoundedUp)
+            let pollCode = curl_multi_poll(multi, nil, 0, Int32(waitMilliseconds), nil)
+            guard pollCode == CURLM_OK else {
+                run.failActive(multiCode: pollCode)
+                break
+            }
+        }
+        return run.results()
+    }
+}
+
+/// The bookkeeping of one `MultiTransfer.perform` call: which handle belongs to which request,
+/// and the results so far.
+private struct MultiRun {
+    let multi: UnsafeMutableRawPointer
+    let requests: [HTTPRequest]
+    private var handles: [EasyHandle?]
+    private var outcomes: [Result<HTTPResponse, HTTPError>?]
+    private var finalCounts: [ByteCounts]
+    private var activeIndexByHandle: [UnsafeMutableRawPointer: Int] = [:]
+
+    init(multi: UnsafeMutableRawPointer, requests: [HTTPRequest]) {
+        self.multi = multi
+        self.requests = requests
+        handles = Array(repeating: nil, count: requests.count)
+        outcomes = Array(repeating: nil, count: requests.count)
+        finalCounts = Array(repeating: ByteCounts(), count: requests.count)
+        for (index, request) in requests.enumerated() {
+            start(request, at: index)
+        }
+    }
+
+    var hasActiveTransfers: Bool { !activeIndexByHandle.isEmpty }
+
+    private mutating func start(_ request: HTTPRequest, at index: Int) {
+        do throws(HTTPError) {
+            let handle = try EasyHandle()
+            try handle.prepare(for: request)
+            let code = curl_multi_add_handle(multi, handle.raw)
+            guard code == CURLM_OK else {
+                outcomes[index] = .failure(Self.error(for: code, displayURL: request.displayURL))
+                return
+            }
+            handles[index] = handle
+            activeIndexByHandle[handle.raw] = index
+        } catch {
+            outcomes[index] = .failure(error)
+        }
+    }
+
+    mutating func collectFinished() {
+        var queued: Int32 = 0
+        while let message = curl_multi_info_read(multi, &queued) {
+            guard message.pointee.msg == CURLMSG_DONE,
+                let easy = message.pointee.easy_handle,
+                let index = activeIndexByHandle[easy],
+                let handle = handles[index]
+            else { continue }
+            // Read before detaching: the message is only valid until the handle is removed.
+            let code = message.pointee.data.result
+            finish(index, with: handle.outcome(of: code))
+        }
+    }
+
+    mutating func apply(_ decision: ProgressDecision) {
+        let indices: [Int] =
+            switch decision {
+            case .proceed: []
+            case .cancelAll: Array(activeIndexByHandle.values)
+            case .cancel(let chosen): chosen.filter { activeIndexByHandle.values.contains($0) }
+            }
+        for index in indices {
+            guard let handle = handles[index] else { continue }
+            finish(index, with: .failure(handle.stoppedByCaller()))
+        }
+    }
+
+    mutating func failActive(multiCode: CURLMcode) {
+        for index in activeIndexByHandle.values {
+            finish(index, with: .failure(Self.error(for: multiCode, displayURL: requests[index].displayURL)))
+        }
+    }
+
+    private mutating func finish(_ index: Int, with outcome: Result<HTTPResponse, HTTPError>) {
+        guard let handle = handles[index] else { return }
+        finalCounts[index] = handle.byteCounts
+        curl_multi_remove_handle(multi, handle.raw)
+        activeIndexByHandle[handle.raw] = nil
+        outcomes[index] = outcome
+    }
+
+    func progress(at instant: ContinuousClock.Instant, since start: ContinuousClock.Instant)
+        -> TransferProgress
+    {
+        let snapshots = requests.indices.map { index in
+            let isActive = outcomes[index] == nil
+            let counts = isActive ? handles[index]?.byteCounts ?? ByteCounts() : finalCounts[index]
+            return TransferSnapshot(
+                bytesReceived: counts.received,
+                bytesSent: counts.sent,
+                isFinished: !isActive
+            )
+        }
+        return TransferProgress(instant: instant, elapsed: instant - start, transfers: snapshots)
+    }
+
+    /// A handle must leave the multi handle before it is cleaned up.
+    mutating func detachAll() {
+        for handle in activeIndexByHandle.keys {
+            curl_multi_remove_handle(multi, handle)
+        }
+        activeIndexByHandle.removeAll()
+    }
+
+    func results() -> [Result<HTTPResponse, HTTPError>] {
+        outcomes.enumerated().map { index, outcome in
+            outcome
+                ?? .failure(
+                    HTTPError(
+                        kind: .internal,
+                        displayURL: requests[index].displayURL,
+                        detail: "the transfer ended without a result"
+                    )
+                )
+        }
+    }
+
+    private static func error(for code: CURLMcode, displayURL: String) -> HTTPError {
+        let reason = curl_multi_strerror(code).map { String(cString: $0) } ?? "multi error \(code.rawValue)"
+        return HTTPError(kind: .internal, displayURL: displayURL, detail: reason)
+    }
+}

@@ -1,0 +1,134 @@
+import HermesHTTP
+import Testing
+
+extension HermesHTTPTests {
+    @Suite struct Multi {
+        /// What hermes-alert does: four providers at once, one of which never answers.
+        @Test func aSilentServerDelaysNoOtherTransfer() throws {
+            let server = try TestServer.start()
+            defer { server.stop() }
+            let silent = try TestServer.start()
+            defer { silent.stop() }
+            let requests = [
+                HTTPRequest(url: "\(server.baseURL)/hello"),
+                HTTPRequest(
+                    url: "\(silent.baseURL)/hang", timeouts: HTTPTimeouts(total: .milliseconds(1500))),
+                HTTPRequest(url: "\(server.baseURL)/upload", method: .post, body: .bytes(Array("{}".utf8))),
+                HTTPRequest(url: "\(server.baseURL)/missing"),
+            ]
+
+            let (results, elapsed) = timed { HTTPClient.performAll(requests) }
+
+            try #require(results.count == 4)
+            #expect(results[0].value?.text == "hello")
+            #expect(results[1].error?.kind == .timeout)
+            #expect(results[2].value?.text == "stored")
+            #expect(results[3].value?.status == 404)
+            for index in [0, 2, 3] {
+                #expect(try #require(results[index].value).metrics.total < .milliseconds(500))
+            }
+            #expect(elapsed >= .milliseconds(1450))
+            #expect(elapsed < .milliseconds(2300))
+        }
+
+        @Test func progressIsReportedWithLiveCountersOnSchedule() throws {
+            let server = try TestServer.start()
+            defer { server.stop() }
+            // 10 000 bytes in ten drips over about a second, and an upload that ends at once.
+            let requests = [
+                HTTPRequest(url: "\(server.baseURL)/drip?chunk=1000&count=10&interval=100"),
+                HTTPRequest(
+                    url: "\(server.baseURL)/upload", method: .post,
+                    body: .bytes(Array(repeating: 7, count: 3000))),
+            ]
+            var reports: [TransferProgress] = []
+
+            let results = HTTPClient.performAll(requests, progressInterval: .milliseconds(100)) { progress in
+                reports.append(progress)
+                return .proceed
+            }
+
+            #expect(results[0].value?.metrics.bytesReceived == 10_000)
+            #expect(reports.count >= 5)
+            let instants = reports.map(\.instant)
+            let gaps = zip(instants.dropFirst(), instants).map { $0 - $1 }
+            #expect(gaps.allSatisfy { $0 <= .milliseconds(250) }, "gaps: \(gaps)")
+            #expect(reports.first.map { $0.elapsed <= .milliseconds(250) } == true)
+            let received = reports.map { $0.transfers[0].bytesReceived }
+            #expect(received == received.sorted())
+            #expect(received.contains { $0 > 0 && $0 < 10_000 }, "received: \(received)")
+            let upload = reports.last?.transfers[1]
+            #expect(upload?.isFinished == true)
+            #expect(upload?.bytesSent == 3000)
+            #expect(upload?.bytesReceived == Int64("stored".utf8.count))
+        }
+
+        @Test func cancellingAllStopsEveryUnfinishedTransfer() throws {
+            let server = try TestServer.start()
+            defer { server.stop() }
+            let requests =
+                Array(
+                    repeating: HTTPRequest(url: "\(server.baseURL)/endless", responseBody: .discard), count: 2
+                )
+                + [HTTPRequest(url: "\(server.baseURL)/hello")]
+            var receivedAtCancel: [Int64] = []
+
+            let (results, elapsed) = timed {
+                HTTPClient.performAll(requests) { progress in
+                    guard progress.elapsed >= .milliseconds(300) else { return .proceed }
+                    receivedAtCancel = progress.transfers.map(\.bytesReceived)
+                    return .cancelAll
+                }
+            }
+
+            #expect(results[0].error?.kind == .aborted)
+            #expect(results[1].error?.kind == .aborted)
+            #expect(results[2].value?.text == "hello")
+            #expect(receivedAtCancel.prefix(2).allSatisfy { $0 > 0 })
+            #expect(elapsed < .seconds(2))
+        }
+
+        @Test func cancellingOneTransferLeavesTheOthersRunning() throws {
+            let server = try TestServer.start()
+            defer { server.stop() }
+            let requests = [
+                HTTPRequest(url: "\(server.baseURL)/endless", responseBody: .discard),
+                HTTPRequest(url: "\(server.baseURL)/drip?chunk=100&count=5&interval=100"),
+            ]
+
+            let results = HTTPClient.performAll(requests) { _ in .cancel([0]) }
+
+            #expect(results[0].error?.kind == .aborted)
+            #expect(results[1].value?.body == TestPattern.bytes(count: 500))
+        }
+
+        @Test func aRequestThatCannotStartFailsAlone() throws {
+            let server = try TestServer.start()
+            defer { server.stop() }
+
+            let results = HTTPClient.performAll([
+                HTTPRequest(url: "gopher://127.0.0.1/"),
+                HTTPRequest(url: "\(server.baseURL)/hello"),
+            ])
+
+            #expect(results[0].error?.kind == .invalidRequest)
+            #expect(results[1].value?.text == "hello")
+        }
+
+        @Test func aMultiTransferKeepsConnectionsBetweenRuns() throws {
+            let server = try TestServer.start()
+            defer { server.stop() }
+            let multi = try MultiTransfer()
+            let requests = Array(repeating: HTTPRequest(url: "\(server.baseURL)/hello"), count: 2)
+
+            let first = multi.perform(requests)
+            let second = multi.perform(requests)
+
+            // Without multiplexing, two transfers at once need two connections...
+            #expect(first.compactMap(\.value).map(\.metrics.newConnections) == [1, 1])
+            // ...which the next run finds warm.
+            #expect(second.compactMap(\.value).map(\.metrics.newConnections) == [0, 0])
+            #expect(Set(server.requests.map(\.connection)) == [1, 2])
+        }
+    }
+}
