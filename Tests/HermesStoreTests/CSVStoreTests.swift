@@ -1,0 +1,92 @@
+import HermesCore
+import Testing
+
+@testable import HermesStore
+
+@Suite struct CSVStoreTests {
+    static let header = "timestamp,download_mbps,upload_mbps,ping_ms,jitter_ms,isp_name,server_name,server_location,server_id\r\n"
+
+    @Test func writesThePythonHermesHeaderAndDialect() throws {
+        let directory = try TemporaryDirectory()
+        let store = try CSVStore(path: directory.file("logs/results.csv"))
+        let quoted = SpeedResult(
+            timestamp: timestamp("2026-05-01T14:00:00.123456+02:00"), downloadMbps: 100, uploadMbps: 50, pingMs: 12.5,
+            jitterMs: nil, ispName: "Test \"ISP\"", serverName: "Berlin-1", serverLocation: "Berlin, Germany",
+            serverID: "1234")
+        let skipped = SpeedResult(
+            timestamp: timestamp("2026-05-01T12:30:00Z"), downloadMbps: nil, uploadMbps: 0.25, pingMs: 3,
+            jitterMs: 0.1, ispName: nil, serverName: "a\nb", serverLocation: "", serverID: nil)
+        try store.append([.result(quoted), failure("2026-05-01T12:10:00Z"), .result(skipped)])
+        let text = String(decoding: try readFile(directory.file("logs/results.csv")), as: UTF8.self)
+        #expect(
+            text == Self.header
+                + "2026-05-01T12:00:00.123Z,100.0,50.0,12.5,,\"Test \"\"ISP\"\"\",Berlin-1,\"Berlin, Germany\",1234\r\n"
+                + "2026-05-01T12:30:00.000Z,,0.25,3.0,0.1,,\"a\nb\",,\r\n")
+        #expect(try store.query(RecordQuery(chronological: true)) == [.result(quoted), .result(skipped)])
+    }
+
+    @Test func appendsToAnExistingPythonFileAndReadsItsRows() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("results.csv")
+        let python = Self.header + "2026-05-01T14:00:00.123456+02:00,100.0,50.0,12.5,,\"Test \"\"ISP\"\"\",Berlin-1,\"Berlin, Germany\",1234\r\n"
+        try Array(python.utf8).write(to: path)
+        let store = try CSVStore(path: path)
+        try store.append([result("2026-05-01T13:00:00Z")])
+        let text = String(decoding: try readFile(path), as: UTF8.self)
+        #expect(text.hasPrefix(python))
+        #expect(text.components(separatedBy: "\r\n").count == 4)
+        #expect(try store.query(RecordQuery()).map(\.timestamp.rfc3339) == ["2026-05-01T13:00:00.000Z", "2026-05-01T12:00:00.123Z"])
+        #expect(store.warnings.isEmpty)
+    }
+
+    @Test func refusesToAppendToAFileWithAnotherHeader() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("other.csv")
+        try Array("name,age\r\nbob,3\r\n".utf8).write(to: path)
+        #expect(throws: StoreError.self) { try CSVStore(path: path).append([result("2026-05-01T13:00:00Z")]) }
+        #expect(String(decoding: try readFile(path), as: UTF8.self) == "name,age\r\nbob,3\r\n")
+    }
+
+    @Test func aTornLastLineDoesNotSwallowTheNextRow() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("results.csv")
+        try Array((Self.header + "2026-05-01T12:00:00Z,1.0,2.0,3").utf8).write(to: path)
+        let store = try CSVStore(path: path)
+        try store.append([result("2026-05-01T13:00:00Z")])
+        let lines = String(decoding: try readFile(path), as: UTF8.self).components(separatedBy: "\r\n")
+        #expect(lines[2].hasPrefix("2026-05-01T13:00:00.000Z,100.0"))
+        let records = try store.query(RecordQuery())
+        #expect(records.count == 1)
+        #expect(store.warnings == ["\(path):2: expected 9 cells, found 4; row kept but not read"])
+    }
+
+    @Test func retentionByAgeKeepsRowsAndBytesExactly() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("results.csv")
+        let rows = [
+            "2026-05-01T01:00:00+02:00,1.0,1.0,1.0,,,old,\"a, b\",\r\n",
+            "2026-05-20T12:00:00.5Z,2.0,2.0,2.0,0.5,\"I\"\"SP\",new,,7\r\n",
+            "2026-05-21T23:00:00-05:00,3.0,3.0,3.0,,,newer,,\r\n",
+        ]
+        try Array((Self.header + rows.joined()).utf8).write(to: path)
+        let store = try CSVStore(path: path)
+        #expect(try store.applyRetention(RetentionPolicy(maximumAgeDays: 10), now: timestamp("2026-05-25T00:00:00Z")) == 1)
+        #expect(String(decoding: try readFile(path), as: UTF8.self) == Self.header + rows[1] + rows[2])
+    }
+
+    @Test func retentionByRowsKeepsTheNewestInFileOrder() throws {
+        let directory = try TemporaryDirectory()
+        let store = try CSVStore(path: directory.file("results.csv"))
+        let times = ["2026-05-03", "2026-05-01", "2026-05-05", "2026-05-02", "2026-05-04"].map { $0 + "T00:00:00Z" }
+        try store.append(times.map { result($0) })
+        #expect(try store.applyRetention(RetentionPolicy(maximumRows: 3), now: timestamp("2026-06-01T00:00:00Z")) == 2)
+        let kept = String(decoding: try readFile(directory.file("results.csv")), as: UTF8.self)
+            .components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { String($0.prefix(10)) }
+        #expect(kept == ["2026-05-03", "2026-05-05", "2026-05-04"])
+    }
+
+    @Test func csvParserHandlesQuotesAcrossLines() {
+        let parsed = CSVFormat.parse(Array("a,\"b,\r\nc\",\"\"\"\"\r\n\r\nd,,\r\n".utf8))
+        #expect(parsed.map(\.cells) == [["a", "b,\r\nc", "\""], ["d", "", ""]])
+    }
+}
