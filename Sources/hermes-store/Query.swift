@@ -11,14 +11,18 @@ import HermesStore
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print stored records, newest first.",
-        discussion: "<time> is RFC 3339 (2026-05-01T12:00:00Z, any offset) or a duration back from now: 30m, 12h, 7d, 2w, 1d12h."
+        discussion: """
+            Reads the store named by --sqlite PATH or --csv PATH (given before or after 'query'), or \
+            the default database. <time> is RFC 3339 (2026-05-01T12:00:00Z, any offset) or a duration \
+            back from now: 30m, 12h, 7d, 2w, 1d12h.
+            """
     )
 
-    @Option(name: .customLong("sqlite"), help: ArgumentHelp("Read the SQLite database at <path>.", valueName: "path"))
-    var sqlitePath: String?
+    /// `--sqlite` and `--csv` belong to the parent command, so they work before or after `query`.
+    @ParentCommand var store: HermesStoreCommand
 
-    @Option(name: .customLong("csv"), help: ArgumentHelp("Read the Python Hermes CSV file at <path>.", valueName: "path"))
-    var csvPath: String?
+    private var sqlitePath: String? { store.sqlitePath }
+    private var csvPath: String? { store.csvPath }
 
     @Option(help: ArgumentHelp("Only records at or after <time>.", valueName: "time"))
     var since: String?
@@ -42,7 +46,10 @@ struct Query: ParsableCommand {
     var format: QueryFormat = .ndjson
 
     func validate() throws {
-        if sqlitePath != nil && csvPath != nil { throw ValidationError("give either --sqlite or --csv, not both") }
+        if sqlitePath != nil && csvPath != nil { throw ValidationError("query reads one store: give either --sqlite or --csv, not both") }
+        if store.tee || store.retentionDays != nil || store.maxRows != nil {
+            throw ValidationError("--tee, --retention-days and --max-rows apply when appending, not to query")
+        }
         if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more, got \(limit)") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more, got \(offset)") }
         if format == .csv && kinds != .result {

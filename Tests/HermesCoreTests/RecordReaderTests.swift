@@ -68,7 +68,7 @@ final class Thread: @unchecked Sendable {
             + Array(#"","error_kind":"dns"}"#.utf8)
         let items = try readThroughPipe(Array((Self.good + "\n").utf8) + bad + [0x0A] + Array(Self.good.utf8))
         let lines = summary(items)
-        #expect(lines.count == 3)
+        try #require(lines.count == 3)
         #expect(lines[1].hasPrefix("rejected@2: invalid JSON: invalid UTF-8"))
         #expect(lines[2] == "record@3")
     }

@@ -54,6 +54,7 @@ import Testing
         let store = try CSVStore(path: path)
         try store.append([result("2026-05-01T13:00:00Z")])
         let lines = String(decoding: try readFile(path), as: UTF8.self).components(separatedBy: "\r\n")
+        try #require(lines.count == 4)
         #expect(lines[2].hasPrefix("2026-05-01T13:00:00.000Z,100.0"))
         let records = try store.query(RecordQuery())
         #expect(records.count == 1)

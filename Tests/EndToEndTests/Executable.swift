@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+/// Runs a built Hermes executable as a user would, with stdin, environment and a deadline.
+struct Executable {
+    let url: URL
+
+    static func named(_ name: String) throws -> Executable {
+        let directory = try binaryDirectory()
+        let url = directory.appendingPathComponent(name)
+        try #require(FileManager.default.isExecutableFile(atPath: url.path), "\(name) is not built in \(directory.path)")
+        return Executable(url: url)
+    }
+
+    /// `HERMES_BIN_DIR` when set; otherwise the directory of the test bundle, where SwiftPM puts
+    /// the executables it built with the tests.
+    static func binaryDirectory() throws -> URL {
+        if let directory = ProcessInfo.processInfo.environment["HERMES_BIN_DIR"], !directory.isEmpty {
+            return URL(fileURLWithPath: directory)
+        }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("hermes-store").path) { return url }
+        }
+        throw BinaryNotFound()
+    }
+
+    struct BinaryNotFound: Error, CustomStringConvertible {
+        var description: String { "built executables not found; set HERMES_BIN_DIR" }
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+    }
+
+    @discardableResult
+    func run(
+        _ arguments: [String], stdin: String = "", environment: [String: String] = [:], timeout: TimeInterval = 60
+    ) throws -> Outcome {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        var base = ProcessInfo.processInfo.environment
+        for key in base.keys where key.hasPrefix("HERMES_") || key.hasPrefix("SQLITE_") || key.hasPrefix("CSV_") {
+            base[key] = nil
+        }
+        process.environment = base.merging(environment) { $1 }
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let inputData = Data(stdin.utf8)
+        let writer = Thread {
+            input.fileHandleForWriting.write(inputData)
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        let collected = Collected()
+        let outReader = Thread { collected.stdout = output.fileHandleForReading.readDataToEndOfFile() }
+        let errReader = Thread { collected.stderr = errors.fileHandleForReading.readDataToEndOfFile() }
+        outReader.start()
+        errReader.start()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            Issue.record("\(url.lastPathComponent) \(arguments) did not finish within \(timeout) s")
+        }
+        process.waitUntilExit()
+        while !collected.isComplete { usleep(1_000) }
+        return Outcome(
+            status: process.terminationStatus,
+            stdout: String(decoding: collected.stdout ?? Data(), as: UTF8.self),
+            stderr: String(decoding: collected.stderr ?? Data(), as: UTF8.self))
+    }
+}
+
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out: Data?
+    private var err: Data?
+    var stdout: Data? {
+        get { lock.withLock { out } }
+        set { lock.withLock { out = newValue } }
+    }
+    var stderr: Data? {
+        get { lock.withLock { err } }
+        set { lock.withLock { err = newValue } }
+    }
+    var isComplete: Bool { lock.withLock { out != nil && err != nil } }
+}
+
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "hermes-e2e-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The sqlite3 CLI, the independent reader of what hermes-store wrote.
+func sqlite3(_ path: String, _ sql: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = [path, sql]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+func resultLine(_ index: Int, minute: Int = 0) -> String {
+    let seconds = 1_777_636_800 + index * 60 + minute
+    let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime]
+    return #"{"v":1,"type":"result","timestamp":"\#(formatter.string(from: date))","download_mbps":\#(index % 900).5,"upload_mbps":40.25,"ping_ms":9.5,"jitter_ms":0.5,"isp_name":"ACME, \"Fibre\"","server_name":"Berlin-1","server_location":"Berlin, Germany","server_id":"1234"}"#
+}
