@@ -1,0 +1,39 @@
+# Shared by scripts/test, scripts/run and scripts/bench. Sourced, not run.
+
+# Debian packages the build, the tests and the scripts need.
+HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 mandoc curl)
+
+step() { printf '==> %s\n' "$*" >&2; }
+
+missing_packages() {
+    local package
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q '^install ok installed$' \
+            || printf '%s\n' "$package"
+    done
+}
+
+# Installs the packages that are not installed yet (apt-get as root, else through sudo).
+ensure_packages() {
+    local -a wanted=("${HERMES_APT_PACKAGES[@]}" "$@")
+    local -a missing
+    mapfile -t missing < <(missing_packages "${wanted[@]}")
+    ((${#missing[@]} == 0)) && return 0
+    step "installing ${missing[*]}"
+    local -a sudo=()
+    [[ $(id -u) == 0 ]] || sudo=(sudo)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Every manual must lint without warnings or errors.
+lint_manuals() {
+    local page status=0
+    for page in man/*.[1-9]; do
+        if ! mandoc -Tlint -W warning "$page"; then
+            printf 'manual %s does not lint clean\n' "$page" >&2
+            status=1
+        fi
+    done
+    return "$status"
+}
