@@ -39,6 +39,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "hermes-bench", dependencies: ["HermesStore", "HermesCore"], path: "Sources/hermes-bench"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
         .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),

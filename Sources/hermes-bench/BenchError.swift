@@ -1,0 +1,28 @@
+import HermesCore
+import HermesStore
+
+/// Why a benchmark command stopped, with the exit code DESIGN.md §4 assigns.
+enum BenchError: Error {
+    case usage(String)
+    case store(StoreError)
+    case io(IOError)
+    /// The run completed but measured something other than what was asked for.
+    case invalidRun(String)
+
+    var message: String {
+        switch self {
+        case .usage(let message), .invalidRun(let message): message
+        case .store(let error): error.description
+        case .io(let error): error.description
+        }
+    }
+
+    var exitCode: ExitCode {
+        switch self {
+        case .usage: .usage
+        case .store(let error): error.exitCode
+        case .io(let error): error.exitCode
+        case .invalidRun: .dataError
+        }
+    }
+}
