@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A strict RFC 8259 parser over UTF-8 bytes, with errors a user can act on.
 ///
 /// Written here rather than using Foundation so that the core stays small, parsing stays fast
@@ -92,36 +98,74 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return JSONObject(members)
+            return JSONObject()
         }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
-                throw failure("unexpected \(describeCurrent()), expected a quoted key")
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
-                throw failure("unexpected \(describeCurrent()), expected ':' after key \"\(key)\"")
-            }
-            index += 1
-            skipWhitespace()
-            if members.contains(where: { $0.key == key }) {
-                throw failure("duplicate key \"\(key)\"")
-            }
-            members.append((key, try parseValue()))
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of line, expected '}'") }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return JSONObject(members)
-            default: throw failure("unexpected \(describeCurrent()), expected ',' or '}'")
+        // Hashes of the keys seen, on the stack, so the duplicate check compares integers and
+        // allocates nothing for objects of up to `hashCapacity` keys.
+        let hashCapacity = 32
+        let result: Result<JSONObject, Failure> = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hashCapacity) {
+            keyHashes in
+            var members: [JSONMember] = []
+            members.reserveCapacity(24)
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                    return .failure(failure("unexpected \(describeCurrent()), expected a quoted key"))
+                }
+                let keyStart = index
+                let key: String
+                do throws(Failure) { key = try parseKey() } catch { return .failure(error) }
+                var keyText = key
+                let hash = keyText.withUTF8 { Self.hash($0) }
+                for offset in members.indices
+                where (offset >= hashCapacity || keyHashes[offset] == hash) && members[offset].key == key {
+                    index = keyStart
+                    return .failure(failure("duplicate key \"\(key)\""))
+                }
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                    return .failure(failure("unexpected \(describeCurrent()), expected ':' after key \"\(key)\""))
+                }
+                index += 1
+                skipWhitespace()
+                let value: JSONValue
+                do throws(Failure) { value = try parseValue() } catch { return .failure(error) }
+                if members.count < hashCapacity { keyHashes[members.count] = hash }
+                members.append(JSONMember(key: key, value: value))
+                skipWhitespace()
+                guard index < bytes.count else { return .failure(failure("unexpected end of line, expected '}'")) }
+                switch bytes[index] {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "}"): index += 1; return .success(JSONObject(members))
+                default: return .failure(failure("unexpected \(describeCurrent()), expected ',' or '}'"))
+                }
             }
         }
+        return try result.get()
+    }
+
+    /// A key: the shared instance when it is one of the record's field names (no allocation,
+    /// no validation, and later comparisons with the same name are cheap), else a new string.
+    private mutating func parseKey() throws(Failure) -> String {
+        var end = index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\""),
+            let known = KnownKeys.shared.lookup(UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]))
+        {
+            index = end + 1
+            return known
+        }
+        return try parseString()
+    }
+
+    /// FNV-1a; equal hashes are confirmed by comparing the strings.
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
     }
 
     private mutating func parseArray() throws(Failure) -> JSONValue {
@@ -150,17 +194,21 @@ public struct JSONParser {
     private mutating func parseString() throws(Failure) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, so the bytes are the string.
+        // Fast path: no escapes, so the bytes are the string. ASCII needs no validation, and the
+        // generic validating initializer is slow enough to show in bulk imports.
+        var highBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if highBits < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     throw failure("invalid UTF-8 in a string")
                 }
                 return text
             }
+            highBits |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw failure("control character 0x\(String(byte, radix: 16)) in a string") }
             index += 1
@@ -244,34 +292,80 @@ public struct JSONParser {
 
     private mutating func parseNumber() throws(Failure) -> JSONValue {
         let start = index
-        var isIntegral = true
+        var negative = false
         if bytes[index] == UInt8(ascii: "-") {
+            negative = true
             index += 1
             if index < bytes.count && bytes[index] == UInt8(ascii: "I") {
                 throw failure("-Infinity is not a number JSON allows; numbers must be finite")
             }
         }
         guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
+        // The significant digits, accumulated while they fit, for the exact fast path below.
+        var mantissa: UInt64 = 0
+        var digitCount = 0
+        var decimalExponent = 0
+        func accumulate(_ byte: UInt8) {
+            if mantissa == 0 && byte == UInt8(ascii: "0") { return }
+            digitCount += 1
+            if digitCount <= 19 { mantissa = mantissa &* 10 &+ UInt64(byte - UInt8(ascii: "0")) }
+        }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if index < bytes.count && isDigit(bytes[index]) { throw failure("invalid number: leading zero") }
         } else {
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+            while index < bytes.count && isDigit(bytes[index]) {
+                accumulate(bytes[index])
+                index += 1
+            }
         }
+        var isIntegral = true
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
             isIntegral = false
             index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number: digit expected after '.'") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+            guard index < bytes.count, isDigit(bytes[index]) else {
+                throw failure("invalid number: digit expected after '.'")
+            }
+            while index < bytes.count && isDigit(bytes[index]) {
+                accumulate(bytes[index])
+                decimalExponent -= 1
+                index += 1
+            }
         }
+        var exponentPart: Int?
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
             isIntegral = false
             index += 1
+            var exponentNegative = false
             if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                exponentNegative = bytes[index] == UInt8(ascii: "-")
                 index += 1
             }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number: digit expected in exponent") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+            guard index < bytes.count, isDigit(bytes[index]) else {
+                throw failure("invalid number: digit expected in exponent")
+            }
+            var exponent = 0
+            while index < bytes.count && isDigit(bytes[index]) {
+                exponent = min(exponent * 10 + Int(bytes[index] - UInt8(ascii: "0")), 100_000)
+                index += 1
+            }
+            exponentPart = exponentNegative ? -exponent : exponent
+        }
+        if isIntegral && digitCount <= 18 {
+            let magnitude = Int64(mantissa)
+            return .integer(negative ? -magnitude : magnitude)
+        }
+        // Clinger's fast path: a mantissa below 2^53 and a power of ten up to 10^22 are both exact
+        // doubles, so one multiplication or division rounds correctly.
+        let totalExponent = decimalExponent + (exponentPart ?? 0)
+        if digitCount <= 15 && abs(totalExponent) <= 22 {
+            var value = Double(mantissa)
+            if totalExponent < 0 {
+                value /= Self.powersOfTen[-totalExponent]
+            } else {
+                value *= Self.powersOfTen[totalExponent]
+            }
+            return .number(negative && value != 0 ? -value : value)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isIntegral, let integer = Int64(text) { return .integer(integer) }
@@ -281,7 +375,79 @@ public struct JSONParser {
         return .number(value)
     }
 
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
+        return value
+    }
+
     private func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+}
+
+/// The field names Hermes reads, kept as shared strings so parsing a record does not build them.
+///
+/// `@unchecked Sendable`: written once in `init`, read-only after.
+final class KnownKeys: @unchecked Sendable {
+    static let shared = KnownKeys()
+
+    private static let names: [String] = [
+        "v", "type", "timestamp", "download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name",
+        "server_name", "server_location", "server_id", "engine", "server_url", "client_ip", "probe",
+        "download_latency_ms", "upload_latency_ms", "packet_loss_pct", "download_bytes", "upload_bytes",
+        "duration_ms", "streams", "error", "error_kind", "ping", "download", "upload", "packetLoss", "isp",
+        "interface", "server", "result", "latency", "jitter", "bandwidth", "bytes", "elapsed", "iqm", "low",
+        "high", "id", "host", "port", "name", "location", "country", "ip", "externalIp", "internalIp",
+        "macAddr", "isVpn", "url", "persisted", "level", "message",
+    ]
+    private static let slotCount = 128
+
+    /// Open addressing on the FNV-1a hash of the name's bytes. Slot `i` holds the name's index + 1
+    /// (0 is empty); `bytes` holds every name's UTF-8, at `offsets[index]`.
+    private let slots: UnsafeMutablePointer<Int>
+    private let hashes: UnsafeMutablePointer<UInt64>
+    private let offsets: UnsafeMutablePointer<Int>
+    private let lengths: UnsafeMutablePointer<Int>
+    private let bytes: UnsafeMutablePointer<UInt8>
+    private let strings: [String]
+
+    private init() {
+        let names = Self.names
+        strings = names
+        slots = .allocate(capacity: Self.slotCount)
+        slots.initialize(repeating: 0, count: Self.slotCount)
+        hashes = .allocate(capacity: names.count)
+        offsets = .allocate(capacity: names.count)
+        lengths = .allocate(capacity: names.count)
+        let total = names.reduce(0) { $0 + $1.utf8.count }
+        bytes = .allocate(capacity: total)
+        var offset = 0
+        for (index, name) in names.enumerated() {
+            let utf8 = Array(name.utf8)
+            (bytes + offset).initialize(from: utf8, count: utf8.count)
+            offsets[index] = offset
+            lengths[index] = utf8.count
+            offset += utf8.count
+            let hash = utf8.withUnsafeBufferPointer { JSONParser.hash($0) }
+            hashes[index] = hash
+            var slot = Int(hash & UInt64(Self.slotCount - 1))
+            while slots[slot] != 0 { slot = (slot + 1) & (Self.slotCount - 1) }
+            slots[slot] = index + 1
+        }
+    }
+
+    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let base = key.baseAddress else { return nil }
+        let hash = JSONParser.hash(key)
+        var slot = Int(hash & UInt64(Self.slotCount - 1))
+        while slots[slot] != 0 {
+            let index = slots[slot] - 1
+            if hashes[index] == hash && lengths[index] == key.count && memcmp(bytes + offsets[index], base, key.count) == 0 {
+                return strings[index]
+            }
+            slot = (slot + 1) & (Self.slotCount - 1)
+        }
+        return nil
     }
 }

@@ -30,12 +30,27 @@ public enum JSONValue: Equatable, Sendable {
     }
 }
 
-/// An ordered JSON object. Lookup is linear: records have a dozen keys, and order matters more.
-public struct JSONObject: Equatable, Sendable {
-    public var members: [(key: String, value: JSONValue)]
+/// One key and its value in an object.
+public struct JSONMember: Equatable, Sendable {
+    public var key: String
+    public var value: JSONValue
 
-    public init(_ members: [(key: String, value: JSONValue)] = []) {
+    public init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// An ordered JSON object. Lookup is linear: records have a couple of dozen keys, and order matters more.
+public struct JSONObject: Equatable, Sendable {
+    public var members: [JSONMember]
+
+    public init(_ members: [JSONMember] = []) {
         self.members = members
+    }
+
+    public init(_ pairs: KeyValuePairs<String, JSONValue>) {
+        self.members = pairs.map { JSONMember(key: $0.key, value: $0.value) }
     }
 
     public subscript(key: String) -> JSONValue? {
@@ -47,8 +62,5 @@ public struct JSONObject: Equatable, Sendable {
         members.contains { $0.key == key }
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.members.count == rhs.members.count
-            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-    }
+    public var isEmpty: Bool { members.isEmpty }
 }

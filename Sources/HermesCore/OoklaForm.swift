@@ -7,45 +7,45 @@ enum OoklaForm {
     static let engine = "ookla-cli"
 
     static func decodeResult(_ object: JSONObject) throws(RecordDecoder.Rejection) -> SpeedResult {
-        let fields = Fields(object)
-        let ping = try section(object, "ping")
-        guard let ping else { throw .init("Ookla result has no \"ping\" object") }
-        let download = try section(object, "download")
-        let upload = try section(object, "upload")
-        let server = try section(object, "server")
-        let interface = try section(object, "interface")
-        let serverFields = server.map(Fields.init)
+        var fields = Fields(object)
+        guard var ping = try section(object, "ping").map(Fields.init) else {
+            throw .init("Ookla result has no \"ping\" object")
+        }
+        var download = try section(object, "download").map(Fields.init)
+        var upload = try section(object, "upload").map(Fields.init)
+        var server = try section(object, "server").map(Fields.init)
+        var interface = try section(object, "interface").map(Fields.init)
 
-        let location = [try serverFields?.optionalString("location"), try serverFields?.optionalString("country")]
+        let location = [try server?.optionalString("location"), try server?.optionalString("country")]
             .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
         var extensions = SpeedResult.Extensions(engine: engine)
-        extensions.clientIP = try interface.map(Fields.init)?.optionalString("externalIp")
+        extensions.clientIP = try interface?.optionalString("externalIp")
         extensions.packetLossPct = try fields.optionalMeasure("packetLoss")
-        extensions.downloadLatencyMs = try loadedLatency(download, phase: "download")
-        extensions.uploadLatencyMs = try loadedLatency(upload, phase: "upload")
-        extensions.downloadBytes = try download.map(Fields.init)?.optionalCount("bytes")
-        extensions.uploadBytes = try upload.map(Fields.init)?.optionalCount("bytes")
-        if let serverHost = try serverFields?.optionalString("host"), !serverHost.isEmpty {
+        extensions.downloadLatencyMs = try loadedLatency(download?.object, phase: "download")
+        extensions.uploadLatencyMs = try loadedLatency(upload?.object, phase: "upload")
+        extensions.downloadBytes = try download?.optionalCount("bytes")
+        extensions.uploadBytes = try upload?.optionalCount("bytes")
+        if let serverHost = try server?.optionalString("host"), !serverHost.isEmpty {
             extensions.serverURL = serverHost
         }
 
         return SpeedResult(
             timestamp: try fields.timestamp(),
-            downloadMbps: try megabits(download),
-            uploadMbps: try megabits(upload),
-            pingMs: try Fields(ping).requiredMeasure("latency"),
-            jitterMs: try Fields(ping).optionalMeasure("jitter"),
+            downloadMbps: try download?.optionalMeasure("bandwidth").map { $0 / 125_000 },
+            uploadMbps: try upload?.optionalMeasure("bandwidth").map { $0 / 125_000 },
+            pingMs: try ping.requiredMeasure("latency"),
+            jitterMs: try ping.optionalMeasure("jitter"),
             ispName: try fields.optionalString("isp"),
-            serverName: try serverFields?.optionalString("name") ?? "",
+            serverName: try server?.optionalString("name") ?? "",
             serverLocation: location,
-            serverID: try serverFields?.serverID("id"),
+            serverID: try server?.serverID("id"),
             extensions: extensions
         )
     }
 
     /// An error log becomes a failure record; info and warning logs carry no record.
     static func decodeLog(_ object: JSONObject) throws(RecordDecoder.Rejection) -> MeasurementFailure? {
-        let fields = Fields(object)
+        var fields = Fields(object)
         guard try fields.optionalString("level") == "error" else { return nil }
         let message = try fields.optionalString("message") ?? "the Ookla CLI reported an error without a message"
         return MeasurementFailure(
@@ -75,16 +75,13 @@ enum OoklaForm {
         }
     }
 
-    private static func megabits(_ phase: JSONObject?) throws(RecordDecoder.Rejection) -> Double? {
-        guard let phase, let bandwidth = try Fields(phase).optionalMeasure("bandwidth") else { return nil }
-        return bandwidth / 125_000
-    }
-
     private static func loadedLatency(_ phase: JSONObject?, phase name: String) throws(RecordDecoder.Rejection) -> Double? {
         guard let phase else { return nil }
         switch phase["latency"] {
         case .none, .some(.null): return nil
-        case .some(.object(let latency)): return try Fields(latency).optionalMeasure("iqm")
+        case .some(.object(let latency)):
+            var fields = Fields(latency)
+            return try fields.optionalMeasure("iqm")
         case .some(let other): throw .init("Ookla \"\(name).latency\" must be an object, got \(other.typeName)")
         }
     }

@@ -1,7 +1,7 @@
 /// The Python Hermes `SpeedResult.to_dict()` object: no `v` or `type`, timestamps with any offset.
 enum PythonForm {
     static func decode(_ object: JSONObject) throws(RecordDecoder.Rejection) -> SpeedResult {
-        let fields = Fields(object)
+        var fields = Fields(object)
         for key in ["download_mbps", "upload_mbps", "ping_ms", "server_name", "server_location"] where !object.has(key) {
             throw .init("missing required field \"\(key)\" of a Python Hermes result")
         }

@@ -45,32 +45,33 @@ public enum RecordDecoder {
     }
 
     private static func decodeCanonical(_ object: JSONObject) throws(Rejection) -> Record {
-        let fields = Fields(object)
-        guard case .integer(let version) = object["v"] ?? .null else {
-            throw Rejection("\"v\" must be the integer 1, got \(describe(object["v"] ?? .null))")
+        var fields = Fields(object)
+        let version = fields.value("v") ?? .null
+        guard case .integer(let number) = version else {
+            throw Rejection("\"v\" must be the integer 1, got \(describe(version))")
         }
-        guard version == Record.schemaVersion else {
-            throw Rejection("unsupported schema version \(version) (this Hermes reads version \(Record.schemaVersion))")
+        guard number == Record.schemaVersion else {
+            throw Rejection("unsupported schema version \(number) (this Hermes reads version \(Record.schemaVersion))")
         }
         switch try fields.requiredString("type") {
-        case "result": return .result(try decodeResult(fields))
-        case "failure": return .failure(try decodeFailure(fields))
+        case "result": return .result(try decodeResult(&fields))
+        case "failure": return .failure(try decodeFailure(&fields))
         case let other: throw Rejection("unknown record type \"\(other)\" (expected \"result\" or \"failure\")")
         }
     }
 
-    static let resultKeys: Set<String> = [
-        "v", "type", "timestamp", "download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name",
-        "server_name", "server_location", "server_id", "engine", "server_url", "client_ip", "probe",
-        "download_latency_ms", "upload_latency_ms", "packet_loss_pct", "download_bytes", "upload_bytes",
-        "duration_ms", "streams",
-    ]
-
-    static let failureKeys: Set<String> = [
-        "v", "type", "timestamp", "error", "error_kind", "engine", "server_url", "probe",
-    ]
-
-    private static func decodeResult(_ fields: Fields) throws(Rejection) -> SpeedResult {
+    /// Reads the fields in canonical order, which makes each lookup a single comparison for
+    /// records Hermes wrote itself.
+    private static func decodeResult(_ fields: inout Fields) throws(Rejection) -> SpeedResult {
+        let timestamp = try fields.timestamp()
+        let download = try fields.optionalMeasure("download_mbps")
+        let upload = try fields.optionalMeasure("upload_mbps")
+        let ping = try fields.requiredMeasure("ping_ms")
+        let jitter = try fields.optionalMeasure("jitter_ms")
+        let isp = try fields.optionalString("isp_name")
+        let serverName = try fields.optionalString("server_name") ?? ""
+        let serverLocation = try fields.optionalString("server_location") ?? ""
+        let serverID = try fields.serverID()
         var extensions = SpeedResult.Extensions()
         extensions.engine = try fields.optionalString("engine")
         extensions.serverURL = try fields.optionalString("server_url")
@@ -87,71 +88,95 @@ public enum RecordDecoder {
         extensions.durationMs = try fields.optionalCount("duration_ms")
         extensions.streams = try fields.optionalCount("streams")
         return SpeedResult(
-            timestamp: try fields.timestamp(),
-            downloadMbps: try fields.optionalMeasure("download_mbps"),
-            uploadMbps: try fields.optionalMeasure("upload_mbps"),
-            pingMs: try fields.requiredMeasure("ping_ms"),
-            jitterMs: try fields.optionalMeasure("jitter_ms"),
-            ispName: try fields.optionalString("isp_name"),
-            serverName: try fields.optionalString("server_name") ?? "",
-            serverLocation: try fields.optionalString("server_location") ?? "",
-            serverID: try fields.serverID(),
-            extensions: extensions,
-            unknownFields: fields.unknown(excluding: resultKeys)
-        )
+            timestamp: timestamp, downloadMbps: download, uploadMbps: upload, pingMs: ping, jitterMs: jitter,
+            ispName: isp, serverName: serverName, serverLocation: serverLocation, serverID: serverID,
+            extensions: extensions, unknownFields: fields.unread())
     }
 
-    private static func decodeFailure(_ fields: Fields) throws(Rejection) -> MeasurementFailure {
+    private static func decodeFailure(_ fields: inout Fields) throws(Rejection) -> MeasurementFailure {
+        let timestamp = try fields.timestamp()
+        let error = try fields.requiredString("error")
+        guard !error.isEmpty else { throw Rejection("\"error\" must describe what failed, got an empty string") }
         let kindText = try fields.requiredString("error_kind")
         guard let kind = MeasurementFailure.ErrorKind(rawValue: kindText) else {
             let known = MeasurementFailure.ErrorKind.allCases.map(\.rawValue).joined(separator: ", ")
             throw Rejection("unknown \"error_kind\" \"\(kindText)\" (expected one of \(known))")
         }
-        let error = try fields.requiredString("error")
-        guard !error.isEmpty else { throw Rejection("\"error\" must describe what failed, got an empty string") }
+        let engine = try fields.optionalString("engine")
+        let serverURL = try fields.optionalString("server_url")
+        let probe = try fields.optionalString("probe")
         return MeasurementFailure(
-            timestamp: try fields.timestamp(),
-            error: error,
-            errorKind: kind,
-            engine: try fields.optionalString("engine"),
-            serverURL: try fields.optionalString("server_url"),
-            probe: try fields.optionalString("probe"),
-            unknownFields: fields.unknown(excluding: failureKeys)
-        )
+            timestamp: timestamp, error: error, errorKind: kind, engine: engine, serverURL: serverURL, probe: probe,
+            unknownFields: fields.unread())
     }
 }
 
-/// Typed access to an object's fields, with rejections that name the field.
+/// Typed access to an object's fields, with rejections that name the field. It remembers which
+/// members were read, so the rest can be passed on as unknown fields.
 struct Fields {
     let object: JSONObject
-    init(_ object: JSONObject) { self.object = object }
+    private var cursor = 0
+    /// Which members were read: a bit per member for the first 64, a list beyond (rare).
+    private var readMask: UInt64 = 0
+    private var readBeyondMask: [Int] = []
 
-    func requiredString(_ key: String) throws(RecordDecoder.Rejection) -> String {
-        guard let value = object[key] else { throw .init("missing required field \"\(key)\"") }
+    init(_ object: JSONObject) {
+        self.object = object
+    }
+
+    /// Looks from where the previous lookup ended, so fields read in the order they were written
+    /// cost one comparison each.
+    mutating func value(_ key: String) -> JSONValue? {
+        let count = object.members.count
+        for step in 0..<count {
+            let position = (cursor + step) % count
+            if object.members[position].key == key {
+                cursor = position + 1
+                if position < 64 { readMask |= 1 << UInt64(position) } else { readBeyondMask.append(position) }
+                return object.members[position].value
+            }
+        }
+        return nil
+    }
+
+    private func wasRead(_ position: Int) -> Bool {
+        position < 64 ? readMask & (1 << UInt64(position)) != 0 : readBeyondMask.contains(position)
+    }
+
+    /// The members no lookup asked for, in input order.
+    func unread() -> JSONObject {
+        let count = object.members.count
+        let allRead = count <= 64 && readMask == (count == 64 ? UInt64.max : (1 << UInt64(count)) - 1)
+        if allRead { return JSONObject() }
+        return JSONObject(object.members.indices.filter { !wasRead($0) }.map { object.members[$0] })
+    }
+
+    mutating func requiredString(_ key: String) throws(RecordDecoder.Rejection) -> String {
+        guard let value = value(key) else { throw .init("missing required field \"\(key)\"") }
         guard case .string(let text) = value else {
             throw .init("\"\(key)\" must be a string, got \(value.typeName)")
         }
         return text
     }
 
-    func optionalString(_ key: String) throws(RecordDecoder.Rejection) -> String? {
-        switch object[key] {
+    mutating func optionalString(_ key: String) throws(RecordDecoder.Rejection) -> String? {
+        switch value(key) {
         case .none, .some(.null): return nil
         case .some(.string(let text)): return text
         case .some(let other): throw .init("\"\(key)\" must be a string or null, got \(other.typeName)")
         }
     }
 
-    func requiredMeasure(_ key: String) throws(RecordDecoder.Rejection) -> Double {
-        guard let value = object[key] else { throw .init("missing required field \"\(key)\"") }
+    mutating func requiredMeasure(_ key: String) throws(RecordDecoder.Rejection) -> Double {
+        guard let value = value(key) else { throw .init("missing required field \"\(key)\"") }
         guard case .some(let number) = try measure(key, value) else {
             throw .init("\"\(key)\" must be a number, got null")
         }
         return number
     }
 
-    func optionalMeasure(_ key: String) throws(RecordDecoder.Rejection) -> Double? {
-        guard let value = object[key] else { return nil }
+    mutating func optionalMeasure(_ key: String) throws(RecordDecoder.Rejection) -> Double? {
+        guard let value = value(key) else { return nil }
         return try measure(key, value)
     }
 
@@ -164,8 +189,8 @@ struct Fields {
         return number
     }
 
-    func optionalCount(_ key: String) throws(RecordDecoder.Rejection) -> Int64? {
-        switch object[key] {
+    mutating func optionalCount(_ key: String) throws(RecordDecoder.Rejection) -> Int64? {
+        switch value(key) {
         case .none, .some(.null): return nil
         case .some(.integer(let count)) where count >= 0: return count
         case .some(.number(let number)) where number >= 0 && number == number.rounded() && number < 9.0e18:
@@ -183,7 +208,7 @@ struct Fields {
         }
     }
 
-    func timestamp(_ key: String = "timestamp") throws(RecordDecoder.Rejection) -> Timestamp {
+    mutating func timestamp(_ key: String = "timestamp") throws(RecordDecoder.Rejection) -> Timestamp {
         let text = try requiredString(key)
         do {
             return try Timestamp(rfc3339: text)
@@ -193,16 +218,12 @@ struct Fields {
     }
 
     /// Python Hermes stored integer ids; the record carries them as strings.
-    func serverID(_ key: String = "server_id") throws(RecordDecoder.Rejection) -> String? {
-        switch object[key] {
+    mutating func serverID(_ key: String = "server_id") throws(RecordDecoder.Rejection) -> String? {
+        switch value(key) {
         case .none, .some(.null): return nil
         case .some(.string(let text)): return text
         case .some(.integer(let integer)): return String(integer)
         case .some(let other): throw .init("\"\(key)\" must be a string, an integer or null, got \(other.typeName)")
         }
-    }
-
-    func unknown(excluding known: Set<String>) -> JSONObject {
-        JSONObject(object.members.filter { !known.contains($0.key) })
     }
 }

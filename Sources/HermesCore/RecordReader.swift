@@ -28,10 +28,8 @@ public struct RecordReader {
             switch line {
             case .tooLong(let number):
                 return .rejected(line: number, reason: "line is longer than \(lines.maximumLineLength) bytes")
-            case .complete(let number, let bytes):
-                let outcome: Result<RecordDecoder.Outcome?, RecordDecoder.Rejection> = bytes.withUnsafeBufferPointer {
-                    Self.decode(line: $0)
-                }
+            case .complete(let number, let range):
+                let outcome = lines.withBytes(in: range) { Self.decode(line: $0) }
                 switch outcome {
                 case .success(.some(.record(let record))): return .record(record, line: number)
                 case .success(.some(.ignored)), .success(.none): continue
@@ -88,7 +86,8 @@ public struct RecordReader {
 /// Splits a descriptor's bytes into lines without ever holding more than one bounded line.
 final class LineReader {
     enum Line {
-        case complete(number: Int, bytes: [UInt8])
+        /// The line's bytes are `range` of the buffer, valid until the next call to `next()`.
+        case complete(number: Int, range: Range<Int>)
         case tooLong(number: Int)
     }
 
@@ -119,12 +118,11 @@ final class LineReader {
         var discarding = false
         while true {
             if let newline = firstNewline() {
-                let lineEnd = newline
-                let bytes = Array(buffer[start..<lineEnd])
+                let range = start..<newline
                 start = newline + 1
                 lineNumber += 1
-                if discarding || bytes.count > maximumLineLength { return .tooLong(number: lineNumber) }
-                return .complete(number: lineNumber, bytes: bytes)
+                if discarding || range.count > maximumLineLength { return .tooLong(number: lineNumber) }
+                return .complete(number: lineNumber, range: range)
             }
             if end - start > maximumLineLength {
                 // Drop what we have of an overlong line and keep skipping to its end.
@@ -135,14 +133,17 @@ final class LineReader {
             if atEnd {
                 guard start < end || discarding else { return nil }
                 lineNumber += 1
-                let bytes = Array(buffer[start..<end])
-                start = 0
-                end = 0
+                let range = start..<end
+                start = end
                 if discarding { return .tooLong(number: lineNumber) }
-                return .complete(number: lineNumber, bytes: bytes)
+                return .complete(number: lineNumber, range: range)
             }
             try fill()
         }
+    }
+
+    func withBytes<Result>(in range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     private func firstNewline() -> Int? {

@@ -106,29 +106,35 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public var rfc3339: String {
+        withRFC3339Bytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Lends the 24 bytes of `rfc3339` from the stack, for writers that copy them anyway.
+    public func withRFC3339Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         let milliseconds = Int(millisecondsSinceEpoch.floorMod(1000))
         let totalSeconds = millisecondsSinceEpoch.floorDiv(1000)
         let days = Int(totalSeconds.floorDiv(86_400))
         let secondOfDay = Int(totalSeconds.floorMod(86_400))
         let (year, month, day) = Self.civil(fromDays: days)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        func pad(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var remaining = value
-            while divisor > 0 {
-                out.append(UInt8(0x30 + remaining / divisor % 10))
-                remaining %= divisor
-                divisor /= 10
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { out in
+            var position = 0
+            func put(_ value: Int, _ width: Int) {
+                var remaining = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    out[position + offset] = UInt8(0x30 + remaining % 10)
+                    remaining /= 10
+                }
+                position += width
             }
+            func put(_ character: UInt8) {
+                out[position] = character
+                position += 1
+            }
+            put(year, 4); put(0x2D); put(month, 2); put(0x2D); put(day, 2); put(UInt8(ascii: "T"))
+            put(secondOfDay / 3600, 2); put(0x3A); put(secondOfDay / 60 % 60, 2); put(0x3A)
+            put(secondOfDay % 60, 2); put(UInt8(ascii: ".")); put(milliseconds, 3); put(UInt8(ascii: "Z"))
+            return body(UnsafeBufferPointer(out))
         }
-        pad(year, 4); out.append(0x2D); pad(month, 2); out.append(0x2D); pad(day, 2)
-        out.append(UInt8(ascii: "T"))
-        pad(secondOfDay / 3600, 2); out.append(0x3A); pad(secondOfDay / 60 % 60, 2); out.append(0x3A)
-        pad(secondOfDay % 60, 2); out.append(UInt8(ascii: ".")); pad(milliseconds, 3)
-        out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     public func adding(milliseconds: Int64) -> Timestamp {

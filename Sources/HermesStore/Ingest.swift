@@ -2,8 +2,9 @@ import HermesCore
 
 /// `hermes-store` without a subcommand: records from a descriptor into every configured store.
 ///
-/// Records are committed in batches for bulk imports, and whenever the producer goes quiet, so a
-/// record from a timer run is stored before the next one arrives. A rejected line is reported and
+/// One thread reads and decodes while the calling thread writes, so a bulk import uses both
+/// cores. Records are committed in batches, and whenever the producer goes quiet, so a record
+/// from a timer run is stored before the next one arrives. A rejected line is reported and
 /// skipped; it never rolls back valid records around it.
 public struct Ingest {
     public struct Destination {
@@ -37,42 +38,46 @@ public struct Ingest {
         self.diagnostics = diagnostics
     }
 
+    /// What the reading thread hands to the writing one.
+    private enum Message: Sendable {
+        case batch([Record], rejected: Int)
+        case end(rejected: Int)
+        case failed(IOError, rejected: Int)
+    }
+
     public func run(reading fileDescriptor: Int32) -> Summary {
         var summary = Summary()
-        var reader = RecordReader(fileDescriptor: fileDescriptor)
-        var pending: [Record] = []
-        pending.reserveCapacity(batchSize)
+        let queue = BoundedQueue<Message>(capacity: 2)
+        let (batchSize, quiet, diagnostics) = (batchSize, quietMilliseconds, diagnostics)
+        guard
+            let reader = BackgroundThread({
+                Self.read(fileDescriptor, into: queue, batchSize: batchSize, quietMilliseconds: quiet, diagnostics: diagnostics)
+            })
+        else {
+            diagnostics.report("cannot start a thread to read standard input")
+            summary.exitCode = .ioError
+            return summary
+        }
         do throws(IngestError) {
-            while true {
-                let item: RecordReader.Item?
-                do { item = try reader.next() } catch { throw .input(error) }
-                guard let item else { break }
-                switch item {
-                case .rejected(let line, let reason):
-                    diagnostics.report("line \(line): \(reason)")
-                    summary.rejected += 1
-                case .record(let record, _):
-                    pending.append(record)
-                }
-                if pending.count >= batchSize
-                    || (!pending.isEmpty && !reader.awaitInput(milliseconds: quietMilliseconds))
-                {
-                    try commit(&pending, summary: &summary)
+            reading: while let message = queue.pop() {
+                switch message {
+                case .batch(let records, let rejected):
+                    summary.rejected += rejected
+                    try commit(records, summary: &summary)
+                case .end(let rejected):
+                    summary.rejected += rejected
+                    break reading
+                case .failed(let error, let rejected):
+                    summary.rejected += rejected
+                    throw .input(error)
                 }
             }
-            try commit(&pending, summary: &summary)
-            for destination in destinations {
-                do {
-                    summary.removedByRetention += try destination.store.applyRetention(destination.retention, now: clock())
-                    try destination.store.close()
-                } catch {
-                    throw .store(error)
-                }
-                if let csv = destination.store as? CSVStore {
-                    csv.warnings.forEach { diagnostics.report($0) }
-                }
-            }
+            reader.join()
+            try finish(&summary)
         } catch {
+            // The reader may be blocked on a producer that never ends: let it go with the process.
+            queue.close()
+            reader.detach()
             diagnostics.report(error.description)
             summary.exitCode = error.exitCode
             return summary
@@ -84,21 +89,69 @@ public struct Ingest {
         return summary
     }
 
-    private func commit(_ pending: inout [Record], summary: inout Summary) throws(IngestError) {
-        guard !pending.isEmpty else { return }
-        for destination in destinations {
-            do { try destination.store.append(pending) } catch { throw .store(error) }
+    /// The reading thread: decodes lines into batches, reports rejected lines as it finds them.
+    private static func read(
+        _ fileDescriptor: Int32, into queue: BoundedQueue<Message>, batchSize: Int, quietMilliseconds: Int32,
+        diagnostics: Diagnostics
+    ) {
+        var reader = RecordReader(fileDescriptor: fileDescriptor)
+        var batch: [Record] = []
+        var rejected = 0
+        batch.reserveCapacity(batchSize)
+        while true {
+            let item: RecordReader.Item?
+            do {
+                item = try reader.next()
+            } catch {
+                queue.push(.failed(error, rejected: rejected))
+                return
+            }
+            guard let item else { break }
+            switch item {
+            case .rejected(let line, let reason):
+                diagnostics.report("line \(line): \(reason)")
+                rejected += 1
+            case .record(let record, _):
+                batch.append(record)
+            }
+            if batch.count >= batchSize || (!batch.isEmpty && !reader.awaitInput(milliseconds: quietMilliseconds)) {
+                guard queue.push(.batch(batch, rejected: rejected)) else { return }
+                batch.removeAll(keepingCapacity: true)
+                rejected = 0
+            }
         }
-        summary.stored += pending.count
+        if !batch.isEmpty { queue.push(.batch(batch, rejected: 0)) }
+        queue.push(.end(rejected: rejected))
+    }
+
+    private func commit(_ records: [Record], summary: inout Summary) throws(IngestError) {
+        guard !records.isEmpty else { return }
+        for destination in destinations {
+            do { try destination.store.append(records) } catch { throw .store(error) }
+        }
+        summary.stored += records.count
         if let tee {
             do {
-                for record in pending { try tee.write(RecordEncoder.encode(record)) }
+                for record in records { try tee.write(RecordEncoder.encode(record)) }
                 try tee.flush()
             } catch {
                 throw .output(error)
             }
         }
-        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func finish(_ summary: inout Summary) throws(IngestError) {
+        for destination in destinations {
+            do {
+                summary.removedByRetention += try destination.store.applyRetention(destination.retention, now: clock())
+                try destination.store.close()
+            } catch {
+                throw .store(error)
+            }
+            if let csv = destination.store as? CSVStore {
+                csv.warnings.forEach { diagnostics.report($0) }
+            }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import CSQLite
+import HermesCore
 
 /// A thin wrapper over one sqlite3 connection: statements, binding and errors in Swift terms.
 final class SQLiteDatabase {
@@ -86,10 +87,28 @@ final class SQLiteStatement {
     }
 
     func bind(_ index: Int32, _ value: String?) {
-        if let value {
-            sqlite3_bind_text(statement, index, value, -1, hermes_sqlite_transient())
-        } else {
+        guard var value else {
             sqlite3_bind_null(statement, index)
+            return
+        }
+        // withUTF8 lends the string's own bytes; passing a String would build a C string copy.
+        value.withUTF8 { bytes in
+            _ = bytes.withMemoryRebound(to: CChar.self) { characters in
+                guard let base = characters.baseAddress, !characters.isEmpty else {
+                    // A null pointer would bind SQL NULL; an empty string must stay "".
+                    return sqlite3_bind_text(statement, index, "", 0, nil)
+                }
+                return sqlite3_bind_text(statement, index, base, Int32(characters.count), hermes_sqlite_transient())
+            }
+        }
+    }
+
+    func bind(_ index: Int32, _ timestamp: Timestamp) {
+        timestamp.withRFC3339Bytes { bytes in
+            _ = bytes.withMemoryRebound(to: CChar.self) { characters in
+                sqlite3_bind_text(
+                    statement, index, characters.baseAddress, Int32(characters.count), hermes_sqlite_transient())
+            }
         }
     }
 

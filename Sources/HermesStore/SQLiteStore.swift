@@ -14,6 +14,8 @@ public final class SQLiteStore: RecordStore {
         database = try SQLiteDatabase(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
         try database.execute("PRAGMA journal_mode = WAL")
         try database.execute("PRAGMA synchronous = NORMAL")
+        // 16 MiB of page cache, allocated only as used: keeps index pages hot during bulk imports.
+        try database.execute("PRAGMA cache_size = -16384")
         try SQLiteSchema.prepare(database)
     }
 
@@ -47,7 +49,7 @@ public final class SQLiteStore: RecordStore {
     }
 
     private static func bind(_ record: Record, to statement: SQLiteStatement) {
-        statement.bind(1, record.timestamp.rfc3339)
+        statement.bind(1, record.timestamp)
         switch record {
         case .result(let result):
             statement.bind(2, result.downloadMbps)
@@ -112,21 +114,21 @@ public final class SQLiteStore: RecordStore {
 
     public func query(_ query: RecordQuery) throws(StoreError) -> [Record] {
         var conditions: [String] = []
-        if query.kinds != .all { conditions.append("type = ?1") }
-        if query.since != nil { conditions.append("timestamp >= ?2") }
-        if query.until != nil { conditions.append("timestamp <= ?3") }
+        // A literal, not a parameter, so the planner can use the partial index for failures.
+        if query.kinds != .all { conditions.append("type = '\(query.kinds.rawValue)'") }
+        if query.since != nil { conditions.append("timestamp >= ?1") }
+        if query.until != nil { conditions.append("timestamp <= ?2") }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let direction = query.chronological ? "ASC" : "DESC"
         let statement = try database.prepare(
             """
             SELECT \(SQLiteSchema.columns.joined(separator: ", ")) FROM results \(filter)
-            ORDER BY timestamp \(direction), id \(direction) LIMIT ?4 OFFSET ?5
+            ORDER BY timestamp \(direction), id \(direction) LIMIT ?3 OFFSET ?4
             """)
-        if query.kinds != .all { statement.bind(1, query.kinds.rawValue) }
-        statement.bind(2, query.since?.rfc3339)
-        statement.bind(3, query.until?.rfc3339)
-        statement.bind(4, Int64(query.limit ?? -1))
-        statement.bind(5, Int64(query.offset))
+        statement.bind(1, query.since?.rfc3339)
+        statement.bind(2, query.until?.rfc3339)
+        statement.bind(3, Int64(query.limit ?? -1))
+        statement.bind(4, Int64(query.offset))
         var records: [Record] = []
         while try statement.step() {
             records.append(try Self.record(from: statement, path: location))

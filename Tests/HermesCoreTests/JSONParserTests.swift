@@ -7,9 +7,9 @@ import Testing
         let value = try JSONParser.parse(#" {"a": [1, -2.5, 1e3, true, false, null, "x\"\u00e9\ud83d\ude00\n"], "b": {}} "#)
         let expected = JSONValue.object(
             JSONObject([
-                ("a", .array([.integer(1), .number(-2.5), .number(1000), .bool(true), .bool(false), .null, .string("x\"é😀\n")])),
-                ("b", .object(JSONObject())),
-            ]))
+                "a": .array([.integer(1), .number(-2.5), .number(1000), .bool(true), .bool(false), .null, .string("x\"é😀\n")]),
+                "b": .object(JSONObject()),
+            ] as KeyValuePairs<String, JSONValue>))
         #expect(value == expected)
     }
 
@@ -69,5 +69,61 @@ import Testing
         var bytes: [UInt8] = []
         JSONWriter.appendString("a\"b\\c\nd\u{01}é", to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self) == #""a\"b\\c\nd\u0001é""#)
+    }
+}
+
+@Suite struct JSONNumberTests {
+    @Test(arguments: [
+        "0", "-0", "1", "12.5", "100.0", "0.05", "0.000123", "-3.25", "931.4", "40.25", "1e3", "1E-7", "2.5e+2",
+        "123456789012345.6", "1234567890123456789", "12345678901234567890", "0.1", "0.30000000000000004",
+        "9007199254740993.0", "1.7976931348623157e308", "5e-324", "149.99999999999997", "1e22", "1e23", "4.35",
+        "0.000000000000000000000000001",
+    ])
+    func parsesExactlyAsStrtodWould(text: String) throws {
+        let expected = try #require(Double(text))
+        let parsed = try JSONParser.parse(text)
+        switch parsed {
+        case .integer(let integer): #expect(Double(integer) == expected && !text.contains(".") && !text.lowercased().contains("e"))
+        case .number(let number): #expect(number == expected, "\(text) parsed as \(number)")
+        default: Issue.record("\(text) parsed as \(parsed)")
+        }
+    }
+
+    @Test func randomDecimalsMatchStrtod() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let digits = Int.random(in: 1...17, using: &generator)
+            var text = String(UInt64.random(in: 0...UInt64(String(repeating: "9", count: digits))!, using: &generator))
+            let point = Int.random(in: 0...text.count, using: &generator)
+            if point < text.count { text.insert(".", at: text.index(text.startIndex, offsetBy: point)) }
+            if text.hasPrefix(".") { text = "0" + text }
+            if text.hasSuffix(".") { text += "0" }
+            let value = try JSONParser.parse(text).doubleValue
+            #expect(value == Double(text), "\(text)")
+        }
+    }
+}
+
+@Suite struct JSONKeyTests {
+    @Test func anEscapedSpellingOfAKeyIsStillADuplicate() {
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(#"{"v":1,"\u0076":2}"#) }
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(#"{"caf\u00e9":1,"café":2}"#) }
+    }
+
+    @Test func knownAndUnknownKeysDecodeAlike() throws {
+        let value = try JSONParser.parse(#"{"server_location":1,"server_locatio":2,"ser\u0076er_id":3,"download_latency_ms":4}"#)
+        guard case .object(let object) = value else {
+            Issue.record("expected an object")
+            return
+        }
+        #expect(object.members.map(\.key) == ["server_location", "server_locatio", "server_id", "download_latency_ms"])
+    }
+
+    @Test func objectsWithMoreKeysThanTheStackTableStillFindDuplicates() {
+        let keys = (0..<40).map { "\"k\($0)\":\($0)" }
+        #expect((try? JSONParser.parse("{" + keys.joined(separator: ",") + "}")) != nil)
+        #expect(throws: JSONParser.Failure.self) {
+            try JSONParser.parse("{" + (keys + ["\"k35\":0"]).joined(separator: ",") + "}")
+        }
     }
 }

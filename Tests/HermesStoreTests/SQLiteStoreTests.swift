@@ -21,6 +21,12 @@ import Testing
         try store.close()
         #expect(try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA user_version") == [["1"]])
         #expect(try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA journal_mode") == [["wal"]])
+        // Empty strings stay text, unmeasured values stay NULL.
+        #expect(
+            try sqlite(
+                directory.file("nested/dir/hermes.db"),
+                "SELECT typeof(server_name), typeof(server_location), typeof(upload_mbps), typeof(isp_name), timestamp FROM results WHERE engine = 'librespeed'")
+                == [["text", "text", "null", "null", "2026-05-01T12:00:00.123Z"]])
     }
 
     @Test func newestFirstWithPagingAndTimeFilters() throws {
@@ -45,15 +51,16 @@ import Testing
         #expect(try downloads(RecordQuery(offset: 20)) == [])
     }
 
-    @Test func newestQueriesUseTheTimestampIndex() throws {
+    @Test func newestQueriesUseTheIndexes() throws {
         let directory = try TemporaryDirectory()
         _ = try SQLiteStore(path: directory.file("h.db"))
-        let plan = try sqlite(
-            directory.file("h.db"),
-            "EXPLAIN QUERY PLAN SELECT * FROM results WHERE type = 'result' ORDER BY timestamp DESC LIMIT 50")
-        #expect(plan.contains { $0.last??.contains("USING INDEX idx_results_type_timestamp") == true })
-        let cutoff = try sqlite(directory.file("h.db"), "EXPLAIN QUERY PLAN DELETE FROM results WHERE timestamp < 'x'")
-        #expect(cutoff.contains { $0.last??.contains("idx_results_timestamp") == true })
+        func plan(_ sql: String) throws -> String {
+            try sqlite(directory.file("h.db"), "EXPLAIN QUERY PLAN " + sql).compactMap { $0.last ?? nil }.joined(separator: "; ")
+        }
+        #expect(try plan("SELECT * FROM results WHERE type = 'result' ORDER BY timestamp DESC, id DESC LIMIT 50").contains("USING INDEX idx_results_timestamp"))
+        #expect(try plan("SELECT * FROM results WHERE type = 'failure' ORDER BY timestamp DESC, id DESC LIMIT 50").contains("USING INDEX idx_results_failures"))
+        #expect(try plan("DELETE FROM results WHERE timestamp < 'x'").contains("idx_results_timestamp"))
+        #expect(try !plan("SELECT * FROM results ORDER BY timestamp DESC, id DESC LIMIT 50").contains("TEMP B-TREE FOR ORDER BY"))
     }
 
     @Test func retentionByAgeAndByRows() throws {
