@@ -53,8 +53,13 @@ public struct Environment: Sendable {
             return String(systemd.split(separator: ":").first ?? Substring(systemd))
         }
         if let xdg = variables["XDG_STATE_HOME"], xdg.hasPrefix("/") { return xdg + "/hermes" }
-        let home = variables["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root"
+        let home = variables["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.homeOfCurrentUser()
         return home + "/.local/state/hermes"
+    }
+
+    private static func homeOfCurrentUser() -> String {
+        guard let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir else { return "/" }
+        return String(cString: directory)
     }
 }
 

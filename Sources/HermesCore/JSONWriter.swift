@@ -98,8 +98,12 @@ public struct JSONWriter {
     }
 
     /// Shortest round-tripping form (Swift's `description`), which for finite values is valid JSON.
+    /// A non-finite value cannot be written as JSON; it becomes null, never NaN text or a crash.
     public static func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
-        precondition(value.isFinite, "records are validated finite before encoding")
+        guard value.isFinite else {
+            bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            return
+        }
         bytes.append(contentsOf: Array(value.description.utf8))
     }
 

@@ -117,6 +117,10 @@ public enum CSVFormat {
             }
             return value
         }
+        func required(_ index: Int) throws(RecordDecoder.Rejection) -> Double {
+            guard let value = try measure(index) else { throw .init("\(header[index]) is empty") }
+            return value
+        }
         let timestamp: Timestamp
         do {
             timestamp = try Timestamp(rfc3339: cells[0])
@@ -125,7 +129,7 @@ public enum CSVFormat {
         }
         return SpeedResult(
             timestamp: timestamp, downloadMbps: try measure(1), uploadMbps: try measure(2),
-            pingMs: try measure(3) ?? 0, jitterMs: try measure(4),
+            pingMs: try required(3), jitterMs: try measure(4),
             ispName: cells[5].isEmpty ? nil : cells[5], serverName: cells[6], serverLocation: cells[7],
             serverID: cells[8].isEmpty ? nil : cells[8])
     }

@@ -25,14 +25,14 @@ public struct Ingest {
     }
 
     public var destinations: [Destination]
-    public var tee: OutputStream?
+    public var tee: BufferedOutput?
     public var diagnostics: Diagnostics
     public var batchSize = 10_000
     /// How long a quiet producer may leave records uncommitted.
     public var quietMilliseconds: Int32 = 20
     public var clock: () -> Timestamp = Timestamp.now
 
-    public init(destinations: [Destination], tee: OutputStream?, diagnostics: Diagnostics) {
+    public init(destinations: [Destination], tee: BufferedOutput?, diagnostics: Diagnostics) {
         self.destinations = destinations
         self.tee = tee
         self.diagnostics = diagnostics

@@ -68,6 +68,8 @@ enum TableRenderer {
 
     static func fixed(_ value: Double?) -> String {
         guard let value else { return "-" }
+        // Beyond this, hundredths overflow Int64; such a value is shown as it is.
+        guard abs(value) < 1e15 else { return value.description }
         let hundredths = Int64((value * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"

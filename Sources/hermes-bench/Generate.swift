@@ -26,7 +26,7 @@ struct Generate {
     }
 
     func run() throws(BenchError) {
-        let output = OutputStream(fileDescriptor: 1, name: "standard output", flushThreshold: 1 << 20)
+        let output = BufferedOutput(fileDescriptor: 1, name: "standard output", flushThreshold: 1 << 20)
         do throws(IOError) {
             for (index, record) in RecordGenerator(count: count, seed: seed).enumerated() {
                 switch format {

@@ -175,3 +175,14 @@ func rejection(_ line: String) -> String? {
         #expect(RecordReader.decodeAll(lines.joined(separator: "\n")).isEmpty)
     }
 }
+
+@Suite struct EncoderSafetyTests {
+    @Test func aNonFiniteNumberIsWrittenAsNullNotNaN() {
+        let record = Record.result(
+            SpeedResult(
+                timestamp: Timestamp(millisecondsSinceEpoch: 0), downloadMbps: .nan, uploadMbps: .infinity, pingMs: 1))
+        let line = RecordEncoder.line(record)
+        #expect(line.contains(#""download_mbps":null,"upload_mbps":null"#))
+        #expect(decodeRecord(line) != nil)
+    }
+}

@@ -91,3 +91,13 @@ import Testing
         #expect(parsed.map(\.cells) == [["a", "b,\r\nc", "\""], ["d", "", ""]])
     }
 }
+
+@Suite struct TableOutputTests {
+    @Test func hugeAndTinyValuesPrintWithoutTrapping() {
+        #expect(TableRenderer.fixed(1e300) == "1e+300")
+        #expect(TableRenderer.fixed(0.004) == "0.00")
+        #expect(TableRenderer.fixed(0.005) == "0.01")
+        #expect(TableRenderer.fixed(12.345) == "12.35" || TableRenderer.fixed(12.345) == "12.34")
+        #expect(TableRenderer.fixed(nil) == "-")
+    }
+}

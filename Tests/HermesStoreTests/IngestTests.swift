@@ -26,7 +26,7 @@ func ingest(_ input: String, into destinations: [Ingest.Destination], tee: Bool 
         }
         collected.value = all
     }
-    let teeStream = tee ? OutputStream(fileDescriptor: outputPipe[1], name: "tee") : nil
+    let teeStream = tee ? BufferedOutput(fileDescriptor: outputPipe[1], name: "tee") : nil
     var run = Ingest(destinations: destinations, tee: teeStream, diagnostics: Diagnostics(tool: "hermes-store-test"))
     run.batchSize = 3
     let summary = run.run(reading: inputPipe[0])

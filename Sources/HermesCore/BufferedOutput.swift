@@ -5,7 +5,7 @@
 #endif
 
 /// Buffered writes to a file descriptor: stdout for data, stderr for diagnostics.
-public final class OutputStream {
+public final class BufferedOutput {
     public let fileDescriptor: Int32
     public let name: String
     private var buffer: [UInt8] = []
@@ -17,7 +17,7 @@ public final class OutputStream {
         self.flushThreshold = flushThreshold
     }
 
-    public static func standardOutput() -> OutputStream { OutputStream(fileDescriptor: 1, name: "standard output") }
+    public static func standardOutput() -> BufferedOutput { BufferedOutput(fileDescriptor: 1, name: "standard output") }
 
     public func write(_ bytes: [UInt8]) throws(IOError) {
         buffer.append(contentsOf: bytes)
