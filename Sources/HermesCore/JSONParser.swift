@@ -67,9 +67,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return .object(try parseObject())
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectWord("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectWord("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectWord("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectWord("null")
+            return .null
         case UInt8(ascii: "N"):
             throw failure("NaN is not a number JSON allows; unmeasured values must be null")
         case UInt8(ascii: "I"):
@@ -106,7 +112,8 @@ public struct JSONParser {
         // Hashes of the keys seen, on the stack, so the duplicate check compares integers and
         // allocates nothing for objects of up to `hashCapacity` keys.
         let hashCapacity = 32
-        let result: Result<JSONObject, Failure> = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hashCapacity) {
+        let result: Result<JSONObject, Failure> = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hashCapacity)
+        {
             keyHashes in
             var members: [JSONMember] = []
             members.reserveCapacity(24)
@@ -139,7 +146,9 @@ public struct JSONParser {
                 guard index < bytes.count else { return .failure(failure("unexpected end of line, expected '}'")) }
                 switch bytes[index] {
                 case UInt8(ascii: ","): index += 1
-                case UInt8(ascii: "}"): index += 1; return .success(JSONObject(members))
+                case UInt8(ascii: "}"):
+                    index += 1
+                    return .success(JSONObject(members))
                 default: return .failure(failure("unexpected \(describeCurrent()), expected ',' or '}'"))
                 }
             }
@@ -185,7 +194,9 @@ public struct JSONParser {
             guard index < bytes.count else { throw failure("unexpected end of line, expected ']'") }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; return .array(elements)
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(elements)
             default: throw failure("unexpected \(describeCurrent()), expected ',' or ']'")
             }
         }
@@ -443,7 +454,9 @@ final class KnownKeys: @unchecked Sendable {
         var slot = Int(hash & UInt64(Self.slotCount - 1))
         while slots[slot] != 0 {
             let index = slots[slot] - 1
-            if hashes[index] == hash && lengths[index] == key.count && memcmp(bytes + offsets[index], base, key.count) == 0 {
+            if hashes[index] == hash && lengths[index] == key.count
+                && memcmp(bytes + offsets[index], base, key.count) == 0
+            {
                 return strings[index]
             }
             slot = (slot + 1) & (Self.slotCount - 1)

@@ -75,7 +75,9 @@ enum OoklaForm {
         }
     }
 
-    private static func loadedLatency(_ phase: JSONObject?, phase name: String) throws(RecordDecoder.Rejection) -> Double? {
+    private static func loadedLatency(_ phase: JSONObject?, phase name: String) throws(RecordDecoder.Rejection)
+        -> Double?
+    {
         guard let phase else { return nil }
         switch phase["latency"] {
         case .none, .some(.null): return nil

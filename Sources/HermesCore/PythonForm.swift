@@ -2,7 +2,8 @@
 enum PythonForm {
     static func decode(_ object: JSONObject) throws(RecordDecoder.Rejection) -> SpeedResult {
         var fields = Fields(object)
-        for key in ["download_mbps", "upload_mbps", "ping_ms", "server_name", "server_location"] where !object.has(key) {
+        for key in ["download_mbps", "upload_mbps", "ping_ms", "server_name", "server_location"] where !object.has(key)
+        {
             throw .init("missing required field \"\(key)\" of a Python Hermes result")
         }
         return SpeedResult(

@@ -45,7 +45,9 @@ public struct RecordReader {
     public func awaitInput(milliseconds: Int32) -> Bool { lines.awaitInput(milliseconds: milliseconds) }
 
     /// Decodes one line (without its newline); nil for a blank line.
-    public static func decode(line: UnsafeBufferPointer<UInt8>) -> Result<RecordDecoder.Outcome?, RecordDecoder.Rejection> {
+    public static func decode(line: UnsafeBufferPointer<UInt8>) -> Result<
+        RecordDecoder.Outcome?, RecordDecoder.Rejection
+    > {
         var end = line.count
         while end > 0, [0x20, 0x09, 0x0D].contains(line[end - 1]) { end -= 1 }
         var start = 0

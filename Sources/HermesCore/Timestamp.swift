@@ -130,9 +130,20 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
                 out[position] = character
                 position += 1
             }
-            put(year, 4); put(0x2D); put(month, 2); put(0x2D); put(day, 2); put(UInt8(ascii: "T"))
-            put(secondOfDay / 3600, 2); put(0x3A); put(secondOfDay / 60 % 60, 2); put(0x3A)
-            put(secondOfDay % 60, 2); put(UInt8(ascii: ".")); put(milliseconds, 3); put(UInt8(ascii: "Z"))
+            put(year, 4)
+            put(0x2D)
+            put(month, 2)
+            put(0x2D)
+            put(day, 2)
+            put(UInt8(ascii: "T"))
+            put(secondOfDay / 3600, 2)
+            put(0x3A)
+            put(secondOfDay / 60 % 60, 2)
+            put(0x3A)
+            put(secondOfDay % 60, 2)
+            put(UInt8(ascii: "."))
+            put(milliseconds, 3)
+            put(UInt8(ascii: "Z"))
             return body(UnsafeBufferPointer(out))
         }
     }

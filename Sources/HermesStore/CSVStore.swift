@@ -1,9 +1,10 @@
+import HermesCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import HermesCore
 
 /// Results in the Python Hermes CSV file. Appends and prunes hold an exclusive lock; pruning
 /// rewrites through a temp file and rename. Failure records are not written: the format has no
@@ -49,7 +50,9 @@ public final class CSVStore: RecordStore {
         guard firstLine == Array(CSVFormat.header.joined(separator: ",").utf8) else {
             throw StoreError.badFile(
                 path: location, line: 1,
-                reason: "the header is not the Hermes CSV header (\(CSVFormat.header.joined(separator: ","))); refusing to append")
+                reason:
+                    "the header is not the Hermes CSV header (\(CSVFormat.header.joined(separator: ","))); refusing to append"
+            )
         }
     }
 

@@ -1,9 +1,10 @@
+import HermesCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import HermesCore
 
 /// The few file operations the stores need, wrapped once.
 enum FileSystem {

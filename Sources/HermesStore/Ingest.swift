@@ -51,7 +51,9 @@ public struct Ingest {
         let (batchSize, quiet, diagnostics) = (batchSize, quietMilliseconds, diagnostics)
         guard
             let reader = BackgroundThread({
-                Self.read(fileDescriptor, into: queue, batchSize: batchSize, quietMilliseconds: quiet, diagnostics: diagnostics)
+                Self.read(
+                    fileDescriptor, into: queue, batchSize: batchSize, quietMilliseconds: quiet,
+                    diagnostics: diagnostics)
             })
         else {
             diagnostics.report("cannot start a thread to read standard input")
@@ -149,7 +151,7 @@ public struct Ingest {
                 throw .store(error)
             }
             if let csv = destination.store as? CSVStore {
-                csv.warnings.forEach { diagnostics.report($0) }
+                for warning in csv.warnings { diagnostics.report(warning) }
             }
         }
     }

@@ -46,7 +46,9 @@ enum TableRenderer {
         }
         var lines = [format(headings, widths: widths)]
         for row in rows {
-            lines.append(row.count == headings.count ? format(row, widths: widths) : row[0].padded(to: widths[0]) + "  " + row[1])
+            lines.append(
+                row.count == headings.count ? format(row, widths: widths) : row[0].padded(to: widths[0]) + "  " + row[1]
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }

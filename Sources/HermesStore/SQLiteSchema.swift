@@ -67,8 +67,9 @@ enum SQLiteSchema {
             let current = try database.scalar("PRAGMA user_version")
             if current > version { throw StoreError.newerSchema(path: database.path, version: current) }
             if current < version {
-                let hasResults = try database.scalar(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'results'") > 0
+                let hasResults =
+                    try database.scalar(
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'results'") > 0
                 if hasResults {
                     try PythonHermesMigration.run(database)
                 } else {
@@ -96,8 +97,10 @@ enum PythonHermesMigration {
         for required in ["id", "timestamp"] where !existing.contains(required) {
             throw StoreError.migration(path: database.path, reason: "its results table has no \(required) column")
         }
-        let carried = ["download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name", "server_name",
-            "server_location", "server_id"]
+        let carried = [
+            "download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name", "server_name",
+            "server_location", "server_id",
+        ]
         let selected = carried.map { existing.contains($0) ? $0 : "NULL" }
         try database.execute(SQLiteSchema.createTable(named: "results_migrating"))
         let read = try database.prepare(

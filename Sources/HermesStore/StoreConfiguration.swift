@@ -56,10 +56,14 @@ public struct StoreConfiguration: Equatable, Sendable {
     ) throws(ConfigurationError) -> RetentionPolicy {
         let resolvedDays: Int?
         let resolvedRows: Int?
-        if let days { resolvedDays = days == 0 ? nil : days } else {
+        if let days {
+            resolvedDays = days == 0 ? nil : days
+        } else {
             resolvedDays = try environment.limit("HERMES_RETENTION_DAYS", daysVariable)
         }
-        if let rows { resolvedRows = rows == 0 ? nil : rows } else {
+        if let rows {
+            resolvedRows = rows == 0 ? nil : rows
+        } else {
             resolvedRows = try environment.limit("HERMES_MAX_ROWS", rowsVariable)
         }
         return RetentionPolicy(maximumAgeDays: resolvedDays, maximumRows: resolvedRows)

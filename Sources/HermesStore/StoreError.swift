@@ -21,7 +21,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sqlite(let path, let reason, _): "\(path): \(reason)"
         case .newerSchema(let path, let version):
             "\(path) has schema version \(version), newer than this hermes-store understands (\(SQLiteSchema.version)); upgrade Hermes"
-        case .migration(let path, let reason): "cannot migrate \(path) from Python Hermes: \(reason); the database was left unchanged"
+        case .migration(let path, let reason):
+            "cannot migrate \(path) from Python Hermes: \(reason); the database was left unchanged"
         case .badFile(let path, let line, let reason): "\(path):\(line): \(reason)"
         }
     }

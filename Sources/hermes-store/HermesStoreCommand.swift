@@ -20,16 +20,21 @@ struct HermesStoreCommand: HermesCommand {
         subcommands: [Query.self]
     )
 
-    @Option(name: .customLong("sqlite"), help: ArgumentHelp("Append to the SQLite database at <path>.", valueName: "path"))
+    @Option(
+        name: .customLong("sqlite"), help: ArgumentHelp("Append to the SQLite database at <path>.", valueName: "path"))
     var sqlitePath: String?
 
-    @Option(name: .customLong("csv"), help: ArgumentHelp("Append results to the Python Hermes CSV file at <path>.", valueName: "path"))
+    @Option(
+        name: .customLong("csv"),
+        help: ArgumentHelp("Append results to the Python Hermes CSV file at <path>.", valueName: "path"))
     var csvPath: String?
 
-    @Option(help: ArgumentHelp("After appending, delete records older than <days> days (0 keeps all).", valueName: "days"))
+    @Option(
+        help: ArgumentHelp("After appending, delete records older than <days> days (0 keeps all).", valueName: "days"))
     var retentionDays: Int?
 
-    @Option(help: ArgumentHelp("After appending, keep only the newest <rows> records (0 keeps all).", valueName: "rows"))
+    @Option(
+        help: ArgumentHelp("After appending, keep only the newest <rows> records (0 keeps all).", valueName: "rows"))
     var maxRows: Int?
 
     @Flag(help: "Write every stored record to standard output in canonical form, for the next tool in the pipe.")

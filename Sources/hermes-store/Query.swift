@@ -7,7 +7,6 @@ import HermesStore
     import Glibc
 #endif
 
-
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print stored records, newest first.",
@@ -46,14 +45,17 @@ struct Query: ParsableCommand {
     var format: QueryFormat = .ndjson
 
     func validate() throws {
-        if sqlitePath != nil && csvPath != nil { throw ValidationError("query reads one store: give either --sqlite or --csv, not both") }
+        if sqlitePath != nil && csvPath != nil {
+            throw ValidationError("query reads one store: give either --sqlite or --csv, not both")
+        }
         if store.tee || store.retentionDays != nil || store.maxRows != nil {
             throw ValidationError("--tee, --retention-days and --max-rows apply when appending, not to query")
         }
         if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more, got \(limit)") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more, got \(offset)") }
         if format == .csv && kinds != .result {
-            throw ValidationError("--format csv carries results only; use ndjson or table with --type \(kinds.rawValue)")
+            throw ValidationError(
+                "--format csv carries results only; use ndjson or table with --type \(kinds.rawValue)")
         }
         _ = try window(now: .now())
     }

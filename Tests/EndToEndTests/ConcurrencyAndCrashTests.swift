@@ -15,16 +15,26 @@ import Testing
         }
         let store = self.store
         let statuses = Collected()
-        let first = Thread { statuses.stdout = Data([UInt8((try? store.run(arguments, stdin: inputs[0]).status) ?? 99)]) }
-        let second = Thread { statuses.stderr = Data([UInt8((try? store.run(arguments, stdin: inputs[1]).status) ?? 99)]) }
+        let first = Thread {
+            statuses.stdout = Data([UInt8((try? store.run(arguments, stdin: inputs[0]).status) ?? 99)])
+        }
+        let second = Thread {
+            statuses.stderr = Data([UInt8((try? store.run(arguments, stdin: inputs[1]).status) ?? 99)])
+        }
         first.start()
         second.start()
         while !statuses.isComplete { usleep(10_000) }
         #expect(statuses.stdout == Data([0]) && statuses.stderr == Data([0]))
-        #expect(try sqlite3(directory.file("h.db"), "SELECT count(*), count(DISTINCT timestamp) FROM results") == "\(2 * count)|\(2 * count)")
-        let csvLines = try String(contentsOfFile: directory.file("r.csv"), encoding: .utf8).components(separatedBy: "\r\n")
+        #expect(
+            try sqlite3(directory.file("h.db"), "SELECT count(*), count(DISTINCT timestamp) FROM results")
+                == "\(2 * count)|\(2 * count)")
+        let csvLines = try String(contentsOfFile: directory.file("r.csv"), encoding: .utf8).components(
+            separatedBy: "\r\n")
         #expect(csvLines.count == 2 * count + 2)
-        #expect(csvLines.dropFirst().dropLast().allSatisfy { $0.hasPrefix("2026-") && $0.hasSuffix(",Berlin-1,\"Berlin, Germany\",1234") })
+        #expect(
+            csvLines.dropFirst().dropLast().allSatisfy {
+                $0.hasPrefix("2026-") && $0.hasSuffix(",Berlin-1,\"Berlin, Germany\",1234")
+            })
     }
 
     @Test func aKillMidIngestLeavesIntactStores() throws {

@@ -8,7 +8,8 @@ struct Executable {
     static func named(_ name: String) throws -> Executable {
         let directory = try binaryDirectory()
         let url = directory.appendingPathComponent(name)
-        try #require(FileManager.default.isExecutableFile(atPath: url.path), "\(name) is not built in \(directory.path)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: url.path), "\(name) is not built in \(directory.path)")
         return Executable(url: url)
     }
 
@@ -21,7 +22,9 @@ struct Executable {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         while url.path != "/" {
             url.deleteLastPathComponent()
-            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("hermes-store").path) { return url }
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("hermes-store").path) {
+                return url
+            }
         }
         throw BinaryNotFound()
     }
@@ -128,5 +131,6 @@ func resultLine(_ index: Int, minute: Int = 0) -> String {
     let date = Date(timeIntervalSince1970: TimeInterval(seconds))
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime]
-    return #"{"v":1,"type":"result","timestamp":"\#(formatter.string(from: date))","download_mbps":\#(index % 900).5,"upload_mbps":40.25,"ping_ms":9.5,"jitter_ms":0.5,"isp_name":"ACME, \"Fibre\"","server_name":"Berlin-1","server_location":"Berlin, Germany","server_id":"1234"}"#
+    return
+        #"{"v":1,"type":"result","timestamp":"\#(formatter.string(from: date))","download_mbps":\#(index % 900).5,"upload_mbps":40.25,"ping_ms":9.5,"jitter_ms":0.5,"isp_name":"ACME, \"Fibre\"","server_name":"Berlin-1","server_location":"Berlin, Germany","server_id":"1234"}"#
 }

@@ -16,12 +16,15 @@ import Testing
             #expect(queryHelp.stdout.contains(flag))
         }
         let version = try store.run(["--version"])
-        #expect(version.status == 0 && version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+        #expect(
+            version.status == 0
+                && version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
     }
 
     @Test(arguments: [
         ["--bogus"], ["--max-rows", "-1"], ["--retention-days", "x"], ["query", "--since", "7x"],
-        ["query", "--format", "csv", "--type", "all"], ["query", "--sqlite", "a", "--csv", "b"], ["query", "--type", "nope"],
+        ["query", "--format", "csv", "--type", "all"], ["query", "--sqlite", "a", "--csv", "b"],
+        ["query", "--type", "nope"],
     ])
     func badFlagsExit64NamingTheFlag(arguments: [String]) throws {
         let outcome = try store.run(arguments)
@@ -29,13 +32,16 @@ import Testing
         #expect(outcome.stdout.isEmpty)
         #expect(outcome.stderrLines.first?.hasPrefix("hermes-store: ") == true)
         let flag = arguments.first { $0.hasPrefix("--") && $0 != "--sqlite" } ?? ""
-        #expect(outcome.stderr.contains(flag) || outcome.stderr.contains("--sqlite or --csv"), "stderr: \(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains(flag) || outcome.stderr.contains("--sqlite or --csv"), "stderr: \(outcome.stderr)")
     }
 
     @Test func ingestStoresGoodLinesReportsBadOnesAndTees() throws {
         let directory = try TemporaryDirectory()
-        let input = [resultLine(1), "{\"v\":1,\"type\":\"result\"}", resultLine(2), "not json", resultLine(3)].joined(separator: "\n")
-        let outcome = try store.run(["--sqlite", directory.file("h.db"), "--csv", directory.file("r.csv"), "--tee"], stdin: input)
+        let input = [resultLine(1), "{\"v\":1,\"type\":\"result\"}", resultLine(2), "not json", resultLine(3)].joined(
+            separator: "\n")
+        let outcome = try store.run(
+            ["--sqlite", directory.file("h.db"), "--csv", directory.file("r.csv"), "--tee"], stdin: input)
         #expect(outcome.status == 65)
         try #require(outcome.stderrLines.count == 3)
         #expect(outcome.stderrLines[0].hasPrefix("hermes-store: line 2: missing required field \"timestamp\""))
@@ -45,7 +51,10 @@ import Testing
         #expect(outcome.stdout.hasPrefix(#"{"v":1,"type":"result","timestamp":"2026-05-01T12:01:00.000Z""#))
         #expect(try sqlite3(directory.file("h.db"), "SELECT count(*) FROM results") == "3")
         let csv = try String(contentsOfFile: directory.file("r.csv"), encoding: .utf8)
-        #expect(csv.hasPrefix("timestamp,download_mbps,upload_mbps,ping_ms,jitter_ms,isp_name,server_name,server_location,server_id\r\n"))
+        #expect(
+            csv.hasPrefix(
+                "timestamp,download_mbps,upload_mbps,ping_ms,jitter_ms,isp_name,server_name,server_location,server_id\r\n"
+            ))
         #expect(csv.contains("\"ACME, \"\"Fibre\"\"\""))
     }
 
@@ -76,9 +85,13 @@ import Testing
         let state = try store.run([], stdin: resultLine(1), environment: ["STATE_DIRECTORY": directory.file("state")])
         #expect(state.status == 0)
         #expect(try sqlite3(directory.file("state/hermes.db"), "SELECT count(*) FROM results") == "1")
-        #expect(try store.run(["query"], environment: ["STATE_DIRECTORY": directory.file("state")]).stdout.split(separator: "\n").count == 1)
+        #expect(
+            try store.run(["query"], environment: ["STATE_DIRECTORY": directory.file("state")]).stdout.split(
+                separator: "\n"
+            ).count == 1)
 
-        let bad = try store.run([], stdin: resultLine(1), environment: ["HERMES_DB": directory.file("x.db"), "SQLITE_MAX_ROWS": "lots"])
+        let bad = try store.run(
+            [], stdin: resultLine(1), environment: ["HERMES_DB": directory.file("x.db"), "SQLITE_MAX_ROWS": "lots"])
         #expect(bad.status == 78)
         #expect(bad.stderr == "hermes-store: environment variable SQLITE_MAX_ROWS=lots is not a non-negative integer\n")
     }
@@ -86,7 +99,8 @@ import Testing
     @Test func queryPagesFiltersAndFormats() throws {
         let directory = try TemporaryDirectory()
         let database = directory.file("h.db")
-        let failure = #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:02:30Z","error":"connection refused by 127.0.0.1:9","error_kind":"connect"}"#
+        let failure =
+            #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:02:30Z","error":"connection refused by 127.0.0.1:9","error_kind":"connect"}"#
         let input = ((1...6).map { resultLine($0) } + [failure]).joined(separator: "\n")
         #expect(try store.run(["--sqlite", database], stdin: input).status == 0)
 
@@ -95,9 +109,10 @@ import Testing
         #expect(latest.stdout.hasPrefix(#"{"v":1,"type":"result","timestamp":"2026-05-01T12:06:00.000Z""#))
 
         let page = try store.run(["query", "--sqlite", database, "--limit", "2", "--offset", "2", "--chronological"])
-        #expect(page.stdout.split(separator: "\n").map { String($0.dropFirst(36).prefix(24)) } == [
-            "2026-05-01T12:03:00.000Z", "2026-05-01T12:04:00.000Z",
-        ])
+        #expect(
+            page.stdout.split(separator: "\n").map { String($0.dropFirst(36).prefix(24)) } == [
+                "2026-05-01T12:03:00.000Z", "2026-05-01T12:04:00.000Z",
+            ])
 
         let window = try store.run([
             "query", "--sqlite", database, "--since", "2026-05-01T14:02:00+02:00", "--until", "2026-05-01T12:03:00Z",
@@ -154,7 +169,9 @@ import Testing
         ]
         #expect(try store.run(["--sqlite", directory.file("h.db")], stdin: lines.joined(separator: "\n")).status == 0)
         #expect(
-            try sqlite3(directory.file("h.db"), "SELECT type, download_mbps, upload_mbps, server_location, error_kind FROM results ORDER BY timestamp")
+            try sqlite3(
+                directory.file("h.db"),
+                "SELECT type, download_mbps, upload_mbps, server_location, error_kind FROM results ORDER BY timestamp")
                 == "result|100.0|20.0|Oslo, Norway|\nfailure||||rate_limited")
     }
 }

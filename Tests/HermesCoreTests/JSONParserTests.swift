@@ -4,12 +4,16 @@ import Testing
 
 @Suite struct JSONParserTests {
     @Test func parsesEveryKindOfValue() throws {
-        let value = try JSONParser.parse(#" {"a": [1, -2.5, 1e3, true, false, null, "x\"\u00e9\ud83d\ude00\n"], "b": {}} "#)
+        let value = try JSONParser.parse(
+            #" {"a": [1, -2.5, 1e3, true, false, null, "x\"\u00e9\ud83d\ude00\n"], "b": {}} "#)
         let expected = JSONValue.object(
-            JSONObject([
-                "a": .array([.integer(1), .number(-2.5), .number(1000), .bool(true), .bool(false), .null, .string("x\"é😀\n")]),
-                "b": .object(JSONObject()),
-            ] as KeyValuePairs<String, JSONValue>))
+            JSONObject(
+                [
+                    "a": .array([
+                        .integer(1), .number(-2.5), .number(1000), .bool(true), .bool(false), .null, .string("x\"é😀\n"),
+                    ]),
+                    "b": .object(JSONObject()),
+                ] as KeyValuePairs<String, JSONValue>))
         #expect(value == expected)
     }
 
@@ -83,7 +87,8 @@ import Testing
         let expected = try #require(Double(text))
         let parsed = try JSONParser.parse(text)
         switch parsed {
-        case .integer(let integer): #expect(Double(integer) == expected && !text.contains(".") && !text.lowercased().contains("e"))
+        case .integer(let integer):
+            #expect(Double(integer) == expected && !text.contains(".") && !text.lowercased().contains("e"))
         case .number(let number): #expect(number == expected, "\(text) parsed as \(number)")
         default: Issue.record("\(text) parsed as \(parsed)")
         }
@@ -111,7 +116,8 @@ import Testing
     }
 
     @Test func knownAndUnknownKeysDecodeAlike() throws {
-        let value = try JSONParser.parse(#"{"server_location":1,"server_locatio":2,"ser\u0076er_id":3,"download_latency_ms":4}"#)
+        let value = try JSONParser.parse(
+            #"{"server_location":1,"server_locatio":2,"ser\u0076er_id":3,"download_latency_ms":4}"#)
         guard case .object(let object) = value else {
             Issue.record("expected an object")
             return

@@ -31,7 +31,8 @@ func rejection(_ line: String) -> String? {
     }
 
     @Test func minimalResultGetsNullsNotZeros() throws {
-        let record = try #require(decodeRecord(#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":10}"#))
+        let record = try #require(
+            decodeRecord(#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":10}"#))
         #expect(
             RecordEncoder.line(record)
                 == #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00.000Z","download_mbps":null,"upload_mbps":null,"ping_ms":10.0,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#
@@ -39,13 +40,15 @@ func rejection(_ line: String) -> String? {
     }
 
     @Test func unknownFieldsArePassedOnInOrder() throws {
-        let line = #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00.000Z","error":"x","error_kind":"timeout","zeta":{"n":[1,2.5,"s",null]},"alpha":true}"#
+        let line =
+            #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00.000Z","error":"x","error_kind":"timeout","zeta":{"n":[1,2.5,"s",null]},"alpha":true}"#
         let record = try #require(decodeRecord(line))
         #expect(RecordEncoder.line(record) == line + "\n")
     }
 
     @Test func integerServerIDBecomesAString() throws {
-        let record = try #require(decodeRecord(#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"server_id":52365}"#))
+        let record = try #require(
+            decodeRecord(#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"server_id":52365}"#))
         guard case .result(let result) = record else { return }
         #expect(result.serverID == "52365")
     }
@@ -59,22 +62,64 @@ func rejection(_ line: String) -> String? {
         (#"{"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1}"#, "missing required field \"v\""),
         (#"{"v":1,"type":"result","ping_ms":1}"#, "missing required field \"timestamp\""),
         (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z"}"#, "missing required field \"ping_ms\""),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":null}"#, "\"ping_ms\" must be a number, got null"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":"12"}"#, "\"ping_ms\" must be a number or null, got a string"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"download_mbps":-1}"#, "\"download_mbps\" must not be negative, got -1.0"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"download_mbps":NaN}"#, "NaN is not a number JSON allows"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"upload_mbps":Infinity}"#, "Infinity is not a number JSON allows"),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":null}"#,
+            "\"ping_ms\" must be a number, got null"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":"12"}"#,
+            "\"ping_ms\" must be a number or null, got a string"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"download_mbps":-1}"#,
+            "\"download_mbps\" must not be negative, got -1.0"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"download_mbps":NaN}"#,
+            "NaN is not a number JSON allows"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"upload_mbps":Infinity}"#,
+            "Infinity is not a number JSON allows"
+        ),
         (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00","ping_ms":1}"#, "has no UTC offset"),
         (#"{"v":1,"type":"result","timestamp":"May 1","ping_ms":1}"#, "is not an RFC 3339 time"),
-        (#"{"v":1,"type":"result","timestamp":1714564800,"ping_ms":1}"#, "\"timestamp\" must be a string, got a number"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"server_name":7}"#, "\"server_name\" must be a string or null"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"server_id":1.5}"#, "\"server_id\" must be a string, an integer or null"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"streams":2.5}"#, "\"streams\" must be a non-negative integer or null, got 2.5"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"download_bytes":-5}"#, "\"download_bytes\" must be a non-negative integer or null, got -5"),
-        (#"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"packet_loss_pct":101}"#, "\"packet_loss_pct\" must be at most 100"),
-        (#"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error":"x","error_kind":"gremlins"}"#, "unknown \"error_kind\" \"gremlins\""),
-        (#"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error_kind":"dns"}"#, "missing required field \"error\""),
-        (#"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error":"","error_kind":"dns"}"#, "\"error\" must describe what failed"),
+        (
+            #"{"v":1,"type":"result","timestamp":1714564800,"ping_ms":1}"#,
+            "\"timestamp\" must be a string, got a number"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"server_name":7}"#,
+            "\"server_name\" must be a string or null"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"server_id":1.5}"#,
+            "\"server_id\" must be a string, an integer or null"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"streams":2.5}"#,
+            "\"streams\" must be a non-negative integer or null, got 2.5"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"download_bytes":-5}"#,
+            "\"download_bytes\" must be a non-negative integer or null, got -5"
+        ),
+        (
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"packet_loss_pct":101}"#,
+            "\"packet_loss_pct\" must be at most 100"
+        ),
+        (
+            #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error":"x","error_kind":"gremlins"}"#,
+            "unknown \"error_kind\" \"gremlins\""
+        ),
+        (
+            #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error_kind":"dns"}"#,
+            "missing required field \"error\""
+        ),
+        (
+            #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error":"","error_kind":"dns"}"#,
+            "\"error\" must describe what failed"
+        ),
         (#"{"hello":"world"}"#, "not a Hermes record"),
         ("{", "invalid JSON"),
     ])
@@ -86,7 +131,8 @@ func rejection(_ line: String) -> String? {
 
 @Suite struct PythonHermesFormTests {
     @Test func toDictObjectIsConvertedWithItsOffsetNormalised() throws {
-        let line = #"{"timestamp": "2026-05-01T14:00:00.123456+02:00", "download_mbps": 100.0, "upload_mbps": 50.0, "ping_ms": 12.5, "jitter_ms": null, "isp_name": "Test \"ISP\"", "server_name": "Berlin-1", "server_location": "Berlin, Germany", "server_id": 1234}"#
+        let line =
+            #"{"timestamp": "2026-05-01T14:00:00.123456+02:00", "download_mbps": 100.0, "upload_mbps": 50.0, "ping_ms": 12.5, "jitter_ms": null, "isp_name": "Test \"ISP\"", "server_name": "Berlin-1", "server_location": "Berlin, Germany", "server_id": 1234}"#
         let record = try #require(decodeRecord(line))
         #expect(
             RecordEncoder.line(record)
@@ -95,12 +141,18 @@ func rejection(_ line: String) -> String? {
     }
 
     @Test func requiresTheFieldsPythonAlwaysWrote() throws {
-        let reason = try #require(rejection(#"{"timestamp":"2026-05-01T14:00:00+02:00","download_mbps":1,"ping_ms":1,"server_name":"","server_location":""}"#))
+        let reason = try #require(
+            rejection(
+                #"{"timestamp":"2026-05-01T14:00:00+02:00","download_mbps":1,"ping_ms":1,"server_name":"","server_location":""}"#
+            ))
         #expect(reason.contains("missing required field \"upload_mbps\" of a Python Hermes result"))
     }
 
     @Test func naiveTimestampsAreRefused() throws {
-        let reason = try #require(rejection(#"{"timestamp":"2026-05-01T14:00:00","download_mbps":1,"upload_mbps":1,"ping_ms":1,"server_name":"","server_location":""}"#))
+        let reason = try #require(
+            rejection(
+                #"{"timestamp":"2026-05-01T14:00:00","download_mbps":1,"upload_mbps":1,"ping_ms":1,"server_name":"","server_location":""}"#
+            ))
         #expect(reason.contains("has no UTC offset"))
     }
 }
@@ -132,7 +184,8 @@ func rejection(_ line: String) -> String? {
     }
 
     @Test func missingPhasesAndLossAreNullNotZero() throws {
-        let line = #"{"type":"result","timestamp":"2024-03-01T01:00:00Z","ping":{"latency":9.8},"download":{"bandwidth":125000},"server":{"name":"X"}}"#
+        let line =
+            #"{"type":"result","timestamp":"2024-03-01T01:00:00Z","ping":{"latency":9.8},"download":{"bandwidth":125000},"server":{"name":"X"}}"#
         guard case .result(let result) = try #require(decodeRecord(line)) else { return }
         #expect(result.downloadMbps == 1)
         #expect(result.uploadMbps == nil)
@@ -142,7 +195,8 @@ func rejection(_ line: String) -> String? {
     }
 
     @Test func resultWithoutPingIsRejected() throws {
-        let reason = try #require(rejection(#"{"type":"result","timestamp":"2024-03-01T01:00:00Z","download":{"bandwidth":1}}"#))
+        let reason = try #require(
+            rejection(#"{"type":"result","timestamp":"2024-03-01T01:00:00Z","download":{"bandwidth":1}}"#))
         #expect(reason.contains("Ookla result has no \"ping\" object"))
     }
 

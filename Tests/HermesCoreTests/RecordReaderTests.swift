@@ -8,7 +8,10 @@ func readThroughPipe(_ bytes: [UInt8]) throws -> [RecordReader.Item] {
     var descriptors: [Int32] = [0, 0]
     try #require(pipe(&descriptors) == 0)
     let writer = descriptors[1]
-    let producer = Thread { try? writeAll(bytes, to: writer, name: "pipe"); close(writer) }
+    let producer = Thread {
+        try? writeAll(bytes, to: writer, name: "pipe")
+        close(writer)
+    }
     producer.start()
     var reader = RecordReader(fileDescriptor: descriptors[0])
     var items: [RecordReader.Item] = []
@@ -25,11 +28,13 @@ final class Thread: @unchecked Sendable {
     init(_ body: @escaping () -> Void) { self.body = body }
     func start() {
         let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { raw in
-            let thread = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
-            thread.body()
-            return nil
-        }, context)
+        pthread_create(
+            &handle, nil,
+            { raw in
+                let thread = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
+                thread.body()
+                return nil
+            }, context)
     }
     func join() { pthread_join(handle, nil) }
 }
@@ -64,7 +69,8 @@ final class Thread: @unchecked Sendable {
     }
 
     @Test func invalidUTF8IsRejectedWithItsLine() throws {
-        let bad: [UInt8] = Array(#"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error":""#.utf8) + [0xFF, 0xFE]
+        let bad: [UInt8] =
+            Array(#"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error":""#.utf8) + [0xFF, 0xFE]
             + Array(#"","error_kind":"dns"}"#.utf8)
         let items = try readThroughPipe(Array((Self.good + "\n").utf8) + bad + [0x0A] + Array(Self.good.utf8))
         let lines = summary(items)

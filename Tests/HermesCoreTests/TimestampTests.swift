@@ -52,7 +52,8 @@ import Testing
     @Test func durationsCountBackFromNow() {
         let now = Timestamp(millisecondsSinceEpoch: 10 * 86_400_000)
         #expect(TimeSpecification.parse("7d", now: now) == Timestamp(millisecondsSinceEpoch: 3 * 86_400_000))
-        #expect(TimeSpecification.parse("12h", now: now) == Timestamp(millisecondsSinceEpoch: 10 * 86_400_000 - 43_200_000))
+        #expect(
+            TimeSpecification.parse("12h", now: now) == Timestamp(millisecondsSinceEpoch: 10 * 86_400_000 - 43_200_000))
         #expect(TimeSpecification.durationMilliseconds("1d12h") == 129_600_000)
         #expect(TimeSpecification.durationMilliseconds("90m") == 5_400_000)
         #expect(TimeSpecification.durationMilliseconds("2w") == 1_209_600_000)

@@ -4,7 +4,8 @@ import Testing
 @testable import HermesStore
 
 @Suite struct CSVStoreTests {
-    static let header = "timestamp,download_mbps,upload_mbps,ping_ms,jitter_ms,isp_name,server_name,server_location,server_id\r\n"
+    static let header =
+        "timestamp,download_mbps,upload_mbps,ping_ms,jitter_ms,isp_name,server_name,server_location,server_id\r\n"
 
     @Test func writesThePythonHermesHeaderAndDialect() throws {
         let directory = try TemporaryDirectory()
@@ -28,14 +29,19 @@ import Testing
     @Test func appendsToAnExistingPythonFileAndReadsItsRows() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("results.csv")
-        let python = Self.header + "2026-05-01T14:00:00.123456+02:00,100.0,50.0,12.5,,\"Test \"\"ISP\"\"\",Berlin-1,\"Berlin, Germany\",1234\r\n"
+        let python =
+            Self.header
+            + "2026-05-01T14:00:00.123456+02:00,100.0,50.0,12.5,,\"Test \"\"ISP\"\"\",Berlin-1,\"Berlin, Germany\",1234\r\n"
         try Array(python.utf8).write(to: path)
         let store = try CSVStore(path: path)
         try store.append([result("2026-05-01T13:00:00Z")])
         let text = String(decoding: try readFile(path), as: UTF8.self)
         #expect(text.hasPrefix(python))
         #expect(text.components(separatedBy: "\r\n").count == 4)
-        #expect(try store.query(RecordQuery()).map(\.timestamp.rfc3339) == ["2026-05-01T13:00:00.000Z", "2026-05-01T12:00:00.123Z"])
+        #expect(
+            try store.query(RecordQuery()).map(\.timestamp.rfc3339) == [
+                "2026-05-01T13:00:00.000Z", "2026-05-01T12:00:00.123Z",
+            ])
         #expect(store.warnings.isEmpty)
     }
 
@@ -71,7 +77,8 @@ import Testing
         ]
         try Array((Self.header + rows.joined()).utf8).write(to: path)
         let store = try CSVStore(path: path)
-        #expect(try store.applyRetention(RetentionPolicy(maximumAgeDays: 10), now: timestamp("2026-05-25T00:00:00Z")) == 1)
+        #expect(
+            try store.applyRetention(RetentionPolicy(maximumAgeDays: 10), now: timestamp("2026-05-25T00:00:00Z")) == 1)
         #expect(String(decoding: try readFile(path), as: UTF8.self) == Self.header + rows[1] + rows[2])
     }
 

@@ -7,13 +7,18 @@ import Testing
 /// Runs an Ingest over `input` delivered through a pipe; returns the summary and what was teed.
 /// Producer and collector are plain threads: blocking the test on Swift tasks could starve the
 /// cooperative pool on a 2-core machine.
-func ingest(_ input: String, into destinations: [Ingest.Destination], tee: Bool = false) throws -> (Ingest.Summary, String) {
+func ingest(_ input: String, into destinations: [Ingest.Destination], tee: Bool = false) throws -> (
+    Ingest.Summary, String
+) {
     var inputPipe: [Int32] = [0, 0]
     var outputPipe: [Int32] = [0, 0]
     try #require(pipe(&inputPipe) == 0 && pipe(&outputPipe) == 0)
     let bytes = Array(input.utf8)
     let writer = inputPipe[1]
-    let feeder = TestThread { try? writeAll(bytes, to: writer, name: "pipe"); close(writer) }
+    let feeder = TestThread {
+        try? writeAll(bytes, to: writer, name: "pipe")
+        close(writer)
+    }
     let collected = ResultBox<[UInt8]>()
     let reader = outputPipe[0]
     let collector = TestThread {
@@ -48,12 +53,14 @@ final class TestThread: @unchecked Sendable {
     init(_ body: @escaping () -> Void) {
         self.body = body
         let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            let thread = Unmanaged<TestThread>.fromOpaque(raw).takeRetainedValue()
-            thread.body()
-            return nil
-        }, context)
+        pthread_create(
+            &handle, nil,
+            { raw in
+                guard let raw else { return nil }
+                let thread = Unmanaged<TestThread>.fromOpaque(raw).takeRetainedValue()
+                thread.body()
+                return nil
+            }, context)
     }
 
     func join() { pthread_join(handle, nil) }
@@ -73,7 +80,9 @@ final class TestThread: @unchecked Sendable {
             Ingest.Destination(store: try CSVStore(path: csvPath), retention: RetentionPolicy()),
         ]
         let input = (0..<8).map { Self.good($0) }
-        let lines = [input[0], input[1], "garbage", input[2], input[3], input[4], #"{"v":1}"#, input[5], input[6], input[7]]
+        let lines = [
+            input[0], input[1], "garbage", input[2], input[3], input[4], #"{"v":1}"#, input[5], input[6], input[7],
+        ]
         let (summary, teed) = try ingest(lines.joined(separator: "\n") + "\n", into: destinations, tee: true)
         #expect(summary.stored == 8)
         #expect(summary.rejected == 2)
@@ -82,7 +91,10 @@ final class TestThread: @unchecked Sendable {
         #expect(try CSVStore(path: csvPath).query(RecordQuery()).count == 8)
         let teedLines = teed.split(separator: "\n")
         #expect(teedLines.count == 8)
-        #expect(teedLines.first == #"{"v":1,"type":"result","timestamp":"2026-05-01T00:00:00.000Z","download_mbps":0.0,"upload_mbps":1.0,"ping_ms":1.0,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#)
+        #expect(
+            teedLines.first
+                == #"{"v":1,"type":"result","timestamp":"2026-05-01T00:00:00.000Z","download_mbps":0.0,"upload_mbps":1.0,"ping_ms":1.0,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#
+        )
     }
 
     @Test func retentionRunsAfterTheInsert() throws {
@@ -93,13 +105,19 @@ final class TestThread: @unchecked Sendable {
             into: [Ingest.Destination(store: store, retention: RetentionPolicy(maximumRows: 4))])
         #expect(summary.exitCode == .success)
         #expect(summary.removedByRetention == 6)
-        #expect(try sqlite(directory.file("h.db"), "SELECT group_concat(download_mbps) FROM (SELECT download_mbps FROM results ORDER BY timestamp)") == [["6.0,7.0,8.0,9.0"]])
+        #expect(
+            try sqlite(
+                directory.file("h.db"),
+                "SELECT group_concat(download_mbps) FROM (SELECT download_mbps FROM results ORDER BY timestamp)") == [
+                    ["6.0,7.0,8.0,9.0"]
+                ])
     }
 
     @Test func emptyInputIsFine() throws {
         let directory = try TemporaryDirectory()
         let (summary, teed) = try ingest(
-            "", into: [Ingest.Destination(store: try SQLiteStore(path: directory.file("h.db")), retention: .init())], tee: true)
+            "", into: [Ingest.Destination(store: try SQLiteStore(path: directory.file("h.db")), retention: .init())],
+            tee: true)
         #expect(summary == Ingest.Summary())
         #expect(teed.isEmpty)
     }

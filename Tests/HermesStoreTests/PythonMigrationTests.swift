@@ -37,26 +37,36 @@ func makePythonHermesDatabase(at path: String, withJitterAndISP: Bool = true) th
         let directory = try TemporaryDirectory()
         let path = directory.file("hermes.db")
         try makePythonHermesDatabase(at: path)
-        let before = try sqlite(path, "SELECT id, download_mbps, upload_mbps, ping_ms, jitter_ms, isp_name, server_name, server_location, server_id FROM results ORDER BY id")
+        let before = try sqlite(
+            path,
+            "SELECT id, download_mbps, upload_mbps, ping_ms, jitter_ms, isp_name, server_name, server_location, server_id FROM results ORDER BY id"
+        )
 
         let store = try SQLiteStore(path: path)
-        let after = try sqlite(path, "SELECT id, download_mbps, upload_mbps, ping_ms, jitter_ms, isp_name, server_name, server_location, server_id FROM results ORDER BY id")
+        let after = try sqlite(
+            path,
+            "SELECT id, download_mbps, upload_mbps, ping_ms, jitter_ms, isp_name, server_name, server_location, server_id FROM results ORDER BY id"
+        )
         #expect(after == before)
-        #expect(try sqlite(path, "SELECT id, timestamp, source_timestamp, type FROM results ORDER BY id") == [
-            ["1", "2026-05-01T12:00:00.123Z", "2026-05-01T14:00:00.123456+02:00", "result"],
-            ["3", "2026-05-01T12:45:00.500Z", "2026-05-01T08:45:00.5-04:00", "result"],
-            ["4", "2026-05-01T12:30:00.000Z", "2026-05-01T12:30:00+00:00", "result"],
-        ])
+        #expect(
+            try sqlite(path, "SELECT id, timestamp, source_timestamp, type FROM results ORDER BY id") == [
+                ["1", "2026-05-01T12:00:00.123Z", "2026-05-01T14:00:00.123456+02:00", "result"],
+                ["3", "2026-05-01T12:45:00.500Z", "2026-05-01T08:45:00.5-04:00", "result"],
+                ["4", "2026-05-01T12:30:00.000Z", "2026-05-01T12:30:00+00:00", "result"],
+            ])
         #expect(try sqlite(path, "PRAGMA user_version") == [["1"]])
         #expect(try sqlite(path, "PRAGMA integrity_check") == [["ok"]])
 
         // In UTC the New York row (08:45-04:00) is the newest; Python's text order put it last.
-        #expect(try store.query(RecordQuery()).map(\.timestamp.rfc3339) == [
-            "2026-05-01T12:45:00.500Z", "2026-05-01T12:30:00.000Z", "2026-05-01T12:00:00.123Z",
-        ])
+        #expect(
+            try store.query(RecordQuery()).map(\.timestamp.rfc3339) == [
+                "2026-05-01T12:45:00.500Z", "2026-05-01T12:30:00.000Z", "2026-05-01T12:00:00.123Z",
+            ])
         // New rows continue the id sequence and are stored as strings for server_id.
         try store.append([result("2026-05-02T00:00:00Z")])
-        #expect(try sqlite(path, "SELECT max(id), typeof(server_id) FROM results WHERE id = (SELECT max(id) FROM results)") == [["5", "text"]])
+        #expect(
+            try sqlite(path, "SELECT max(id), typeof(server_id) FROM results WHERE id = (SELECT max(id) FROM results)")
+                == [["5", "text"]])
     }
 
     @Test func retentionAfterMigrationIsCorrectInUTC() throws {
@@ -66,7 +76,8 @@ func makePythonHermesDatabase(at path: String, withJitterAndISP: Bool = true) th
         let store = try SQLiteStore(path: path)
         // Cut-off 2026-05-01T12:15Z: keeps 12:30Z and 12:45Z (08:45-04:00), drops 12:00:00.123Z (14:00+02:00).
         // Python compared text and would have kept "2026-05-01T14:00..." and dropped "2026-05-01T08:45...".
-        let removed = try store.applyRetention(RetentionPolicy(maximumAgeDays: 1), now: timestamp("2026-05-02T12:15:00Z"))
+        let removed = try store.applyRetention(
+            RetentionPolicy(maximumAgeDays: 1), now: timestamp("2026-05-02T12:15:00Z"))
         #expect(removed == 1)
         #expect(try sqlite(path, "SELECT id FROM results ORDER BY id") == [["3"], ["4"]])
     }
@@ -86,7 +97,10 @@ func makePythonHermesDatabase(at path: String, withJitterAndISP: Bool = true) th
         let directory = try TemporaryDirectory()
         let path = directory.file("hermes.db")
         try makePythonHermesDatabase(at: path)
-        _ = try sqlite(path, "INSERT INTO results (timestamp, download_mbps, upload_mbps, ping_ms, server_name, server_location) VALUES ('last tuesday', 1, 1, 1, '', '')")
+        _ = try sqlite(
+            path,
+            "INSERT INTO results (timestamp, download_mbps, upload_mbps, ping_ms, server_name, server_location) VALUES ('last tuesday', 1, 1, 1, '', '')"
+        )
         let before = try sqlite(path, "SELECT * FROM results ORDER BY id")
         #expect {
             try SQLiteStore(path: path)

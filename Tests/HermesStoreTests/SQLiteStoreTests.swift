@@ -14,7 +14,9 @@ import Testing
             engine: "librespeed", serverURL: "http://127.0.0.1:8080/", clientIP: "::1", probe: "pi",
             downloadLatencyMs: 40, uploadLatencyMs: 80, packetLossPct: 0.5, downloadBytes: 1 << 40, uploadBytes: 7,
             durationMs: 21_000, streams: 8)
-        let records: [Record] = [.result(full), failure("2026-05-01T12:30:00Z", kind: .rateLimited), result("2026-05-01T11:00:00Z")]
+        let records: [Record] = [
+            .result(full), failure("2026-05-01T12:30:00Z", kind: .rateLimited), result("2026-05-01T11:00:00Z"),
+        ]
         try store.append(records)
         let back = try store.query(RecordQuery(kinds: .all, chronological: true))
         #expect(back == [records[2], records[0], records[1]])
@@ -25,14 +27,17 @@ import Testing
         #expect(
             try sqlite(
                 directory.file("nested/dir/hermes.db"),
-                "SELECT typeof(server_name), typeof(server_location), typeof(upload_mbps), typeof(isp_name), timestamp FROM results WHERE engine = 'librespeed'")
+                "SELECT typeof(server_name), typeof(server_location), typeof(upload_mbps), typeof(isp_name), timestamp FROM results WHERE engine = 'librespeed'"
+            )
                 == [["text", "text", "null", "null", "2026-05-01T12:00:00.123Z"]])
     }
 
     @Test func newestFirstWithPagingAndTimeFilters() throws {
         let directory = try TemporaryDirectory()
         let store = try SQLiteStore(path: directory.file("h.db"))
-        let records = (0..<10).map { result("2026-05-01T\(String(format: "%02d", 10 + $0)):00:00Z", download: Double($0)) }
+        let records = (0..<10).map {
+            result("2026-05-01T\(String(format: "%02d", 10 + $0)):00:00Z", download: Double($0))
+        }
         try store.append(records.shuffled() + [failure("2026-05-01T15:30:00Z")])
         func downloads(_ query: RecordQuery) throws -> [Double?] {
             try store.query(query).map { if case .result(let r) = $0 { r.downloadMbps } else { -1 } }
@@ -41,12 +46,15 @@ import Testing
         #expect(try downloads(RecordQuery(limit: 3, offset: 3)) == [6, 5, 4])
         #expect(try downloads(RecordQuery(limit: 2, chronological: true)) == [0, 1])
         #expect(
-            try downloads(RecordQuery(since: timestamp("2026-05-01T13:00:00Z"), until: timestamp("2026-05-01T15:00:00Z")))
+            try downloads(
+                RecordQuery(since: timestamp("2026-05-01T13:00:00Z"), until: timestamp("2026-05-01T15:00:00Z")))
                 == [5, 4, 3])
         #expect(try downloads(RecordQuery(kinds: .failure)) == [-1])
         #expect(try downloads(RecordQuery(limit: 2, kinds: .all)) == [9, 8])
         #expect(
-            try downloads(RecordQuery(since: timestamp("2026-05-01T15:00:00Z"), until: timestamp("2026-05-01T16:00:00Z"), kinds: .all))
+            try downloads(
+                RecordQuery(
+                    since: timestamp("2026-05-01T15:00:00Z"), until: timestamp("2026-05-01T16:00:00Z"), kinds: .all))
                 == [6, -1, 5])
         #expect(try downloads(RecordQuery(offset: 20)) == [])
     }
@@ -55,33 +63,47 @@ import Testing
         let directory = try TemporaryDirectory()
         _ = try SQLiteStore(path: directory.file("h.db"))
         func plan(_ sql: String) throws -> String {
-            try sqlite(directory.file("h.db"), "EXPLAIN QUERY PLAN " + sql).compactMap { $0.last ?? nil }.joined(separator: "; ")
+            try sqlite(directory.file("h.db"), "EXPLAIN QUERY PLAN " + sql).compactMap { $0.last ?? nil }.joined(
+                separator: "; ")
         }
-        #expect(try plan("SELECT * FROM results WHERE type = 'result' ORDER BY timestamp DESC, id DESC LIMIT 50").contains("USING INDEX idx_results_timestamp"))
-        #expect(try plan("SELECT * FROM results WHERE type = 'failure' ORDER BY timestamp DESC, id DESC LIMIT 50").contains("USING INDEX idx_results_failures"))
+        #expect(
+            try plan("SELECT * FROM results WHERE type = 'result' ORDER BY timestamp DESC, id DESC LIMIT 50").contains(
+                "USING INDEX idx_results_timestamp"))
+        #expect(
+            try plan("SELECT * FROM results WHERE type = 'failure' ORDER BY timestamp DESC, id DESC LIMIT 50").contains(
+                "USING INDEX idx_results_failures"))
         #expect(try plan("DELETE FROM results WHERE timestamp < 'x'").contains("idx_results_timestamp"))
-        #expect(try !plan("SELECT * FROM results ORDER BY timestamp DESC, id DESC LIMIT 50").contains("TEMP B-TREE FOR ORDER BY"))
+        #expect(
+            try !plan("SELECT * FROM results ORDER BY timestamp DESC, id DESC LIMIT 50").contains(
+                "TEMP B-TREE FOR ORDER BY"))
     }
 
     @Test func retentionByAgeAndByRows() throws {
         let directory = try TemporaryDirectory()
         let store = try SQLiteStore(path: directory.file("h.db"))
         let now = timestamp("2026-05-31T12:00:00Z")
-        try store.append((1...30).map { result("2026-05-\(String(format: "%02d", $0))T12:00:00Z") } + [failure("2026-05-02T00:00:00Z")])
+        try store.append(
+            (1...30).map { result("2026-05-\(String(format: "%02d", $0))T12:00:00Z") } + [
+                failure("2026-05-02T00:00:00Z")
+            ])
         #expect(try store.applyRetention(RetentionPolicy(maximumAgeDays: 10), now: now) == 21)
         let remaining = try store.query(RecordQuery(kinds: .all, chronological: true))
         #expect(remaining.first?.timestamp == timestamp("2026-05-21T12:00:00Z"))
         #expect(remaining.count == 10)
         #expect(try store.applyRetention(RetentionPolicy(maximumRows: 4), now: now) == 6)
-        #expect(try store.query(RecordQuery(kinds: .all)).map(\.timestamp.rfc3339) == [
-            "2026-05-30T12:00:00.000Z", "2026-05-29T12:00:00.000Z", "2026-05-28T12:00:00.000Z", "2026-05-27T12:00:00.000Z",
-        ])
+        #expect(
+            try store.query(RecordQuery(kinds: .all)).map(\.timestamp.rfc3339) == [
+                "2026-05-30T12:00:00.000Z", "2026-05-29T12:00:00.000Z", "2026-05-28T12:00:00.000Z",
+                "2026-05-27T12:00:00.000Z",
+            ])
         #expect(try store.applyRetention(RetentionPolicy(), now: now) == 0)
     }
 
     @Test func aNewerSchemaIsRefused() throws {
         let directory = try TemporaryDirectory()
-        _ = try sqlite(directory.file("h.db"), "CREATE TABLE results (id INTEGER PRIMARY KEY, timestamp TEXT); PRAGMA user_version = 7;")
+        _ = try sqlite(
+            directory.file("h.db"),
+            "CREATE TABLE results (id INTEGER PRIMARY KEY, timestamp TEXT); PRAGMA user_version = 7;")
         #expect(throws: StoreError.newerSchema(path: directory.file("h.db"), version: 7)) {
             try SQLiteStore(path: directory.file("h.db"))
         }

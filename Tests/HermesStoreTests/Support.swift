@@ -36,7 +36,9 @@ func result(
 }
 
 func failure(_ time: String, kind: MeasurementFailure.ErrorKind = .timeout) -> Record {
-    .failure(MeasurementFailure(timestamp: timestamp(time), error: "the test timed out", errorKind: kind, engine: "cloudflare"))
+    .failure(
+        MeasurementFailure(
+            timestamp: timestamp(time), error: "the test timed out", errorKind: kind, engine: "cloudflare"))
 }
 
 /// Runs SQL through the sqlite3 C API directly, independent of the store under test.

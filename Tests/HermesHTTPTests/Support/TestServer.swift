@@ -40,8 +40,7 @@ final class TestServer: Sendable {
         return server
     }
 
-    private init(listenSocket: Int32, port: UInt16, route: @escaping @Sendable (RecordedRequest) -> TestReply)
-    {
+    private init(listenSocket: Int32, port: UInt16, route: @escaping @Sendable (RecordedRequest) -> TestReply) {
         self.listenSocket = listenSocket
         self.port = port
         self.route = route
