@@ -8,35 +8,17 @@ func readThroughPipe(_ bytes: [UInt8]) throws -> [RecordReader.Item] {
     var descriptors: [Int32] = [0, 0]
     try #require(pipe(&descriptors) == 0)
     let writer = descriptors[1]
-    let producer = Thread {
-        try? writeAll(bytes, to: writer, name: "pipe")
-        close(writer)
-    }
-    producer.start()
+    let producer = try #require(
+        BackgroundThread {
+            try? writeAll(bytes, to: writer, name: "pipe")
+            close(writer)
+        })
     var reader = RecordReader(fileDescriptor: descriptors[0])
     var items: [RecordReader.Item] = []
     while let item = try reader.next() { items.append(item) }
     close(descriptors[0])
     producer.join()
     return items
-}
-
-/// A minimal joinable thread for tests (no Foundation in this target).
-final class Thread: @unchecked Sendable {
-    private var handle = pthread_t()
-    private let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-    func start() {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(
-            &handle, nil,
-            { raw in
-                let thread = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
-                thread.body()
-                return nil
-            }, context)
-    }
-    func join() { pthread_join(handle, nil) }
 }
 
 @Suite struct RecordReaderTests {

@@ -15,22 +15,24 @@ func ingest(_ input: String, into destinations: [Ingest.Destination], tee: Bool 
     try #require(pipe(&inputPipe) == 0 && pipe(&outputPipe) == 0)
     let bytes = Array(input.utf8)
     let writer = inputPipe[1]
-    let feeder = TestThread {
-        try? writeAll(bytes, to: writer, name: "pipe")
-        close(writer)
-    }
+    let feeder = try #require(
+        BackgroundThread {
+            try? writeAll(bytes, to: writer, name: "pipe")
+            close(writer)
+        })
     let collected = ResultBox<[UInt8]>()
     let reader = outputPipe[0]
-    let collector = TestThread {
-        var all: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            all += chunk[0..<count]
-        }
-        collected.value = all
-    }
+    let collector = try #require(
+        BackgroundThread {
+            var all: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                all += chunk[0..<count]
+            }
+            collected.value = all
+        })
     let teeStream = tee ? BufferedOutput(fileDescriptor: outputPipe[1], name: "tee") : nil
     var run = Ingest(destinations: destinations, tee: teeStream, diagnostics: Diagnostics(tool: "hermes-store-test"))
     run.batchSize = 3
@@ -44,27 +46,6 @@ func ingest(_ input: String, into destinations: [Ingest.Destination], tee: Bool 
 }
 
 final class ResultBox<T>: @unchecked Sendable { var value: T? }
-
-/// A joinable pthread for tests that must not block the Swift concurrency pool.
-final class TestThread: @unchecked Sendable {
-    private var handle = pthread_t()
-    private let body: () -> Void
-
-    init(_ body: @escaping () -> Void) {
-        self.body = body
-        let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(
-            &handle, nil,
-            { raw in
-                guard let raw else { return nil }
-                let thread = Unmanaged<TestThread>.fromOpaque(raw).takeRetainedValue()
-                thread.body()
-                return nil
-            }, context)
-    }
-
-    func join() { pthread_join(handle, nil) }
-}
 
 @Suite struct IngestTests {
     static func good(_ hour: Int) -> String {
