@@ -139,6 +139,16 @@ final class SQLiteStatement {
         reset()
     }
 
+    /// Runs a statement whose every parameter is bound again before its next use.
+    func runKeepingBindings() throws(StoreError) {
+        _ = try step()
+        sqlite3_reset(statement)
+    }
+
+    func bindNull(_ index: Int32) {
+        sqlite3_bind_null(statement, index)
+    }
+
     func reset() {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)

@@ -32,6 +32,23 @@ import Testing
                 == [["text", "text", "null", "null", "2026-05-01T12:00:00.123Z"]])
     }
 
+    @Test func batchesLargerThanOneStatementKeepEveryRowIntact() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.file("h.db"))
+        let count = SQLiteStore.rowsPerInsert * 3 + 5
+        let records: [Record] = (0..<count).map { index in
+            let time = Timestamp(millisecondsSinceEpoch: 1_777_636_800_000 + Int64(index) * 1000).rfc3339
+            return index % 7 == 3
+                ? failure(time) : result(time, download: Double(index), upload: index % 5 == 0 ? nil : 1)
+        }
+        try store.append(records)
+        #expect(try store.query(RecordQuery(kinds: .all, chronological: true)) == records)
+        #expect(
+            try sqlite(
+                directory.file("h.db"),
+                "SELECT count(*) FROM results WHERE type = 'failure' AND download_mbps IS NOT NULL") == [["0"]])
+    }
+
     @Test func newestFirstWithPagingAndTimeFilters() throws {
         let directory = try TemporaryDirectory()
         let store = try SQLiteStore(path: directory.file("h.db"))
