@@ -3,6 +3,10 @@ import HermesCLI
 import HermesCore
 import HermesStore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @main
 struct HermesStoreCommand: HermesCommand {
     static let configuration = CommandConfiguration(
@@ -50,6 +54,12 @@ struct HermesStoreCommand: HermesCommand {
     }
 
     func run() throws {
+        // A pipeline stage waiting on a terminal looks hung; say what it expects instead (clig.dev).
+        if isatty(0) != 0 {
+            throw exitAfterReporting(
+                "standard input is a terminal; pipe records in, e.g. hermes-measure | hermes-store (see --help)",
+                code: .usage, tool: "hermes-store")
+        }
         let configuration: StoreConfiguration
         do {
             configuration = try StoreConfiguration.resolve(
