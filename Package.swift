@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "hermes-store", targets: ["hermes-store"]),
+        .executable(name: "hermes-export", targets: ["hermes-export"]),
         .library(name: "HermesCore", targets: ["HermesCore"]),
     ],
     dependencies: [
@@ -23,8 +24,14 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "HermesHTTP", dependencies: ["CCurl"]),
         .target(name: "HermesStore", dependencies: ["HermesCore", "CSQLite"]),
+        .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
         .target(
             name: "HermesCLI",
             dependencies: [
@@ -40,11 +47,19 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "hermes-export",
+            dependencies: [
+                "HermesExport", "HermesCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "hermes-bench", dependencies: ["HermesStore", "HermesCore"], path: "Sources/hermes-bench"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
         .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HermesCore", "hermes-store"]),
+        .testTarget(name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HermesCore", "hermes-store", "hermes-export"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,165 @@
+import HermesCore
+
+/// The Prometheus text exposition (format 0.0.4) of a `MetricState`: base units, the `hermes_`
+/// prefix, no per-run labels and no sample timestamps (node_exporter's textfile collector refuses
+/// files that carry them). Families without a value are left out rather than written as 0.
+public enum Exposition {
+    /// One metric family: `# HELP`, `# TYPE` and its samples, always written as one group.
+    struct Family {
+        var name: String
+        var help: String
+        var samples: [Sample]
+    }
+
+    struct Sample {
+        var labels: [(name: String, value: String)] = []
+        var value: Double
+    }
+
+    public enum Name {
+        public static let download = "hermes_download_bytes_per_second"
+        public static let upload = "hermes_upload_bytes_per_second"
+        public static let latency = "hermes_latency_seconds"
+        public static let jitter = "hermes_jitter_seconds"
+        public static let packetLoss = "hermes_packet_loss_ratio"
+        public static let duration = "hermes_measurement_duration_seconds"
+        public static let lastRun = "hermes_last_run_timestamp_seconds"
+        public static let lastSuccess = "hermes_last_success_timestamp_seconds"
+        public static let lastRunSuccess = "hermes_last_run_success"
+        public static let info = "hermes_result_info"
+    }
+
+    public static func render(_ state: MetricState, compatibility: Bool = false) -> String {
+        var text = ""
+        for family in families(of: state, compatibility: compatibility) where !family.samples.isEmpty {
+            text += "# HELP \(family.name) \(escapeHelp(family.help))\n"
+            text += "# TYPE \(family.name) gauge\n"
+            for sample in family.samples {
+                text += family.name
+                if !sample.labels.isEmpty {
+                    let labels = sample.labels.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }
+                    text += "{" + labels.joined(separator: ",") + "}"
+                }
+                text += " " + format(sample.value) + "\n"
+            }
+        }
+        return text
+    }
+
+    static func families(of state: MetricState, compatibility: Bool) -> [Family] {
+        let good = state.lastGood
+        func single(_ value: Double?) -> [Sample] { value.map { [Sample(value: $0)] } ?? [] }
+        var latency: [Sample] = []
+        for (phase, value) in [
+            ("idle", good?.idleLatencySeconds), ("download", good?.downloadLatencySeconds),
+            ("upload", good?.uploadLatencySeconds),
+        ] {
+            if let value { latency.append(Sample(labels: [("phase", phase)], value: value)) }
+        }
+        var families = [
+            Family(
+                name: Name.download,
+                help: "Download throughput of the most recent successful measurement, in bytes per second.",
+                samples: single(good?.downloadBytesPerSecond)),
+            Family(
+                name: Name.upload,
+                help: "Upload throughput of the most recent successful measurement, in bytes per second.",
+                samples: single(good?.uploadBytesPerSecond)),
+            Family(
+                name: Name.latency,
+                help:
+                    "Round-trip latency of the most recent successful measurement, in seconds: idle, and under load in the download and upload phases.",
+                samples: latency),
+            Family(
+                name: Name.jitter,
+                help: "Idle latency jitter of the most recent successful measurement, in seconds.",
+                samples: single(good?.jitterSeconds)),
+            Family(
+                name: Name.packetLoss,
+                help: "Packet loss of the most recent successful measurement, as a ratio from 0 to 1.",
+                samples: single(good?.packetLossRatio)),
+            Family(
+                name: Name.duration,
+                help: "How long the most recent successful measurement took, in seconds.",
+                samples: single(good?.durationSeconds)),
+            Family(
+                name: Name.lastRun,
+                help: "Unix time of the most recent measurement run, successful or not.",
+                samples: single(state.lastRun.map(Units.seconds))),
+            Family(
+                name: Name.lastSuccess,
+                help: "Unix time of the most recent successful measurement; 0 if none succeeded yet.",
+                samples: state.lastRun == nil ? [] : [Sample(value: good.map { Units.seconds($0.timestamp) } ?? 0)]),
+            Family(
+                name: Name.lastRunSuccess,
+                help: "1 if the most recent measurement run succeeded, 0 if it failed.",
+                samples: state.lastRun == nil ? [] : [Sample(value: state.lastRunSucceeded ? 1 : 0)]),
+            Family(
+                name: Name.info,
+                help: "Server, ISP, engine and probe of the most recent successful measurement; always 1.",
+                samples: good.map { [Sample(labels: infoLabels($0.info), value: 1)] } ?? []),
+        ]
+        if compatibility, let good { families += compatibilityFamilies(good) }
+        return families
+    }
+
+    static func infoLabels(_ info: MetricState.Info) -> [(name: String, value: String)] {
+        [
+            ("server_id", info.serverID), ("server_name", info.serverName), ("server_location", info.serverLocation),
+            ("isp", info.isp), ("engine", info.engine), ("probe", info.probe),
+        ]
+    }
+
+    /// The four gauges of the Python Hermes exporter, with its names, HELP text and labels, so
+    /// that dashboards built on it keep working.
+    static func compatibilityFamilies(_ good: MetricState.GoodValues) -> [Family] {
+        let labels = [
+            ("server_name", good.info.serverName), ("server_location", good.info.serverLocation),
+            ("isp_name", good.info.isp),
+        ]
+        func sample(_ value: Double?) -> [Sample] { value.map { [Sample(labels: labels, value: $0)] } ?? [] }
+        return [
+            Family(
+                name: "hermes_download_mbps", help: "Last measured download speed in Mbit/s",
+                samples: sample(good.downloadBytesPerSecond.map(Units.megabitsPerSecond(bytesPerSecond:)))),
+            Family(
+                name: "hermes_upload_mbps", help: "Last measured upload speed in Mbit/s",
+                samples: sample(good.uploadBytesPerSecond.map(Units.megabitsPerSecond(bytesPerSecond:)))),
+            Family(
+                name: "hermes_ping_ms", help: "Last measured latency in milliseconds",
+                samples: sample(good.idleLatencySeconds.map(Units.milliseconds(seconds:)))),
+            Family(
+                name: "hermes_jitter_ms",
+                help: "Last measured jitter in milliseconds (None when not reported by server)",
+                samples: sample(good.jitterSeconds.map(Units.milliseconds(seconds:)))),
+        ]
+    }
+
+    /// A Go `ParseFloat` number: integers without a fraction, others in Swift's shortest
+    /// round-tripping form (`0.0123`, `1.5e-05`).
+    static func format(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    /// Label values escape `\`, `"` and line feed.
+    public static func escapeLabelValue(_ value: String) -> String { escape(value, quotes: true) }
+
+    /// HELP text escapes only `\` and line feed.
+    static func escapeHelp(_ value: String) -> String { escape(value, quotes: false) }
+
+    private static func escape(_ value: String, quotes: Bool) -> String {
+        var escaped = ""
+        for character in value.unicodeScalars {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"" where quotes: escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
+    }
+}

@@ -1,0 +1,149 @@
+import HermesCore
+import HermesHTTP
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where and how records are pushed to Loki.
+public struct LokiConfiguration: Sendable {
+    /// The full push URL, ending in `/loki/api/v1/push`.
+    public var pushURL: String
+    /// `job` first, then the `--loki-label` pairs; `probe` and `type` come from each record.
+    public var staticLabels: [(name: String, value: String)]
+    /// `X-Scope-OrgID`, for a multi-tenant Loki.
+    public var tenant: String?
+    /// The whole `Authorization` header value. Secret: never printed.
+    public var authorization: String?
+    public var timeouts = HTTPTimeouts(connect: .seconds(5), total: .seconds(10))
+    /// Retries after the first attempt, for 429, 5xx and network errors.
+    public var maximumRetries = 5
+    public var minimumBackoff: Duration = .milliseconds(500)
+    public var maximumBackoff: Duration = .seconds(30)
+    /// Uncompressed lines per request, as Promtail batched (1 MiB).
+    public var maximumBatchBytes = 1 << 20
+
+    public static let defaultJob = "hermes_speedtest"
+    public static let pushPath = "/loki/api/v1/push"
+
+    public init(
+        pushURL: String, staticLabels: [(name: String, value: String)], tenant: String? = nil,
+        authorization: String? = nil
+    ) {
+        self.pushURL = pushURL
+        self.staticLabels = staticLabels
+        self.tenant = tenant
+        self.authorization = authorization
+    }
+
+    /// The push URL for a base URL, as the Python Hermes built it: kept when it already ends in
+    /// the push path, else one trailing `/` dropped and the path appended.
+    public static func pushURL(for base: String) -> String {
+        let trimmed = base.trimmingSpaces
+        if trimmed.hasSuffix(pushPath) { return trimmed }
+        return (trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed) + pushPath
+    }
+
+    /// Loki label names follow the Prometheus rules: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting `__`.
+    public static func isValidLabelName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, !name.hasPrefix("__") else { return false }
+        let isLetter = { (scalar: Unicode.Scalar) in
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "_"
+        }
+        return isLetter(first) && name.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) }
+    }
+
+    /// Parses `--loki-label k=v`; the labels set per record cannot be overridden.
+    public static func label(_ pair: String) throws(ConfigurationError) -> (name: String, value: String) {
+        guard let equals = pair.firstIndex(of: "=") else {
+            throw ConfigurationError("--loki-label \(pair): expected name=value")
+        }
+        let name = String(pair[..<equals])
+        let value = String(pair[pair.index(after: equals)...])
+        guard isValidLabelName(name) else {
+            throw ConfigurationError("--loki-label \(pair): \"\(name)\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        }
+        guard !["job", "probe", "type"].contains(name) else {
+            throw ConfigurationError("--loki-label \(pair): \(name) is set by hermes-export (use --loki-job for job)")
+        }
+        guard !value.isEmpty else { throw ConfigurationError("--loki-label \(pair): the value is empty") }
+        return (name, value)
+    }
+}
+
+/// A secret read from a file: `--…-file PATH`, else `$CREDENTIALS_DIRECTORY/NAME` (systemd's
+/// `LoadCredential=`). The value is never part of a message.
+public enum SecretFile {
+    public static func read(
+        path: String?, credential: String, environment: Environment
+    ) throws(ConfigurationError) -> String? {
+        let file: String
+        if let path {
+            file = path
+        } else if let directory = environment.first("CREDENTIALS_DIRECTORY")?.value {
+            file = directory + "/" + credential
+            guard access(file, F_OK) == 0 else { return nil }
+        } else {
+            return nil
+        }
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ConfigurationError(IOError(operation: "read secret file", path: file, code: errno).description)
+        }
+        defer { close(descriptor) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while contents.count <= 64 * 1024 {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                contents.append(contentsOf: chunk[0..<count])
+            } else if count == 0 {
+                break
+            } else if errno != EINTR {
+                throw ConfigurationError(IOError(operation: "read secret file", path: file, code: errno).description)
+            }
+        }
+        while let last = contents.last, last == 0x0A || last == 0x0D { contents.removeLast() }
+        guard !contents.isEmpty else { throw ConfigurationError("secret file \(file) is empty") }
+        guard contents.count <= 64 * 1024, !contents.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
+            throw ConfigurationError("secret file \(file) must hold one line")
+        }
+        return String(decoding: contents, as: UTF8.self)
+    }
+}
+
+enum Base64 {
+    static func encode(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var output: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let remaining = bytes.count - index
+            let first = bytes[index]
+            let second = remaining > 1 ? bytes[index + 1] : 0
+            let third = remaining > 2 ? bytes[index + 2] : 0
+            output.append(alphabet[Int(first >> 2)])
+            output.append(alphabet[Int((first & 0x03) << 4 | second >> 4)])
+            output.append(remaining > 1 ? alphabet[Int((second & 0x0F) << 2 | third >> 6)] : UInt8(ascii: "="))
+            output.append(remaining > 2 ? alphabet[Int(third & 0x3F)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
+
+extension LokiConfiguration {
+    public static func basicAuthorization(user: String, password: String) -> String {
+        "Basic " + Base64.encode(Array("\(user):\(password)".utf8))
+    }
+
+    public static func bearerAuthorization(token: String) -> String { "Bearer " + token }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

@@ -1,0 +1,135 @@
+import HermesCore
+
+/// What the Prometheus metrics describe: the most recent run, and the values of the most recent
+/// successful one. A failure marks the run failed and keeps the last good values, so a dashboard
+/// keeps its last reading and an alert can key on `hermes_last_run_success`.
+///
+/// The state survives between runs in the textfile itself (`TextfileReader`): the file is the
+/// only copy, replaced atomically, so state and exposition can never disagree.
+public struct MetricState: Equatable, Sendable {
+    public var lastRun: Timestamp?
+    public var lastRunSucceeded = false
+    public var lastGood: GoodValues?
+
+    public init(lastRun: Timestamp? = nil, lastRunSucceeded: Bool = false, lastGood: GoodValues? = nil) {
+        self.lastRun = lastRun
+        self.lastRunSucceeded = lastRunSucceeded
+        self.lastGood = lastGood
+    }
+
+    /// The values of a successful measurement, in base units.
+    public struct GoodValues: Equatable, Sendable {
+        public var timestamp: Timestamp
+        public var downloadBytesPerSecond: Double?
+        public var uploadBytesPerSecond: Double?
+        public var idleLatencySeconds: Double?
+        public var downloadLatencySeconds: Double?
+        public var uploadLatencySeconds: Double?
+        public var jitterSeconds: Double?
+        public var packetLossRatio: Double?
+        public var durationSeconds: Double?
+        public var info: Info
+
+        public init(
+            timestamp: Timestamp, downloadBytesPerSecond: Double? = nil, uploadBytesPerSecond: Double? = nil,
+            idleLatencySeconds: Double? = nil, downloadLatencySeconds: Double? = nil,
+            uploadLatencySeconds: Double? = nil, jitterSeconds: Double? = nil, packetLossRatio: Double? = nil,
+            durationSeconds: Double? = nil, info: Info = Info()
+        ) {
+            self.timestamp = timestamp
+            self.downloadBytesPerSecond = downloadBytesPerSecond
+            self.uploadBytesPerSecond = uploadBytesPerSecond
+            self.idleLatencySeconds = idleLatencySeconds
+            self.downloadLatencySeconds = downloadLatencySeconds
+            self.uploadLatencySeconds = uploadLatencySeconds
+            self.jitterSeconds = jitterSeconds
+            self.packetLossRatio = packetLossRatio
+            self.durationSeconds = durationSeconds
+            self.info = info
+        }
+
+        public init(_ result: SpeedResult) {
+            let extensions = result.extensions
+            self.init(
+                timestamp: result.timestamp,
+                downloadBytesPerSecond: result.downloadMbps.map(Units.bytesPerSecond(megabitsPerSecond:)),
+                uploadBytesPerSecond: result.uploadMbps.map(Units.bytesPerSecond(megabitsPerSecond:)),
+                idleLatencySeconds: Units.seconds(milliseconds: result.pingMs),
+                downloadLatencySeconds: extensions.downloadLatencyMs.map(Units.seconds(milliseconds:)),
+                uploadLatencySeconds: extensions.uploadLatencyMs.map(Units.seconds(milliseconds:)),
+                jitterSeconds: result.jitterMs.map(Units.seconds(milliseconds:)),
+                packetLossRatio: extensions.packetLossPct.map { Units.rounded($0 / 100, decimals: 12) },
+                durationSeconds: extensions.durationMs.map { Double($0) / 1000 },
+                info: Info(
+                    serverID: result.serverID ?? "", serverName: result.serverName,
+                    serverLocation: result.serverLocation, isp: result.ispName ?? "",
+                    engine: extensions.engine ?? "", probe: extensions.probe ?? ""))
+        }
+    }
+
+    /// The labels of `hermes_result_info`: what was measured against, and from where.
+    public struct Info: Equatable, Sendable {
+        public var serverID = ""
+        public var serverName = ""
+        public var serverLocation = ""
+        public var isp = ""
+        public var engine = ""
+        public var probe = ""
+
+        public init(
+            serverID: String = "", serverName: String = "", serverLocation: String = "", isp: String = "",
+            engine: String = "", probe: String = ""
+        ) {
+            self.serverID = serverID
+            self.serverName = serverName
+            self.serverLocation = serverLocation
+            self.isp = isp
+            self.engine = engine
+            self.probe = probe
+        }
+    }
+
+    /// Folds a record in. Records may arrive out of order (a backfill): an older record never
+    /// replaces a newer run or newer good values.
+    public mutating func apply(_ record: Record) {
+        let timestamp = record.timestamp
+        if lastRun.map({ timestamp >= $0 }) ?? true {
+            lastRun = timestamp
+            lastRunSucceeded = record.kind == .result
+        }
+        if case .result(let result) = record, lastGood.map({ timestamp >= $0.timestamp }) ?? true {
+            lastGood = GoodValues(result)
+        }
+    }
+}
+
+/// Conversions from the record's units to Prometheus base units and back. Results are rounded to
+/// a fixed number of decimals (far below measurement precision) so that 9.5 ms becomes 0.0095 s,
+/// not 0.009500000000000001, and converting back gives the number the record held.
+public enum Units {
+    /// 1 Mbit/s = 10^6 bit/s = 125,000 bytes/s.
+    public static func bytesPerSecond(megabitsPerSecond: Double) -> Double {
+        rounded(megabitsPerSecond * 125_000, decimals: 6)
+    }
+    public static func megabitsPerSecond(bytesPerSecond: Double) -> Double {
+        rounded(bytesPerSecond / 125_000, decimals: 9)
+    }
+    public static func seconds(milliseconds: Double) -> Double { rounded(milliseconds / 1000, decimals: 12) }
+    public static func milliseconds(seconds: Double) -> Double { rounded(seconds * 1000, decimals: 9) }
+    public static func seconds(_ timestamp: Timestamp) -> Double { Double(timestamp.millisecondsSinceEpoch) / 1000 }
+    public static func timestamp(seconds: Double) -> Timestamp? {
+        guard seconds.isFinite, abs(seconds) < 1e14 else { return nil }
+        return Timestamp(millisecondsSinceEpoch: Int64((seconds * 1000).rounded()))
+    }
+
+    /// Both operands of the division are exact integers, so IEEE division gives the double
+    /// nearest the decimal, the one its shortest text names. Values too large to scale exactly
+    /// are returned as they are.
+    static func rounded(_ value: Double, decimals: Int) -> Double {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (value * scale).rounded()
+        guard value.isFinite, abs(scaled) < 9e15 else { return value }
+        return scaled / scale
+    }
+}

@@ -1,0 +1,152 @@
+import HermesCore
+import Testing
+
+@testable import HermesExport
+
+@Suite struct ExpositionTests {
+    func state(_ lines: String...) throws -> MetricState {
+        var state = MetricState()
+        for line in lines { state.apply(try Fixtures.record(line)) }
+        return state
+    }
+
+    @Test func resultBecomesBaseUnitMetricsWithHelpAndType() throws {
+        let text = Exposition.render(try state(Fixtures.resultLine))
+        let expected = """
+            # HELP hermes_download_bytes_per_second Download throughput of the most recent successful measurement, in bytes per second.
+            # TYPE hermes_download_bytes_per_second gauge
+            hermes_download_bytes_per_second 117062500
+            # HELP hermes_upload_bytes_per_second Upload throughput of the most recent successful measurement, in bytes per second.
+            # TYPE hermes_upload_bytes_per_second gauge
+            hermes_upload_bytes_per_second 5031250
+            # HELP hermes_latency_seconds Round-trip latency of the most recent successful measurement, in seconds: idle, and under load in the download and upload phases.
+            # TYPE hermes_latency_seconds gauge
+            hermes_latency_seconds{phase="idle"} 0.0095
+            hermes_latency_seconds{phase="download"} 0.0255
+            hermes_latency_seconds{phase="upload"} 0.031
+            # HELP hermes_jitter_seconds Idle latency jitter of the most recent successful measurement, in seconds.
+            # TYPE hermes_jitter_seconds gauge
+            hermes_jitter_seconds 0.0005
+            # HELP hermes_packet_loss_ratio Packet loss of the most recent successful measurement, as a ratio from 0 to 1.
+            # TYPE hermes_packet_loss_ratio gauge
+            hermes_packet_loss_ratio 0.005
+            # HELP hermes_measurement_duration_seconds How long the most recent successful measurement took, in seconds.
+            # TYPE hermes_measurement_duration_seconds gauge
+            hermes_measurement_duration_seconds 12.345
+            # HELP hermes_last_run_timestamp_seconds Unix time of the most recent measurement run, successful or not.
+            # TYPE hermes_last_run_timestamp_seconds gauge
+            hermes_last_run_timestamp_seconds 1777636800.123
+            # HELP hermes_last_success_timestamp_seconds Unix time of the most recent successful measurement; 0 if none succeeded yet.
+            # TYPE hermes_last_success_timestamp_seconds gauge
+            hermes_last_success_timestamp_seconds 1777636800.123
+            # HELP hermes_last_run_success 1 if the most recent measurement run succeeded, 0 if it failed.
+            # TYPE hermes_last_run_success gauge
+            hermes_last_run_success 1
+            # HELP hermes_result_info Server, ISP, engine and probe of the most recent successful measurement; always 1.
+            # TYPE hermes_result_info gauge
+            hermes_result_info{server_id="1234",server_name="Berlin-1",server_location="Berlin, Germany",isp="ACME \\"Fibre\\" C:\\\\net\\nline 2",engine="cloudflare",probe="home"} 1
+
+            """
+        #expect(text == expected)
+        #expect(!text.contains("hermes_download_mbps"))
+    }
+
+    @Test func failureKeepsLastGoodValuesAndMarksTheRunFailed() throws {
+        let text = Exposition.render(try state(Fixtures.resultLine, Fixtures.failureLine))
+        #expect(text.contains("\nhermes_download_bytes_per_second 117062500\n"))
+        #expect(text.contains("\nhermes_last_run_timestamp_seconds 1777640400\n"))
+        #expect(text.contains("\nhermes_last_success_timestamp_seconds 1777636800.123\n"))
+        #expect(text.contains("\nhermes_last_run_success 0\n"))
+    }
+
+    @Test func onlyFailuresExportRunMetricsAndZeroSuccessTime() throws {
+        let text = Exposition.render(try state(Fixtures.failureLine))
+        #expect(text.contains("\nhermes_last_success_timestamp_seconds 0\n"))
+        #expect(text.contains("\nhermes_last_run_success 0\n"))
+        #expect(!text.contains("hermes_download_bytes_per_second"))
+        #expect(!text.contains("hermes_result_info"))
+    }
+
+    @Test func olderRecordsNeverReplaceNewerOnes() throws {
+        let text = Exposition.render(try state(Fixtures.failureLine, Fixtures.resultLine))
+        #expect(text.contains("\nhermes_last_run_timestamp_seconds 1777640400\n"))
+        #expect(text.contains("\nhermes_last_run_success 0\n"))
+        #expect(text.contains("\nhermes_download_bytes_per_second 117062500\n"))
+    }
+
+    @Test func unmeasuredValuesAreLeftOutNotZero() throws {
+        let line =
+            #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","download_mbps":100,"upload_mbps":null,"ping_ms":12.3,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#
+        let text = Exposition.render(try state(line), compatibility: true)
+        #expect(!text.contains("hermes_upload_bytes_per_second"))
+        #expect(!text.contains("hermes_jitter_seconds"))
+        #expect(!text.contains("hermes_packet_loss_ratio"))
+        #expect(!text.contains("phase=\"download\""))
+        #expect(text.contains("\nhermes_latency_seconds{phase=\"idle\"} 0.0123\n"))
+        #expect(!text.contains("hermes_upload_mbps"))
+        #expect(!text.contains("hermes_jitter_ms"))
+        #expect(text.contains("\nhermes_ping_ms{server_name=\"\",server_location=\"\",isp_name=\"\"} 12.3\n"))
+    }
+
+    @Test func compatibilityGaugesMatchThePythonHermesExactly() throws {
+        let text = Exposition.render(try state(Fixtures.resultLine), compatibility: true)
+        let labels =
+            #"{server_name="Berlin-1",server_location="Berlin, Germany",isp_name="ACME \"Fibre\" C:\\net\nline 2"}"#
+        let expected = """
+            # HELP hermes_download_mbps Last measured download speed in Mbit/s
+            # TYPE hermes_download_mbps gauge
+            hermes_download_mbps\(labels) 936.5
+            # HELP hermes_upload_mbps Last measured upload speed in Mbit/s
+            # TYPE hermes_upload_mbps gauge
+            hermes_upload_mbps\(labels) 40.25
+            # HELP hermes_ping_ms Last measured latency in milliseconds
+            # TYPE hermes_ping_ms gauge
+            hermes_ping_ms\(labels) 9.5
+            # HELP hermes_jitter_ms Last measured jitter in milliseconds (None when not reported by server)
+            # TYPE hermes_jitter_ms gauge
+            hermes_jitter_ms\(labels) 0.5
+
+            """
+        #expect(text.hasSuffix(expected))
+    }
+
+    @Test(arguments: [
+        ("plain", "plain"), (#"a"b"#, #"a\"b"#), (#"C:\dir"#, #"C:\\dir"#), ("one\ntwo", #"one\ntwo"#),
+        (#"\"\#n"#, #"\\\"\n"#), ("Zürich ✓", "Zürich ✓"),
+    ])
+    func labelValuesAreEscaped(raw: String, escaped: String) {
+        #expect(Exposition.escapeLabelValue(raw) == escaped)
+    }
+
+    @Test func helpEscapesBackslashAndNewlineButNotQuotes() {
+        #expect(Exposition.escapeHelp("a \"b\" \\ c\nd") == #"a "b" \\ c\nd"#)
+    }
+
+    @Test(arguments: [(1.0, "1"), (0.0095, "0.0095"), (117_062_500, "117062500"), (1.5e-5, "1.5e-05"), (1e20, "1e+20")])
+    func numbersAreGoParseFloatText(value: Double, text: String) {
+        #expect(Exposition.format(value) == text)
+    }
+
+    @Test func stateReadsBackFromItsOwnExposition() throws {
+        for compatibility in [false, true] {
+            let original = try state(Fixtures.resultLine, Fixtures.failureLine)
+            let text = Exposition.render(original, compatibility: compatibility)
+            #expect(ExpositionReader.state(from: text) == original)
+            #expect(Exposition.render(ExpositionReader.state(from: text), compatibility: compatibility) == text)
+        }
+        let onlyFailure = try state(Fixtures.failureLine)
+        #expect(ExpositionReader.state(from: Exposition.render(onlyFailure)) == onlyFailure)
+    }
+
+    @Test func unitConversionsGiveCleanDecimals() {
+        #expect(Units.seconds(milliseconds: 12.3) == 0.0123)
+        #expect(Units.milliseconds(seconds: Units.seconds(milliseconds: 12.3)) == 12.3)
+        #expect(Units.megabitsPerSecond(bytesPerSecond: Units.bytesPerSecond(megabitsPerSecond: 936.123)) == 936.123)
+    }
+
+    @Test func foreignOrDamagedTextGivesAnEmptyState() {
+        #expect(ExpositionReader.state(from: "") == MetricState())
+        #expect(ExpositionReader.state(from: "garbage {{{\nnode_x 1\n") == MetricState())
+        #expect(ExpositionReader.parse(line: #"x{a="unterminated} 1"#) == nil)
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import HermesCore
+import HermesHTTP
+import Testing
+
+@testable import HermesExport
+
+@Suite struct TextfileTests {
+    func export(_ input: String, to path: String, compatibility: Bool = false) throws -> Export.Summary {
+        var export = Export(diagnostics: Diagnostics(tool: "test"))
+        export.textfile = Textfile(path: path)
+        export.compatibilityMetrics = compatibility
+        let pipe = Pipe()
+        pipe.fileHandleForWriting.write(Data(input.utf8))
+        try pipe.fileHandleForWriting.close()
+        return export.run(reading: pipe.fileHandleForReading.fileDescriptor)
+    }
+
+    @Test func writesAtomicallyAndLeavesNoTemporaryFile() throws {
+        let directory = try ScratchDirectory()
+        let path = directory.file("hermes.prom")
+        let summary = try export(Fixtures.resultLine + "\n", to: path)
+        #expect(summary.exitCode == .success)
+        #expect(directory.entries == ["hermes.prom"])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("hermes_download_bytes_per_second 117062500\n"))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+    }
+
+    @Test func aFailureInALaterRunKeepsTheLastGoodValuesFromTheFile() throws {
+        let directory = try ScratchDirectory()
+        let path = directory.file("hermes.prom")
+        _ = try export(Fixtures.resultLine + "\n", to: path, compatibility: true)
+        let summary = try export(Fixtures.failureLine + "\n", to: path, compatibility: true)
+        #expect(summary.exitCode == .success)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\nhermes_last_run_success 0\n"))
+        #expect(text.contains("\nhermes_last_run_timestamp_seconds 1777640400\n"))
+        #expect(text.contains("\nhermes_last_success_timestamp_seconds 1777636800.123\n"))
+        #expect(text.contains("\nhermes_download_bytes_per_second 117062500\n"))
+        #expect(text.contains(#"isp="ACME \"Fibre\" C:\\net\nline 2""#))
+        #expect(text.contains(#"hermes_download_mbps{server_name="Berlin-1""#))
+    }
+
+    @Test func badLinesAreReportedAndTheValidRecordsStillExported() throws {
+        let directory = try ScratchDirectory()
+        let path = directory.file("hermes.prom")
+        let summary = try export("not json\n" + Fixtures.resultLine + "\n", to: path)
+        #expect(summary.exitCode == .dataError)
+        #expect(summary.records == 1)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("hermes_last_run_success 1"))
+    }
+
+    @Test func aMissingDirectoryCannotBeCreated() throws {
+        let directory = try ScratchDirectory()
+        let summary = try export(Fixtures.resultLine + "\n", to: directory.file("missing/hermes.prom"))
+        #expect(summary.exitCode == .cannotCreate)
+    }
+
+    @Test func aDirectoryInThePlaceOfTheFileCannotBeCreated() throws {
+        let directory = try ScratchDirectory()
+        let path = directory.file("hermes.prom")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let summary = try export(Fixtures.resultLine + "\n", to: path)
+        #expect(summary.exitCode.rawValue == 73 || summary.exitCode.rawValue == 74)
+        #expect(directory.entries == ["hermes.prom"])
+    }
+
+    @Test func emptyInputLeavesTheFileAlone() throws {
+        let directory = try ScratchDirectory()
+        let summary = try export("", to: directory.file("hermes.prom"))
+        #expect(summary.exitCode == .success)
+        #expect(directory.entries.isEmpty)
+    }
+
+    /// The real `promtool check metrics` (Debian package prometheus) accepts every shape we write.
+    @Test func promtoolAcceptsTheExposition() throws {
+        let promtool = try RealTool.path("promtool", package: "prometheus")
+        var states: [MetricState] = []
+        for lines in [[Fixtures.resultLine], [Fixtures.resultLine, Fixtures.failureLine], [Fixtures.failureLine]] {
+            var state = MetricState()
+            for line in lines { state.apply(try Fixtures.record(line)) }
+            states.append(state)
+        }
+        for state in states {
+            for compatibility in [false, true] {
+                let text = Exposition.render(state, compatibility: compatibility)
+                let outcome = try RealTool.run(promtool, ["check", "metrics"], input: text)
+                let problems = outcome.output.split(separator: "\n").map(String.init)
+                if compatibility && !problems.isEmpty {
+                    // The Python Hermes names are kept as they were, so promtool's naming lint
+                    // (exit 3) flags them, and nothing else may be flagged.
+                    #expect(outcome.status == 3)
+                    #expect(
+                        Set(problems) == [
+                            "hermes_jitter_ms metric names should not contain abbreviated units",
+                            "hermes_ping_ms metric names should not contain abbreviated units",
+                        ], "promtool: \(outcome.output)")
+                } else {
+                    #expect(outcome.status == 0, "promtool: \(outcome.output)\n\(text)")
+                    #expect(problems.isEmpty, "promtool lint: \(outcome.output)")
+                }
+            }
+        }
+    }
+
+    /// The real node_exporter (Debian package prometheus-node-exporter) reads the textfile and
+    /// serves the same values, escaped labels included, with no scrape error.
+    @Test func nodeExporterServesTheTextfile() throws {
+        let binary = try RealTool.path("prometheus-node-exporter", package: "prometheus-node-exporter")
+        let directory = try ScratchDirectory()
+        let path = directory.file("hermes.prom")
+        #expect(
+            try export(Fixtures.resultLine + "\n" + Fixtures.failureLine + "\n", to: path, compatibility: true)
+                .exitCode == .success)
+
+        let port = try freeLoopbackPort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "--collector.disable-defaults", "--collector.textfile",
+            "--collector.textfile.directory=\(directory.path)", "--web.listen-address=127.0.0.1:\(port)",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var body: String?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while body == nil && ContinuousClock.now < deadline {
+            let request = HTTPRequest(
+                url: "http://127.0.0.1:\(port)/metrics",
+                timeouts: HTTPTimeouts(connect: .seconds(1), total: .seconds(5)))
+            if let response = try? HTTPClient.perform(request), response.status == 200 {
+                body = String(decoding: response.body, as: UTF8.self)
+            } else {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        let metrics = try #require(body, "node_exporter did not answer on 127.0.0.1:\(port)")
+        #expect(metrics.contains("\nnode_textfile_scrape_error 0\n"))
+        #expect(metrics.contains("\nhermes_download_bytes_per_second 1.170625e+08\n"))
+        #expect(metrics.contains("\nhermes_last_run_success 0\n"))
+        #expect(metrics.contains("\nhermes_last_run_timestamp_seconds 1.7776404e+09\n"))
+        #expect(metrics.contains("\nhermes_latency_seconds{phase=\"idle\"} 0.0095\n"))
+        #expect(metrics.contains(#"isp="ACME \"Fibre\" C:\\net\nline 2""#))
+        #expect(metrics.contains("node_textfile_mtime_seconds{file=\"\(path)\"}"))
+        #expect(
+            metrics.contains(
+                #"hermes_download_mbps{isp_name="ACME \"Fibre\" C:\\net\nline 2",server_location="Berlin, Germany",server_name="Berlin-1"} 936.5"#
+            ))
+    }
+}
