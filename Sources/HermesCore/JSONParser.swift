@@ -116,6 +116,7 @@ public struct JSONParser {
         {
             keyHashes in
             var members: [JSONMember] = []
+            var largeObjectKeys: Set<String>?
             members.reserveCapacity(24)
             while true {
                 skipWhitespace()
@@ -127,8 +128,15 @@ public struct JSONParser {
                 do throws(Failure) { key = try parseKey() } catch { return .failure(error) }
                 var keyText = key
                 let hash = keyText.withUTF8 { Self.hash($0) }
-                for offset in members.indices
-                where (offset >= hashCapacity || keyHashes[offset] == hash) && members[offset].key == key {
+                let isDuplicate: Bool
+                if members.count < hashCapacity {
+                    isDuplicate = members.indices.contains { keyHashes[$0] == hash && members[$0].key == key }
+                } else {
+                    // Past the stack table, a set keeps huge objects linear rather than quadratic.
+                    if largeObjectKeys == nil { largeObjectKeys = Set(members.map(\.key)) }
+                    isDuplicate = !(largeObjectKeys?.insert(key).inserted ?? true)
+                }
+                if isDuplicate {
                     index = keyStart
                     return .failure(failure("duplicate key \"\(key)\""))
                 }

@@ -4,7 +4,9 @@ public enum TimeSpecification {
     public static func parse(_ text: String, now: Timestamp) -> Timestamp? {
         if let absolute = try? Timestamp(rfc3339: text) { return absolute }
         guard let milliseconds = durationMilliseconds(text) else { return nil }
-        return now.adding(milliseconds: -milliseconds)
+        // "Since longer ago than year 1" means since the beginning.
+        let reach = now.millisecondsSinceEpoch - Timestamp.earliest.millisecondsSinceEpoch
+        return milliseconds >= reach ? Timestamp.earliest : now.adding(milliseconds: -milliseconds)
     }
 
     public static func durationMilliseconds(_ text: String) -> Int64? {
@@ -14,8 +16,9 @@ public enum TimeSpecification {
         for character in text {
             if let digit = character.wholeNumberValue, character.isASCII {
                 let (shifted, overflow) = (digits ?? 0).multipliedReportingOverflow(by: 10)
-                guard !overflow else { return nil }
-                digits = shifted + Int64(digit)
+                let (sum, carry) = shifted.addingReportingOverflow(Int64(digit))
+                guard !overflow, !carry else { return nil }
+                digits = sum
                 continue
             }
             let unit: Int64

@@ -16,6 +16,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { rfc3339 }
 
+    /// The range RFC 3339 text can express with four-digit years.
+    public static let earliest = Timestamp(
+        millisecondsSinceEpoch: Int64(daysSinceEpoch(year: 1, month: 1, day: 1)) * 86_400_000)
+    public static let latest = Timestamp(
+        millisecondsSinceEpoch: Int64(daysSinceEpoch(year: 10_000, month: 1, day: 1)) * 86_400_000 - 1)
+
     public enum ParseError: Error, Equatable, Sendable {
         case malformed(String)
         case missingOffset

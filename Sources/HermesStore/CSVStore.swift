@@ -19,7 +19,7 @@ public final class CSVStore: RecordStore {
         try FileSystem.createParentDirectories(of: path)
     }
 
-    public func append(_ records: [Record]) throws(StoreError) {
+    public func append(_ records: [Record], durable: Bool) throws(StoreError) {
         var rows: [UInt8] = []
         for case .result(let result) in records { rows.append(contentsOf: CSVFormat.row(result)) }
         guard !rows.isEmpty else { return }
@@ -28,20 +28,36 @@ public final class CSVStore: RecordStore {
         if file.size == 0 {
             output = CSVFormat.headerLine
         } else {
-            try checkHeader(of: file)
-            // A writer killed mid-line by something else must not glue our row onto its fragment.
-            if file.lastByte() != 0x0A { output = [0x0D, 0x0A] }
+            try checkHeader(of: file, refusing: "append")
+            output = terminatorForTornTail(of: file)
         }
         output.append(contentsOf: rows)
         // One write(2) of whole lines: a kill cannot leave half a row.
         do throws(IOError) {
             try writeAll(output, to: file.descriptor, name: location)
+            if durable && fsync(file.descriptor) != 0 && errno != EINVAL {
+                throw IOError(operation: "sync", path: location, code: errno)
+            }
         } catch {
             throw StoreError.io(error)
         }
     }
 
-    private func checkHeader(of file: LockedFile) throws(StoreError) {
+    /// What must precede our rows when another writer was killed mid-row: a line end, and a
+    /// closing quote first if the fragment stopped inside a quoted cell (else every later row would
+    /// read as part of that cell).
+    private func terminatorForTornTail(of file: LockedFile) -> [UInt8] {
+        let size = file.size
+        guard size > 0, file.lastByte() != 0x0A else { return [] }
+        let window = min(size, 1 << 16)
+        var tail = [UInt8](repeating: 0, count: window)
+        let count = max(0, pread(file.descriptor, &tail, window, off_t(size - window)))
+        let fragment = tail[0..<count].split(separator: 0x0A, omittingEmptySubsequences: false).last ?? []
+        let quotes = fragment.reduce(0) { $0 + ($1 == 0x22 ? 1 : 0) }
+        return quotes % 2 == 1 ? [0x22, 0x0D, 0x0A] : [0x0D, 0x0A]
+    }
+
+    private func checkHeader(of file: LockedFile, refusing action: String) throws(StoreError) {
         var head = [UInt8](repeating: 0, count: 512)
         let count = max(0, pread(file.descriptor, &head, head.count, 0))
         var firstLine = Array(head[0..<count].prefix { $0 != 0x0A })
@@ -51,7 +67,7 @@ public final class CSVStore: RecordStore {
             throw StoreError.badFile(
                 path: location, line: 1,
                 reason:
-                    "the header is not the Hermes CSV header (\(CSVFormat.header.joined(separator: ","))); refusing to append"
+                    "the header is not the Hermes CSV header (\(CSVFormat.header.joined(separator: ","))); refusing to \(action)"
             )
         }
     }
@@ -59,6 +75,8 @@ public final class CSVStore: RecordStore {
     public func applyRetention(_ policy: RetentionPolicy, now: Timestamp) throws(StoreError) -> Int {
         guard !policy.isUnlimited, FileSystem.exists(location) else { return 0 }
         let file = try LockedFile(path: location, flags: O_RDONLY)
+        guard file.size > 0 else { return 0 }
+        try checkHeader(of: file, refusing: "prune")
         let contents = try FileSystem.readAll(file.descriptor, path: location)
         let rows = readRows(contents)
         var keep = rows.map { _ in true }
@@ -68,9 +86,11 @@ public final class CSVStore: RecordStore {
             }
         }
         if let maximumRows = policy.maximumRows {
-            let newestFirst = rows.indices.filter { keep[$0] }.sorted {
-                (rows[$0].timestamp ?? .init(millisecondsSinceEpoch: .max), $0)
-                    > (rows[$1].timestamp ?? .init(millisecondsSinceEpoch: .max), $1)
+            // Rows whose time cannot be read are neither counted nor deleted: we cannot judge them.
+            let newestFirst = rows.indices.filter { keep[$0] && rows[$0].timestamp != nil }.sorted {
+                (rows[$0].timestamp?.millisecondsSinceEpoch ?? 0, $0) > (
+                    rows[$1].timestamp?.millisecondsSinceEpoch ?? 0, $1
+                )
             }
             for index in newestFirst.dropFirst(maximumRows) { keep[index] = false }
         }
@@ -85,6 +105,8 @@ public final class CSVStore: RecordStore {
     public func query(_ query: RecordQuery) throws(StoreError) -> [Record] {
         guard query.kinds != .failure, FileSystem.exists(location) else { return [] }
         let file = try LockedFile(path: location, flags: O_RDONLY)
+        guard file.size > 0 else { return [] }
+        try checkHeader(of: file, refusing: "read it")
         let contents = try FileSystem.readAll(file.descriptor, path: location)
         let matching = readRows(contents).compactMap { row -> Record? in
             guard let result = row.result else { return nil }

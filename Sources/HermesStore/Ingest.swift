@@ -38,9 +38,10 @@ public struct Ingest {
         self.diagnostics = diagnostics
     }
 
-    /// What the reading thread hands to the writing one.
+    /// What the reading thread hands to the writing one. A batch is `settled` when the producer
+    /// paused or ended after it: that is a timer run's record, which must survive a power cut.
     private enum Message: Sendable {
-        case batch([Record], rejected: Int)
+        case batch([Record], rejected: Int, settled: Bool)
         case end(rejected: Int)
         case failed(IOError, rejected: Int)
     }
@@ -60,12 +61,22 @@ public struct Ingest {
             summary.exitCode = .ioError
             return summary
         }
+        var tee = self.tee
+        var teeFailure: IOError?
         do throws(IngestError) {
             reading: while let message = queue.pop() {
                 switch message {
-                case .batch(let records, let rejected):
+                case .batch(let records, let rejected, let settled):
                     summary.rejected += rejected
-                    try commit(records, summary: &summary)
+                    try store(records, durably: settled, summary: &summary)
+                    do throws(IOError) {
+                        try passOn(records, to: tee)
+                    } catch {
+                        // Storing is the job: a reader that went away downstream does not stop it.
+                        diagnostics.report("\(error.description); still storing, no longer passing records on")
+                        teeFailure = error
+                        tee = nil
+                    }
                 case .end(let rejected):
                     summary.rejected += rejected
                     break reading
@@ -88,6 +99,7 @@ public struct Ingest {
             diagnostics.report("\(summary.rejected) line(s) rejected; \(summary.stored) record(s) stored")
             summary.exitCode = .dataError
         }
+        if teeFailure != nil { summary.exitCode = .ioError }
         return summary
     }
 
@@ -116,30 +128,31 @@ public struct Ingest {
             case .record(let record, _):
                 batch.append(record)
             }
-            if batch.count >= batchSize || (!batch.isEmpty && !reader.awaitInput(milliseconds: quietMilliseconds)) {
-                guard queue.push(.batch(batch, rejected: rejected)) else { return }
+            guard !batch.isEmpty else { continue }
+            let full = batch.count >= batchSize
+            if full || !reader.awaitInput(milliseconds: quietMilliseconds) {
+                guard queue.push(.batch(batch, rejected: rejected, settled: !full)) else { return }
                 batch.removeAll(keepingCapacity: true)
                 rejected = 0
             }
         }
-        if !batch.isEmpty { queue.push(.batch(batch, rejected: 0)) }
+        if !batch.isEmpty { queue.push(.batch(batch, rejected: 0, settled: true)) }
         queue.push(.end(rejected: rejected))
     }
 
-    private func commit(_ records: [Record], summary: inout Summary) throws(IngestError) {
+    private func store(_ records: [Record], durably: Bool, summary: inout Summary) throws(IngestError) {
         guard !records.isEmpty else { return }
         for destination in destinations {
-            do { try destination.store.append(records) } catch { throw .store(error) }
+            do { try destination.store.append(records, durable: durably) } catch { throw .store(error) }
         }
         summary.stored += records.count
-        if let tee {
-            do {
-                for record in records { try tee.write(RecordEncoder.encode(record)) }
-                try tee.flush()
-            } catch {
-                throw .output(error)
-            }
-        }
+    }
+
+    /// `--tee`: records go on only once they are stored.
+    private func passOn(_ records: [Record], to tee: BufferedOutput?) throws(IOError) {
+        guard let tee else { return }
+        for record in records { try tee.write(RecordEncoder.encode(record)) }
+        try tee.flush()
     }
 
     private func finish(_ summary: inout Summary) throws(IngestError) {
@@ -159,19 +172,18 @@ public struct Ingest {
 
 enum IngestError: Error, CustomStringConvertible {
     case input(IOError)
-    case output(IOError)
     case store(StoreError)
 
     var description: String {
         switch self {
-        case .input(let error), .output(let error): error.description
+        case .input(let error): error.description
         case .store(let error): error.description
         }
     }
 
     var exitCode: ExitCode {
         switch self {
-        case .input, .output: .ioError
+        case .input: .ioError
         case .store(let error): error.exitCode
         }
     }

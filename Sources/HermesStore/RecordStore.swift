@@ -4,14 +4,22 @@ import HermesCore
 public protocol RecordStore: AnyObject {
     /// Shown in diagnostics: the path.
     var location: String { get }
-    /// Appends records durably (committed, or written under lock) before returning.
-    func append(_ records: [Record]) throws(StoreError)
+    /// Appends records (committed, or written under lock) before returning. `durable` asks for
+    /// them to be on disk too, surviving a power cut: worth an fsync for a timer run's record,
+    /// not for every batch of a bulk import.
+    func append(_ records: [Record], durable: Bool) throws(StoreError)
     /// Deletes what the policy no longer keeps; returns how many records went.
     func applyRetention(_ policy: RetentionPolicy, now: Timestamp) throws(StoreError) -> Int
     /// Records matching the query, in the order it asks for.
     func query(_ query: RecordQuery) throws(StoreError) -> [Record]
     /// Called once when input ends: checkpoints and releases resources.
     func close() throws(StoreError)
+}
+
+extension RecordStore {
+    public func append(_ records: [Record]) throws(StoreError) {
+        try append(records, durable: false)
+    }
 }
 
 /// How much history to keep. Both limits may apply; nil means unlimited.
@@ -26,8 +34,14 @@ public struct RetentionPolicy: Equatable, Sendable {
 
     public var isUnlimited: Bool { maximumAgeDays == nil && maximumRows == nil }
 
+    /// Nil when nothing is old enough: no age limit, or one reaching back before year 1.
     func cutoff(now: Timestamp) -> Timestamp? {
-        maximumAgeDays.map { now.adding(milliseconds: -Int64($0) * 86_400_000) }
+        guard let days = maximumAgeDays else { return nil }
+        let (age, overflow) = Int64(days).multipliedReportingOverflow(by: 86_400_000)
+        guard !overflow, age <= now.millisecondsSinceEpoch - Timestamp.earliest.millisecondsSinceEpoch else {
+            return nil
+        }
+        return now.adding(milliseconds: -age)
     }
 }
 

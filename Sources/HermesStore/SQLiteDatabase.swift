@@ -6,10 +6,10 @@ final class SQLiteDatabase {
     let path: String
     private var handle: OpaquePointer?
 
-    init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
+    init(path: String, busyTimeoutMilliseconds: Int32, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         var connection: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &connection, flags, nil)
         guard status == SQLITE_OK, let connection else {
             let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -23,6 +23,14 @@ final class SQLiteDatabase {
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// Keeps the -wal and -shm files when the last connection closes. A WAL database can only be
+    /// opened read-only when they exist, so this is what lets a user who may only read the
+    /// database (a dashboard, a backup job) query it.
+    func persistWriteAheadLog() {
+        var persist: Int32 = 1
+        sqlite3_file_control(handle, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
     }
 
     func execute(_ sql: String) throws(StoreError) {
@@ -158,9 +166,11 @@ final class SQLiteStatement {
         sqlite3_column_type(statement, column) == SQLITE_NULL
     }
 
+    /// The text with its stored length: a NUL inside a value must not cut it short.
     func string(_ column: Int32) -> String? {
         guard let text = sqlite3_column_text(statement, column) else { return nil }
-        return String(cString: text)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     func double(_ column: Int32) -> Double? {

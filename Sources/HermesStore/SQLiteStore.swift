@@ -7,19 +7,33 @@ public final class SQLiteStore: RecordStore {
 
     public static let busyTimeoutMilliseconds: Int32 = 10_000
 
+    /// Opens the database for reading only: no pragmas, no migration, nothing created, so a user
+    /// who may only read the file (a dashboard, a backup job) can query it.
+    public init(readingFrom path: String) throws(StoreError) {
+        location = path
+        database = try SQLiteDatabase(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds, readOnly: true)
+        let version = try database.scalar("PRAGMA user_version")
+        if version > SQLiteSchema.version { throw StoreError.newerSchema(path: path, version: version) }
+        if version < SQLiteSchema.version { throw StoreError.needsMigration(path: path) }
+    }
+
     public init(path: String) throws(StoreError) {
         location = path
         try FileSystem.createParentDirectories(of: path)
         database = try SQLiteDatabase(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
         try database.execute("PRAGMA journal_mode = WAL")
+        database.persistWriteAheadLog()
         try database.execute("PRAGMA synchronous = NORMAL")
         // 16 MiB of page cache, allocated only as used: keeps index pages hot during bulk imports.
         try database.execute("PRAGMA cache_size = -16384")
         try SQLiteSchema.prepare(database)
     }
 
-    public func append(_ records: [Record]) throws(StoreError) {
+    public func append(_ records: [Record], durable: Bool) throws(StoreError) {
         guard !records.isEmpty else { return }
+        // In WAL mode NORMAL does not sync on commit; FULL does, for this commit only.
+        if durable { try database.execute("PRAGMA synchronous = FULL") }
+        defer { if durable { try? database.execute("PRAGMA synchronous = NORMAL") } }
         // IMMEDIATE takes the write lock up front, so a concurrent writer waits on the busy
         // timeout instead of failing on a read-to-write upgrade.
         try database.execute("BEGIN IMMEDIATE")
@@ -182,7 +196,8 @@ public final class SQLiteStore: RecordStore {
 
     public func close() throws(StoreError) {
         insertStatements = [:]
-        // Folds the WAL into the database and syncs it, so what was stored survives a power cut.
+        // Folds what it can of the WAL into the database without waiting for readers; durability
+        // of the last records comes from their synchronous commit, not from this.
         try database.execute("PRAGMA wal_checkpoint(PASSIVE)")
     }
 }

@@ -9,6 +9,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case sqlite(path: String, reason: String, statement: String)
     case newerSchema(path: String, version: Int64)
     case migration(path: String, reason: String)
+    case needsMigration(path: String)
     case badFile(path: String, line: Int, reason: String)
 
     public var description: String {
@@ -24,6 +25,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .migration(let path, let reason):
             "cannot migrate \(path) from Python Hermes: \(reason); the database was left unchanged"
         case .badFile(let path, let line, let reason): "\(path):\(line): \(reason)"
+        case .needsMigration(let path):
+            "\(path) does not have this Hermes's schema yet (a Python Hermes or empty database); "
+                + "migrate it once with: hermes-store --sqlite \(path) < /dev/null"
         }
     }
 
@@ -34,7 +38,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .busy: .temporaryFailure
         case .corrupt, .badFile, .migration: .dataError
         case .sqlite: .ioError
-        case .newerSchema: .configuration
+        case .newerSchema, .needsMigration: .configuration
         }
     }
 }

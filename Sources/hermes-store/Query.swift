@@ -87,7 +87,7 @@ struct Query: ParsableCommand {
                 guard access(path, R_OK) == 0 else {
                     throw StoreError.io(IOError(operation: "read", path: path, code: errno))
                 }
-                store = try SQLiteStore(path: path)
+                store = try SQLiteStore(readingFrom: path)
             }
             let records = try store.query(request)
             if let csv = store as? CSVStore { csv.warnings.forEach(Diagnostics(tool: "hermes-store").report) }

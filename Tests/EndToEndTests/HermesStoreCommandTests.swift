@@ -52,6 +52,45 @@ import Testing
         #expect(text.contains("hermes-store: standard input is a terminal"))
     }
 
+    @Test func aVanishedTeeReaderDoesNotStopStoring() throws {
+        let directory = try TemporaryDirectory()
+        let process = Process()
+        process.executableURL = store.url
+        process.arguments = ["--sqlite", directory.file("h.db"), "--tee"]
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        try output.fileHandleForReading.close()
+        input.fileHandleForWriting.write(Data(((1...3).map { resultLine($0) }.joined(separator: "\n") + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 74)
+        #expect(stderr.contains("Broken pipe; still storing, no longer passing records on"))
+        #expect(try sqlite3(directory.file("h.db"), "SELECT count(*) FROM results") == "3")
+    }
+
+    @Test func aUserWhoMayOnlyReadTheDatabaseCanQueryIt() throws {
+        guard getuid() == 0 else {
+            print("skipped: needs root to run query as another user (CI runs as root)")
+            return
+        }
+        let directory = try TemporaryDirectory()
+        let database = directory.file("h.db")
+        #expect(try store.run(["--sqlite", database], stdin: resultLine(1)).status == 0)
+        chmod(directory.path, 0o755)
+        chmod(database, 0o644)
+        let setpriv = try Executable(url: URL(fileURLWithPath: "/usr/bin/setpriv")).run([
+            "--reuid=65534", "--regid=65534", "--clear-groups", store.url.path, "query", "--sqlite", database,
+        ])
+        #expect(setpriv.status == 0, "stderr: \(setpriv.stderr)")
+        #expect(setpriv.stdout.hasPrefix(#"{"v":1,"type":"result","timestamp":"2026-05-01T12:01:00.000Z""#))
+    }
+
     @Test func ingestStoresGoodLinesReportsBadOnesAndTees() throws {
         let directory = try TemporaryDirectory()
         let input = [resultLine(1), "{\"v\":1,\"type\":\"result\"}", resultLine(2), "not json", resultLine(3)].joined(
@@ -167,6 +206,12 @@ import Testing
             INSERT INTO results (timestamp, download_mbps, upload_mbps, ping_ms, jitter_ms, isp_name, server_name, server_location, server_id)
               VALUES ('2026-05-01T14:00:00.123456+02:00', 100.0, 50.0, 12.5, NULL, 'ACME', 'Berlin-1', 'Berlin, Germany', 1234);
             """)
+        // query only reads: it explains how to migrate instead of writing the file itself.
+        let before = try store.run(["query", "--sqlite", database])
+        #expect(before.status == 78)
+        #expect(before.stderr.contains("migrate it once with: hermes-store --sqlite \(database) < /dev/null"))
+        #expect(try sqlite3(database, "PRAGMA user_version") == "0")
+        #expect(try store.run(["--sqlite", database]).status == 0)
         let outcome = try store.run(["query", "--sqlite", database])
         #expect(outcome.status == 0)
         #expect(

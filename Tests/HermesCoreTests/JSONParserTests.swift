@@ -133,3 +133,16 @@ import Testing
         }
     }
 }
+
+@Suite struct JSONLargeObjectTests {
+    @Test func anObjectWithHundredsOfThousandsOfKeysParsesInLinearTime() throws {
+        let keys = (0..<100_000).map { "\"k\($0)\":0" }
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure { _ = try JSONParser.parse("{" + keys.joined(separator: ",") + "}") }
+        // Quadratic checking took over 20 s for this; linear takes well under a second even in debug.
+        #expect(elapsed < .seconds(10))
+        #expect(throws: JSONParser.Failure.self) {
+            try JSONParser.parse("{" + (keys + ["\"k99999\":1"]).joined(separator: ",") + "}")
+        }
+    }
+}

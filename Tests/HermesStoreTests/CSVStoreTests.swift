@@ -67,6 +67,47 @@ import Testing
         #expect(store.warnings == ["\(path):2: expected 9 cells, found 4; row kept but not read"])
     }
 
+    @Test func aTornTailInsideAQuotedCellIsClosedBeforeOurRows() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("results.csv")
+        try Array((Self.header + "2026-05-01T12:00:00Z,1.0,2.0,3.0,,,Berlin-1,\"Berl").utf8).write(to: path)
+        let store = try CSVStore(path: path)
+        try store.append([result("2026-05-01T13:00:00Z"), result("2026-05-01T14:00:00Z")])
+        try store.append([result("2026-05-01T15:00:00Z")])
+        #expect(
+            try store.query(RecordQuery()).map(\.timestamp.rfc3339) == [
+                "2026-05-01T15:00:00.000Z", "2026-05-01T14:00:00.000Z", "2026-05-01T13:00:00.000Z",
+            ])
+        #expect(store.warnings.count == 1)
+    }
+
+    @Test func retentionAndQueryRefuseAFileWithAnotherHeader() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("other.csv")
+        let foreign = "name,amount\nalice,1\nbob,2\ncarol,3\ndave,4\n"
+        try Array(foreign.utf8).write(to: path)
+        let store = try CSVStore(path: path)
+        #expect(throws: StoreError.self) {
+            try store.applyRetention(RetentionPolicy(maximumRows: 2), now: timestamp("2026-06-01T00:00:00Z"))
+        }
+        #expect(throws: StoreError.self) { try store.query(RecordQuery()) }
+        #expect(String(decoding: try readFile(path), as: UTF8.self) == foreign)
+    }
+
+    @Test func unreadableRowsAreNeitherCountedNorDeletedByMaxRows() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("results.csv")
+        let rows = [
+            "2026-05-01T00:00:00Z,1.0,1.0,1.0,,,a,,\r\n", "garbage row\r\n",
+            "2026-05-02T00:00:00Z,2.0,2.0,2.0,,,b,,\r\n",
+            "2026-05-03T00:00:00Z,3.0,3.0,3.0,,,c,,\r\n",
+        ]
+        try Array((Self.header + rows.joined()).utf8).write(to: path)
+        let store = try CSVStore(path: path)
+        #expect(try store.applyRetention(RetentionPolicy(maximumRows: 2), now: timestamp("2026-06-01T00:00:00Z")) == 1)
+        #expect(String(decoding: try readFile(path), as: UTF8.self) == Self.header + rows[1] + rows[2] + rows[3])
+    }
+
     @Test func retentionByAgeKeepsRowsAndBytesExactly() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("results.csv")

@@ -49,6 +49,28 @@ import Testing
                 "SELECT count(*) FROM results WHERE type = 'failure' AND download_mbps IS NOT NULL") == [["0"]])
     }
 
+    @Test func textWithANulCharacterComesBackWhole() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.file("h.db"))
+        let record = Record.result(
+            SpeedResult(
+                timestamp: timestamp("2026-05-01T12:00:00Z"), downloadMbps: 1, uploadMbps: 1, pingMs: 1,
+                ispName: "ACME\u{0} Fibre", serverName: "é 😀", serverLocation: "", serverID: nil))
+        try store.append([record], durable: true)
+        #expect(try store.query(RecordQuery()) == [record])
+    }
+
+    @Test func readingNeedsAMigratedDatabaseAndWritesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("hermes.db")
+        try makePythonHermesDatabase(at: path)
+        #expect(throws: StoreError.needsMigration(path: path)) { try SQLiteStore(readingFrom: path) }
+        #expect(StoreError.needsMigration(path: path).exitCode == .configuration)
+        #expect(try sqlite(path, "PRAGMA user_version") == [["0"]])
+        _ = try SQLiteStore(path: path)
+        #expect(try SQLiteStore(readingFrom: path).query(RecordQuery()).count == 3)
+    }
+
     @Test func newestFirstWithPagingAndTimeFilters() throws {
         let directory = try TemporaryDirectory()
         let store = try SQLiteStore(path: directory.file("h.db"))
@@ -114,6 +136,9 @@ import Testing
                 "2026-05-27T12:00:00.000Z",
             ])
         #expect(try store.applyRetention(RetentionPolicy(), now: now) == 0)
+        // An age beyond year 1 (or beyond Int64 milliseconds) keeps everything instead of trapping.
+        #expect(try store.applyRetention(RetentionPolicy(maximumAgeDays: 800_000), now: now) == 0)
+        #expect(try store.applyRetention(RetentionPolicy(maximumAgeDays: .max), now: now) == 0)
     }
 
     @Test func aNewerSchemaIsRefused() throws {
