@@ -70,6 +70,12 @@ final class EasyHandle {
             try set(CURLOPT_USERAGENT, request.userAgent)
         }
         if let address = request.pinnedAddress {
+            // A redirect would leave the checked address for one nobody checked.
+            if case .follow = request.redirects {
+                throw HTTPError(
+                    kind: .invalidRequest,
+                    message: "\(displayURL): a request pinned to an address cannot follow redirects")
+            }
             try pin(url, to: address)
         }
         try setHeaders(request)

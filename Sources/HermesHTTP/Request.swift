@@ -14,7 +14,8 @@ public struct HTTPRequest: Sendable {
     /// Connect to this numeric IPv4 or IPv6 address instead of resolving the URL's host. The Host
     /// header, TLS SNI and certificate checks still use the URL's host, so an address that was
     /// checked beforehand (for example against an allow-list) is the one connected to. Applies
-    /// to the URL's own host and port only; redirect targets are resolved normally.
+    /// to the URL's own host and port only, so a pinned request may not follow redirects
+    /// (`invalidRequest`): the next hop would be an address nobody checked.
     public var pinnedAddress: String?
     /// A PEM bundle to trust instead of the system's CA store. There is deliberately no way to
     /// turn verification off.

@@ -70,6 +70,16 @@ extension HermesHTTPTests {
             #expect(server.requests.map(\.connection) == [1, 2])
         }
 
+        @Test func aPinnedRequestMayNotFollowRedirects() {
+            var request = HTTPRequest(url: "http://pinned.example/hello", redirects: .follow(limit: 3))
+            request.pinnedAddress = "127.0.0.1"
+
+            let error = failure(of: request)
+
+            #expect(error?.kind == .invalidRequest)
+            #expect(error?.message.contains("cannot follow redirects") == true)
+        }
+
         @Test func aPinnedAddressMustBeNumeric() {
             var request = HTTPRequest(url: "http://pinned.example/hello")
             request.pinnedAddress = "evil.example"

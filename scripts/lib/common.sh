@@ -1,7 +1,7 @@
 # Shared by scripts/test, scripts/run and scripts/bench. Sourced, not run.
 
 # Debian packages the build, the tests and the scripts need.
-HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev sqlite3 mandoc curl prometheus prometheus-node-exporter)
+HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl)
 
 step() { printf '==> %s\n' "$*" >&2; }
 
