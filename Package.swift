@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "hermes-store", targets: ["hermes-store"]),
+        .executable(name: "hermes-alert", targets: ["hermes-alert"]),
         .library(name: "HermesCore", targets: ["HermesCore"]),
     ],
     dependencies: [
@@ -25,6 +26,7 @@ let package = Package(
         ),
         .target(name: "HermesHTTP", dependencies: ["CCurl"]),
         .target(name: "HermesStore", dependencies: ["HermesCore", "CSQLite"]),
+        .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(
             name: "HermesCLI",
             dependencies: [
@@ -40,11 +42,22 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "hermes-alert",
+            dependencies: [
+                "HermesAlert", "HermesCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "hermes-bench", dependencies: ["HermesStore", "HermesCore"], path: "Sources/hermes-bench"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
         .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HermesCore", "hermes-store"]),
+        // Loopback HTTP receivers shared by the alert tests; built only for them.
+        .target(name: "HermesTestSupport", path: "Tests/HermesTestSupport"),
+        .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["HermesCore", "HermesTestSupport", "hermes-store", "hermes-alert"]),
     ],
     swiftLanguageModes: [.v6]
 )
