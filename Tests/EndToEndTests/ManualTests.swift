@@ -27,4 +27,16 @@ import Testing
             #expect(manual.contains("Fl -\(flag.dropFirst(2))"), "man/hermes-store.1 does not document \(flag)")
         }
     }
+
+    @Test(arguments: [["--help"], ["test", "--help"], ["status", "--help"]])
+    func hermesAlertManualListsEveryFlag(arguments: [String]) throws {
+        let help = try Executable.named("hermes-alert").run(arguments).stdout
+        let manual = try String(
+            contentsOf: Self.packageRoot.appendingPathComponent("man/hermes-alert.1"), encoding: .utf8)
+        let flags = Self.flags(inHelp: help)
+        #expect(flags.contains("--help"))
+        for flag in flags {
+            #expect(manual.contains("Fl -\(flag.dropFirst(2))"), "man/hermes-alert.1 does not document \(flag)")
+        }
+    }
 }
