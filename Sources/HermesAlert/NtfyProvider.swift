@@ -43,10 +43,12 @@ public struct NtfyProvider: NotificationProvider {
 }
 
 extension String {
+    /// Drops leading and trailing scalars found in `characters` (by scalar, so `"\r\n"` is two).
     func trimmingCharacters(_ characters: String) -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, characters.contains(first) { scalars.removeFirst() }
-        while let last = scalars.last, characters.contains(last) { scalars.removeLast() }
+        let set = Set(characters.unicodeScalars)
+        var scalars = Substring(self).unicodeScalars
+        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
         return String(scalars)
     }
 }
