@@ -51,9 +51,9 @@ let package = Package(
         .executableTarget(
             name: "hermes-bench", dependencies: ["HermesStore", "HermesCore"], path: "Sources/hermes-bench"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
-        .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP"]),
+        .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
-        // Loopback HTTP receivers shared by the alert tests; built only for them.
+        // The loopback HTTP server the HTTP, alert and end-to-end tests share.
         .target(name: "HermesTestSupport", path: "Tests/HermesTestSupport"),
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
         .testTarget(

@@ -1,7 +1,6 @@
 import Glibc
 import Synchronization
 
-/// (Copied from HermesHTTPTests for the alert tests, with `package` access.)
 /// A small HTTP/1.1 server on 127.0.0.1 and an ephemeral port, one thread per connection, with
 /// just enough behaviour to put the client through every case the tests need: normal answers,
 /// large generated bodies, paced and endless bodies, silence, and non-HTTP bytes. It records
