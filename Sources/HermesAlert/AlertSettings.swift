@@ -46,10 +46,6 @@ public struct AlertSettings: Sendable {
     public static let defaultTimeout: Duration = .seconds(10)
 
     public static func resolve(_ flags: Flags, environment: Environment) throws(ConfigurationError) -> AlertSettings {
-        let statePath =
-            flags.statePath ?? environment.first("HERMES_ALERT_STATE")?.value
-            ?? environment.stateDirectory + "/" + StateFile.defaultName
-
         var policy = AlertPolicy()
         if let threshold = flags.failureThreshold {
             policy.failureThreshold = threshold
@@ -83,9 +79,15 @@ public struct AlertSettings: Sendable {
                 environment.first("HERMES_ALERT_ALLOW_PRIVATE_TARGETS")?.value.lowercased())
 
         return AlertSettings(
-            statePath: statePath, policy: policy,
+            statePath: statePath(flags, environment: environment), policy: policy,
             delivery: DeliveryOptions(timeout: timeout, targetGuard: TargetGuard(allowsPrivateTargets: allowPrivate)),
             providers: try providers(flags, environment))
+    }
+
+    /// `--state`, else `$HERMES_ALERT_STATE`, else `alert-state.json` in the state directory.
+    public static func statePath(_ flags: Flags, environment: Environment) -> String {
+        flags.statePath ?? environment.first("HERMES_ALERT_STATE")?.value
+            ?? environment.stateDirectory + "/" + StateFile.defaultName
     }
 
     private static func providers(_ flags: Flags, _ environment: Environment) throws(ConfigurationError)
@@ -110,28 +112,18 @@ public struct AlertSettings: Sendable {
                     "Gotify needs an application token: --gotify-token-file, $CREDENTIALS_DIRECTORY/gotify-token or ALERT_GOTIFY_TOKEN"
                 )
             }
-            let priority: Int
-            if let flag = flags.gotifyPriority {
-                priority = flag
-            } else if let (name, value) = environment.first("HERMES_ALERT_GOTIFY_PRIORITY", "ALERT_GOTIFY_PRIORITY") {
-                priority = try integer(value, name, in: Int.min...Int.max)
-            } else {
-                priority = GotifyProvider.defaultPriority
-            }
+            let priority = try integer(
+                flags.gotifyPriority, ["HERMES_ALERT_GOTIFY_PRIORITY", "ALERT_GOTIFY_PRIORITY"], environment,
+                default: GotifyProvider.defaultPriority)
             list.append(GotifyProvider(url: url, token: token, priority: priority))
         }
         if let topic = setting(flags.ntfyTopic, "HERMES_ALERT_NTFY_TOPIC", "ALERT_NTFY_TOPIC") {
             let token = try secret(
                 file: flags.ntfyTokenFile, flag: "--ntfy-token-file", credential: "ntfy-token",
                 variables: ["HERMES_ALERT_NTFY_TOKEN", "ALERT_NTFY_TOKEN"], environment)
-            let priority: Int
-            if let flag = flags.ntfyPriority {
-                priority = flag
-            } else if let (name, value) = environment.first("HERMES_ALERT_NTFY_PRIORITY", "ALERT_NTFY_PRIORITY") {
-                priority = try integer(value, name, in: Int.min...Int.max)
-            } else {
-                priority = NtfyProvider.defaultPriority
-            }
+            let priority = try integer(
+                flags.ntfyPriority, ["HERMES_ALERT_NTFY_PRIORITY", "ALERT_NTFY_PRIORITY"], environment,
+                default: NtfyProvider.defaultPriority)
             let tags =
                 setting(flags.ntfyTags, "HERMES_ALERT_NTFY_TAGS", "ALERT_NTFY_TAGS").map { text in
                     text.split(separator: ",").map { String($0).trimmingCharacters(" ") }.filter { !$0.isEmpty }
@@ -188,6 +180,17 @@ public struct AlertSettings: Sendable {
             throw ConfigurationError("\(origin): the token contains spaces, line breaks or other unusable characters")
         }
         return token
+    }
+
+    /// The flag's value, else the first variable set, else `default`; any integer (providers clamp).
+    private static func integer(_ flag: Int?, _ variables: [String], _ environment: Environment, default: Int)
+        throws(ConfigurationError) -> Int
+    {
+        if let flag { return flag }
+        for name in variables {
+            if let value = environment.first(name)?.value { return try integer(value, name, in: Int.min...Int.max) }
+        }
+        return `default`
     }
 
     private static func integer(_ text: String, _ name: String, in range: ClosedRange<Int>) throws(ConfigurationError)

@@ -38,21 +38,22 @@ struct HermesAlertCommand: HermesCommand {
         state.apply(to: &flags)
         policy.apply(to: &flags)
         providers.apply(to: &flags)
-        let settings = try resolvedSettings(flags, requireProviders: true)
+        let settings = try resolvedSettings(flags)
         let code = AlertRun(settings: settings, diagnostics: Diagnostics(tool: "hermes-alert")).run(reading: 0)
         if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
     }
 }
 
-/// Settings from flags and the environment; a configuration problem ends the run with 78.
-func resolvedSettings(_ flags: AlertSettings.Flags, requireProviders: Bool) throws -> AlertSettings {
+/// Settings from flags and the environment; a configuration problem, or no provider, ends the
+/// run with 78.
+func resolvedSettings(_ flags: AlertSettings.Flags) throws -> AlertSettings {
     let settings: AlertSettings
     do {
         settings = try AlertSettings.resolve(flags, environment: .current())
     } catch {
         throw exitAfterReporting(error.message, code: .configuration, tool: "hermes-alert")
     }
-    if requireProviders && settings.providers.isEmpty {
+    if settings.providers.isEmpty {
         throw exitAfterReporting(
             "no provider configured: give --webhook-url, --gotify-url, --ntfy-topic or --apprise-url (or ALERT_* variables)",
             code: .configuration, tool: "hermes-alert")
@@ -73,7 +74,7 @@ struct Test: ParsableCommand {
     func run() throws {
         var flags = AlertSettings.Flags()
         providers.apply(to: &flags)
-        let settings = try resolvedSettings(flags, requireProviders: true)
+        let settings = try resolvedSettings(flags)
         let (lines, code) = ProviderTest.run(settings: settings, now: .now())
         try writeAll(Array((lines.joined(separator: "\n") + "\n").utf8), to: 1, name: "standard output")
         if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
@@ -89,8 +90,8 @@ struct Status: ParsableCommand {
     func run() throws {
         var flags = AlertSettings.Flags()
         state.apply(to: &flags)
-        let settings = try resolvedSettings(flags, requireProviders: false)
-        let path = settings.statePath
+        // Only the path: a provider misconfigured in the environment must not hide the state.
+        let path = AlertSettings.statePath(flags, environment: .current())
         let stored: Result<AlertState, StateCoding.Problem>?
         do {
             stored = try StateFile.read(path: path)

@@ -90,8 +90,14 @@ import Testing
         let outcome = try run(["--webhook-url", server.baseURL], stdin: Self.failureLine(0))
         #expect(outcome.status == 0)
         #expect(outcome.stderr.contains("state file \(statePath) is damaged (invalid JSON"))
-        let status = try alert.run(["status", "--state", statePath])
+        let status = try alert.run(
+            ["status"], environment: ["HERMES_ALERT_STATE": statePath, "ALERT_GOTIFY_URL": "http://no-token.example"])
+        #expect(status.status == 0)
         #expect(status.stdout.contains("consecutive failures: 1"))
+        try "[]".write(toFile: statePath, atomically: true, encoding: .utf8)
+        let damaged = try alert.run(["status", "--state", statePath])
+        #expect(damaged.status == 65)
+        #expect(damaged.stderr == "hermes-alert: state file \(statePath) is damaged: not a JSON object\n")
     }
 
     @Test func tokensComeFromFilesAndNeverAppearInOutput() throws {

@@ -12,6 +12,18 @@ import Testing
             timeout: timeout, targetGuard: TargetGuard(allowsPrivateTargets: true), firstRetryDelay: .milliseconds(50))
     }
 
+    /// Answers the first request with `first` and every later one with 200.
+    func firstThenOK(_ first: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
+        let calls = Mutex(0)
+        return { _ in
+            let call = calls.withLock { count in
+                count += 1
+                return count
+            }
+            return call == 1 ? first : .ok("")
+        }
+    }
+
     @Test func aReceiverThatNeverAnswersDelaysNoOtherProvider() throws {
         let silent = try TestServer.start { _ in .neverAnswer }
         defer { silent.stop() }
@@ -32,15 +44,9 @@ import Testing
     }
 
     @Test func aServerErrorIsRetried() throws {
-        let calls = Mutex(0)
-        let server = try TestServer.start { _ in
-            calls.withLock { count in
-                count += 1
-                return count
-            } == 1
-                ? .respond(status: 500, reason: "Internal Server Error", headers: [], body: Array("oops".utf8))
-                : .ok("")
-        }
+        let server = try TestServer.start(
+            route: firstThenOK(
+                .respond(status: 500, reason: "Internal Server Error", headers: [], body: Array("oops".utf8))))
         defer { server.stop() }
         let reports = Delivery.send(
             [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
@@ -49,15 +55,9 @@ import Testing
     }
 
     @Test func tooManyRequestsWaitsForRetryAfter() throws {
-        let calls = Mutex(0)
-        let server = try TestServer.start { _ in
-            calls.withLock { count in
-                count += 1
-                return count
-            } == 1
-                ? .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "1")], body: [])
-                : .ok("")
-        }
+        let server = try TestServer.start(
+            route: firstThenOK(
+                .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "1")], body: [])))
         defer { server.stop() }
         let clock = ContinuousClock()
         let start = clock.now
