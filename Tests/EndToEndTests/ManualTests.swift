@@ -15,28 +15,19 @@ import Testing
         return flags
     }
 
-    @Test(arguments: [["--help"], ["query", "--help"]])
-    func hermesStoreManualListsEveryFlag(arguments: [String]) throws {
-        let help = try Executable.named("hermes-store").run(arguments).stdout
+    @Test(arguments: [
+        ("hermes-store", ["--help"]), ("hermes-store", ["query", "--help"]),
+        ("hermes-alert", ["--help"]), ("hermes-alert", ["test", "--help"]), ("hermes-alert", ["status", "--help"]),
+    ])
+    func manualListsEveryFlag(tool: String, arguments: [String]) throws {
+        let help = try Executable.named(tool).run(arguments).stdout
         let manual = try String(
-            contentsOf: Self.packageRoot.appendingPathComponent("man/hermes-store.1"), encoding: .utf8)
-        let flags = Self.flags(inHelp: help)
-        #expect(flags.contains("--sqlite"))
-        for flag in flags {
-            // mdoc writes --flag as "Fl -flag".
-            #expect(manual.contains("Fl -\(flag.dropFirst(2))"), "man/hermes-store.1 does not document \(flag)")
-        }
-    }
-
-    @Test(arguments: [["--help"], ["test", "--help"], ["status", "--help"]])
-    func hermesAlertManualListsEveryFlag(arguments: [String]) throws {
-        let help = try Executable.named("hermes-alert").run(arguments).stdout
-        let manual = try String(
-            contentsOf: Self.packageRoot.appendingPathComponent("man/hermes-alert.1"), encoding: .utf8)
+            contentsOf: Self.packageRoot.appendingPathComponent("man/\(tool).1"), encoding: .utf8)
         let flags = Self.flags(inHelp: help)
         #expect(flags.contains("--help"))
         for flag in flags {
-            #expect(manual.contains("Fl -\(flag.dropFirst(2))"), "man/hermes-alert.1 does not document \(flag)")
+            // mdoc writes --flag as "Fl -flag".
+            #expect(manual.contains("Fl -\(flag.dropFirst(2))"), "man/\(tool).1 does not document \(flag)")
         }
     }
 }
