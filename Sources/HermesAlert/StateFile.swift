@@ -43,7 +43,7 @@ public final class StateFile {
     }
 
     /// Reads a state file without locking or creating it (the rename in `save` means a reader
-    /// never sees a torn file); nil when there is none.
+    /// never sees a torn file); nil when there is no state yet.
     public static func read(path: String) throws(IOError) -> Result<AlertState, StateCoding.Problem>? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -51,7 +51,10 @@ public final class StateFile {
             throw IOError(operation: "open", path: path, code: errno)
         }
         defer { close(descriptor) }
-        return StateCoding.decode(try FileSystem.readAll(descriptor, path: path))
+        let contents = try FileSystem.readAll(descriptor, path: path)
+        // Empty: created by a run that was stopped before it saved anything.
+        guard !contents.isEmpty else { return nil }
+        return StateCoding.decode(contents)
     }
 }
 

@@ -50,6 +50,7 @@ import Testing
         try FileSystem.atomicReplace(path, with: [])
         let (_, problem) = try StateFile(path: path).load()
         #expect(problem == "state file \(path) is empty; starting with a fresh state")
+        #expect(try StateFile.read(path: path) == nil)
     }
 
     @Test func statusListsActiveAlerts() {
