@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "hermes-store", targets: ["hermes-store"]),
         .executable(name: "hermes-export", targets: ["hermes-export"]),
+        .executable(name: "hermes-alert", targets: ["hermes-alert"]),
         .library(name: "HermesCore", targets: ["HermesCore"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         .target(name: "HermesHTTP", dependencies: ["CCurl"]),
         .target(name: "HermesStore", dependencies: ["HermesCore", "CSQLite"]),
         .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
+        .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(
             name: "HermesCLI",
             dependencies: [
@@ -54,12 +56,25 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "hermes-alert",
+            dependencies: [
+                "HermesAlert", "HermesCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "hermes-bench", dependencies: ["HermesStore", "HermesCore"], path: "Sources/hermes-bench"),
+        // The loopback HTTP server the HTTP, alert and end-to-end tests share.
+        .target(name: "HermesTestSupport", path: "Tests/HermesTestSupport"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
-        .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP"]),
+        .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
         .testTarget(name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HermesCore", "hermes-store", "hermes-export"]),
+        .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["HermesCore", "HermesTestSupport", "hermes-store", "hermes-export", "hermes-alert"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

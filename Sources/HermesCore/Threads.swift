@@ -51,6 +51,25 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         return element
     }
 
+    /// The next element, or nil once the queue is closed and drained or `timeout` has passed.
+    public func pop(timeout: Duration) -> Element? {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let (seconds, attoseconds) = max(timeout, .zero).components
+        let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while items.isEmpty && !closed {
+            if pthread_cond_timedwait(changed, mutex, &deadline) == ETIMEDOUT { break }
+        }
+        guard !items.isEmpty else { return nil }
+        let element = items.removeFirst()
+        pthread_cond_broadcast(changed)
+        return element
+    }
+
     public func close() {
         pthread_mutex_lock(mutex)
         closed = true

@@ -2,17 +2,18 @@ import CCurl
 
 /// The parts of a request URL that this module needs, parsed by libcurl's own URL parser so
 /// that what is checked here is exactly what libcurl will connect to.
-struct ParsedURL {
-    let scheme: String
-    let host: String
-    let port: Int
+public struct ParsedURL: Sendable {
+    public let scheme: String
+    /// As libcurl reports it: an IPv6 literal keeps its brackets.
+    public let host: String
+    public let port: Int
     /// scheme://host[:port]/path: no user info, query or fragment.
-    let redacted: String
+    public let redacted: String
 
-    var isHTTPS: Bool { scheme == "https" }
+    public var isHTTPS: Bool { scheme == "https" }
 
     /// Parses an absolute http or https URL; anything else is `HTTPError.Kind.invalidRequest`.
-    init(_ url: String, displayURL: String) throws(HTTPError) {
+    public init(_ url: String, displayURL: String) throws(HTTPError) {
         guard let handle = curl_url() else {
             throw HTTPError(kind: .internal, displayURL: displayURL, detail: "out of memory")
         }
@@ -43,7 +44,7 @@ struct ParsedURL {
     }
 
     /// The URL as it may appear in messages and logs.
-    static func redact(_ url: String) -> String {
+    public static func redact(_ url: String) -> String {
         guard let handle = curl_url() else { return roughlyRedacted(url) }
         defer { curl_url_cleanup(handle) }
         guard curl_url_set(handle, CURLUPART_URL, url, 0) == CURLUE_OK else {

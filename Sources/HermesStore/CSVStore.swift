@@ -16,14 +16,16 @@ public final class CSVStore: RecordStore {
 
     public init(path: String) throws(StoreError) {
         location = path
-        try FileSystem.createParentDirectories(of: path)
+        try storeIO { () throws(IOError) in try FileSystem.createParentDirectories(of: path) }
     }
 
     public func append(_ records: [Record], durable: Bool) throws(StoreError) {
         var rows: [UInt8] = []
         for case .result(let result) in records { rows.append(contentsOf: CSVFormat.row(result)) }
         guard !rows.isEmpty else { return }
-        let file = try LockedFile(path: location, flags: O_RDWR | O_CREAT | O_APPEND)
+        let file = try storeIO { () throws(IOError) in
+            try LockedFile(path: location, flags: O_RDWR | O_CREAT | O_APPEND)
+        }
         var output: [UInt8] = []
         if file.size == 0 {
             output = CSVFormat.headerLine
@@ -74,10 +76,10 @@ public final class CSVStore: RecordStore {
 
     public func applyRetention(_ policy: RetentionPolicy, now: Timestamp) throws(StoreError) -> Int {
         guard !policy.isUnlimited, FileSystem.exists(location) else { return 0 }
-        let file = try LockedFile(path: location, flags: O_RDONLY)
+        let file = try storeIO { () throws(IOError) in try LockedFile(path: location, flags: O_RDONLY) }
         guard file.size > 0 else { return 0 }
         try checkHeader(of: file, refusing: "prune")
-        let contents = try FileSystem.readAll(file.descriptor, path: location)
+        let contents = try storeIO { () throws(IOError) in try FileSystem.readAll(file.descriptor, path: location) }
         let rows = readRows(contents)
         var keep = rows.map { _ in true }
         if let cutoff = policy.cutoff(now: now) {
@@ -98,16 +100,16 @@ public final class CSVStore: RecordStore {
         guard removed > 0 else { return 0 }
         var output = CSVFormat.headerLine
         for (index, row) in rows.enumerated() where keep[index] { output.append(contentsOf: row.bytes) }
-        try FileSystem.atomicReplace(location, with: output)
+        try storeIO { () throws(IOError) in try FileSystem.atomicReplace(location, with: output) }
         return removed
     }
 
     public func query(_ query: RecordQuery) throws(StoreError) -> [Record] {
         guard query.kinds != .failure, FileSystem.exists(location) else { return [] }
-        let file = try LockedFile(path: location, flags: O_RDONLY)
+        let file = try storeIO { () throws(IOError) in try LockedFile(path: location, flags: O_RDONLY) }
         guard file.size > 0 else { return [] }
         try checkHeader(of: file, refusing: "read it")
-        let contents = try FileSystem.readAll(file.descriptor, path: location)
+        let contents = try storeIO { () throws(IOError) in try FileSystem.readAll(file.descriptor, path: location) }
         let matching = readRows(contents).compactMap { row -> Record? in
             guard let result = row.result else { return nil }
             let record = Record.result(result)

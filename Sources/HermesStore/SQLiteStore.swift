@@ -19,7 +19,7 @@ public final class SQLiteStore: RecordStore {
 
     public init(path: String) throws(StoreError) {
         location = path
-        try FileSystem.createParentDirectories(of: path)
+        try storeIO { () throws(IOError) in try FileSystem.createParentDirectories(of: path) }
         database = try SQLiteDatabase(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
         try database.execute("PRAGMA journal_mode = WAL")
         database.persistWriteAheadLog()

@@ -48,7 +48,10 @@ struct Executable {
         process.executableURL = url
         process.arguments = arguments
         var base = ProcessInfo.processInfo.environment
-        for key in base.keys where key.hasPrefix("HERMES_") || key.hasPrefix("SQLITE_") || key.hasPrefix("CSV_") {
+        for key in base.keys
+        where key.hasPrefix("HERMES_") || key.hasPrefix("SQLITE_") || key.hasPrefix("CSV_") || key.hasPrefix("ALERT_")
+            || key == "CREDENTIALS_DIRECTORY"
+        {
             base[key] = nil
         }
         process.environment = base.merging(environment) { $1 }

@@ -1,4 +1,5 @@
 import CCurl
+import HermesTestSupport
 import Testing
 
 @testable import HermesHTTP

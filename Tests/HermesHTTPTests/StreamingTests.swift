@@ -1,4 +1,5 @@
 import HermesHTTP
+import HermesTestSupport
 import Testing
 
 extension HermesHTTPTests {

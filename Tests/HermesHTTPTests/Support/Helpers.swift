@@ -1,4 +1,5 @@
 import HermesHTTP
+import HermesTestSupport
 import Synchronization
 import Testing
 

@@ -1,22 +1,22 @@
 import Glibc
 
 /// Buffered reads from a connected socket, for the test server's request parsing.
-struct SocketReader {
-    let socket: Int32
+package struct SocketReader {
+    package let socket: Int32
     private var buffered: [UInt8] = []
     private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
 
     /// Requests with more header bytes than this are dropped, like any server would.
-    static let maximumHeadBytes = 64 * 1024
+    package static let maximumHeadBytes = 64 * 1024
 
-    init(socket: Int32) {
+    package init(socket: Int32) {
         self.socket = socket
     }
 
     /// The request line and headers, without the blank line that ends them; nil when the
     /// client hung up. Non-HTTP input (no blank line, but bytes that cannot start a request)
     /// is returned as it is so the caller can reject it.
-    mutating func readHead() -> [UInt8]? {
+    package mutating func readHead() -> [UInt8]? {
         while true {
             if let end = firstIndex(of: [0x0D, 0x0A, 0x0D, 0x0A]) {
                 let head = Array(buffered[..<end])
@@ -31,7 +31,7 @@ struct SocketReader {
     }
 
     /// Reads the body the headers announce into `request`; false when the connection failed.
-    mutating func readBody(of request: inout RecordedRequest) -> Bool {
+    package mutating func readBody(of request: inout RecordedRequest) -> Bool {
         if request.header("Transfer-Encoding")?.lowercased() == "chunked" {
             request.bodyWasChunked = true
             return readChunkedBody(into: &request)
@@ -78,7 +78,7 @@ struct SocketReader {
     }
 
     /// Waits for the client to hang up (or the server to stop), discarding what arrives.
-    mutating func drainUntilClosed() {
+    package mutating func drainUntilClosed() {
         buffered.removeAll()
         while fill() {
             buffered.removeAll()

@@ -3,14 +3,14 @@ import Glibc
 /// The bytes every test body is made of: byte `i` of a body is `i % 251`. The period is prime,
 /// so a chunk sent at the wrong offset or twice does not line up again by accident, and both
 /// sides can produce or check any chunk with one `memcpy`/`memcmp` instead of a per-byte loop.
-enum TestPattern {
-    static let period = 251
+package enum TestPattern {
+    package static let period = 251
     /// Long enough to serve any chunk of up to 1 MiB starting at any phase of the period.
     private static let bytes: [UInt8] = (0..<(period + (1 << 20))).map { UInt8($0 % period) }
 
-    static let maximumChunk = 1 << 20
+    package static let maximumChunk = 1 << 20
 
-    static func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64) {
+    package static func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64) {
         var written = 0
         while written < buffer.count {
             let count = min(buffer.count - written, maximumChunk)
@@ -22,7 +22,7 @@ enum TestPattern {
         }
     }
 
-    static func matches(_ chunk: UnsafeRawBufferPointer, at offset: Int64) -> Bool {
+    package static func matches(_ chunk: UnsafeRawBufferPointer, at offset: Int64) -> Bool {
         var checked = 0
         while checked < chunk.count {
             let count = min(chunk.count - checked, maximumChunk)
@@ -38,7 +38,7 @@ enum TestPattern {
         return true
     }
 
-    static func bytes(count: Int, from offset: Int64 = 0) -> [UInt8] {
+    package static func bytes(count: Int, from offset: Int64 = 0) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             fill(UnsafeMutableRawBufferPointer(buffer), from: offset)
             initialized = count
@@ -46,7 +46,7 @@ enum TestPattern {
     }
 
     /// A pattern chunk of at most `maximumChunk` bytes as it appears at `offset` in a body.
-    static func withChunk<Result>(
+    package static func withChunk<Result>(
         at offset: Int64,
         count: Int,
         _ body: (UnsafeRawBufferPointer) -> Result

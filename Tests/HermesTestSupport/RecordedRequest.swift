@@ -1,21 +1,21 @@
 /// A request as the test server received it.
-struct RecordedRequest: Sendable {
+package struct RecordedRequest: Sendable {
     /// Which accepted connection carried it, counting from 1: equal numbers mean a reused
     /// connection.
-    let connection: Int
-    let method: String
-    let target: String
-    let headers: [(name: String, value: String)]
-    var bodyByteCount: Int64 = 0
+    package let connection: Int
+    package let method: String
+    package let target: String
+    package let headers: [(name: String, value: String)]
+    package var bodyByteCount: Int64 = 0
     /// The first `keptBodyBytes` of the body.
-    var bodyPrefix: [UInt8] = []
+    package var bodyPrefix: [UInt8] = []
     /// Whether every body byte equals `TestPattern` at its offset.
-    var bodyFollowsPattern = true
-    var bodyWasChunked = false
+    package var bodyFollowsPattern = true
+    package var bodyWasChunked = false
 
-    static let keptBodyBytes = 64 * 1024
+    package static let keptBodyBytes = 64 * 1024
 
-    init?(head: [UInt8], connection: Int) {
+    package init?(head: [UInt8], connection: Int) {
         let lines = String(decoding: head, as: UTF8.self)
             .split(separator: "\r\n", omittingEmptySubsequences: false)
         let requestLine = lines.first?.split(separator: " ") ?? []
@@ -30,10 +30,10 @@ struct RecordedRequest: Sendable {
         }
     }
 
-    var path: String { String(target.prefix { $0 != "?" }) }
+    package var path: String { String(target.prefix { $0 != "?" }) }
 
     /// The integer value of `name` in the query string.
-    func query(_ name: String) -> Int? {
+    package func query(_ name: String) -> Int? {
         guard let questionMark = target.firstIndex(of: "?") else { return nil }
         for pair in target[target.index(after: questionMark)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1)
@@ -42,11 +42,11 @@ struct RecordedRequest: Sendable {
         return nil
     }
 
-    func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    mutating func recordBody(_ chunk: UnsafeRawBufferPointer) {
+    package mutating func recordBody(_ chunk: UnsafeRawBufferPointer) {
         if bodyFollowsPattern, !TestPattern.matches(chunk, at: bodyByteCount) {
             bodyFollowsPattern = false
         }
@@ -57,7 +57,7 @@ struct RecordedRequest: Sendable {
 }
 
 /// What the test server sends back.
-enum TestReply: Sendable {
+package enum TestReply: Sendable {
     case respond(status: Int, reason: String, headers: [(String, String)], body: [UInt8])
     /// 200 with `Transfer-Encoding: chunked`, so the client cannot know the length in advance.
     case chunked(body: [UInt8], chunkSize: Int)
@@ -72,14 +72,14 @@ enum TestReply: Sendable {
     /// These bytes, then the connection closes.
     case raw([UInt8])
 
-    static func ok(_ body: String, headers: [(String, String)] = []) -> TestReply {
+    package static func ok(_ body: String, headers: [(String, String)] = []) -> TestReply {
         .respond(status: 200, reason: "OK", headers: headers, body: Array(body.utf8))
     }
 }
 
 /// The routes every test shares; each test uses the ones it needs.
-enum TestRoutes {
-    static let standard: @Sendable (RecordedRequest) -> TestReply = { request in
+package enum TestRoutes {
+    package static let standard: @Sendable (RecordedRequest) -> TestReply = { request in
         switch request.path {
         case "/hello":
             .ok(

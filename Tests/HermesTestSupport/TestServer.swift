@@ -6,12 +6,12 @@ import Synchronization
 /// large generated bodies, paced and endless bodies, silence, and non-HTTP bytes. It records
 /// each request it receives. Threads are pthreads, not Swift tasks, so a blocking test never
 /// starves the server.
-final class TestServer: Sendable {
-    struct StartError: Error, CustomStringConvertible {
-        let description: String
+package final class TestServer: Sendable {
+    package struct StartError: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    let port: UInt16
+    package let port: UInt16
     private let listenSocket: Int32
     private let route: @Sendable (RecordedRequest) -> TestReply
     private let state = Mutex(State())
@@ -25,12 +25,12 @@ final class TestServer: Sendable {
         var isStopping = false
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    var requests: [RecordedRequest] { state.withLock { $0.requests } }
+    package var requests: [RecordedRequest] { state.withLock { $0.requests } }
 
     /// Starts a server answering with `route`; by default the routes every test shares.
-    static func start(
+    package static func start(
         route: @escaping @Sendable (RecordedRequest) -> TestReply = TestRoutes.standard
     ) throws -> TestServer {
         let (listenSocket, port) = try listenOnLoopback()
@@ -47,7 +47,7 @@ final class TestServer: Sendable {
     }
 
     /// Closes every connection, waits for all server threads and releases the port.
-    func stop() {
+    package func stop() {
         let acceptThread = state.withLock { state in
             state.isStopping = true
             for socket in state.clientSockets {
@@ -238,18 +238,18 @@ private final class ThreadBody: Sendable {
 }
 
 /// A port that was just free and has nothing listening: connecting to it is refused.
-func closedLoopbackPort() throws -> UInt16 {
+package func closedLoopbackPort() throws -> UInt16 {
     let probe = try TestServer.start()
     probe.stop()
     return probe.port
 }
 
-func sendAll(_ socket: Int32, _ bytes: [UInt8]) -> Bool {
+package func sendAll(_ socket: Int32, _ bytes: [UInt8]) -> Bool {
     bytes.withUnsafeBytes { sendAll(socket, $0) }
 }
 
 /// MSG_NOSIGNAL: a client that hung up must end this connection, not the test process.
-func sendAll(_ socket: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+package func sendAll(_ socket: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
     var sent = 0
     while sent < bytes.count {
         let result = send(
@@ -261,7 +261,7 @@ func sendAll(_ socket: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
     return true
 }
 
-func sleep(for duration: Duration) {
+package func sleep(for duration: Duration) {
     let (seconds, attoseconds) = duration.components
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
     var remaining = timespec()

@@ -1,34 +1,32 @@
-import HermesCore
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
 
-/// The few file operations the stores need, wrapped once.
-enum FileSystem {
-    static func createParentDirectories(of path: String) throws(StoreError) {
+/// The few file operations the tools need, wrapped once.
+public enum FileSystem {
+    public static func createParentDirectories(of path: String) throws(IOError) {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
         try createDirectories(String(path[..<slash]))
     }
 
-    static func createDirectories(_ directory: String) throws(StoreError) {
+    public static func createDirectories(_ directory: String) throws(IOError) {
         var prefix = directory.hasPrefix("/") ? "/" : ""
         for component in directory.split(separator: "/") {
             prefix += component
             if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
-                throw StoreError.io(IOError(operation: "create directory for", path: prefix, code: errno))
+                throw IOError(operation: "create directory for", path: prefix, code: errno)
             }
             prefix += "/"
         }
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
-    static func readAll(_ fileDescriptor: Int32, path: String) throws(StoreError) -> [UInt8] {
+    public static func readAll(_ fileDescriptor: Int32, path: String) throws(IOError) -> [UInt8] {
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -38,18 +36,18 @@ enum FileSystem {
             } else if count == 0 {
                 return contents
             } else if errno != EINTR {
-                throw StoreError.io(IOError(operation: "read", path: path, code: errno))
+                throw IOError(operation: "read", path: path, code: errno)
             }
         }
     }
 
     /// Replaces `path` with `contents`: temp file in the same directory, fsync, rename, so a
     /// killed process leaves the old file or the new one, never a torn one.
-    static func atomicReplace(_ path: String, with contents: [UInt8]) throws(StoreError) {
+    public static func atomicReplace(_ path: String, with contents: [UInt8]) throws(IOError) {
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw StoreError.io(IOError(operation: "create", path: temporary, code: errno))
+            throw IOError(operation: "create", path: temporary, code: errno)
         }
         var status = stat()
         if stat(path, &status) == 0 { fchmod(descriptor, status.st_mode & 0o7777) }
@@ -59,35 +57,36 @@ enum FileSystem {
         } catch {
             close(descriptor)
             unlink(temporary)
-            throw StoreError.io(error)
+            throw error
         }
         close(descriptor)
         if rename(temporary, path) != 0 {
             let code = errno
             unlink(temporary)
-            throw StoreError.io(IOError(operation: "replace", path: path, code: code))
+            throw IOError(operation: "replace", path: path, code: code)
         }
     }
 }
 
 /// An open file held under an exclusive `flock`, checked to still be the file at `path`:
-/// a pruner may have renamed a new file over it while we waited for the lock.
-final class LockedFile {
-    let descriptor: Int32
-    let path: String
+/// another process (a pruner, an atomic replace) may have renamed a new file over it while we
+/// waited for the lock.
+public final class LockedFile {
+    public let descriptor: Int32
+    public let path: String
 
-    init(path: String, flags: Int32) throws(StoreError) {
+    public init(path: String, flags: Int32) throws(IOError) {
         self.path = path
         while true {
             let descriptor = open(path, flags | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else {
-                throw StoreError.io(IOError(operation: "open", path: path, code: errno))
+                throw IOError(operation: "open", path: path, code: errno)
             }
             while flock(descriptor, LOCK_EX) != 0 {
                 guard errno == EINTR else {
                     let code = errno
                     close(descriptor)
-                    throw StoreError.io(IOError(operation: "lock", path: path, code: code))
+                    throw IOError(operation: "lock", path: path, code: code)
                 }
             }
             var opened = stat()
@@ -106,12 +105,12 @@ final class LockedFile {
         close(descriptor)
     }
 
-    var size: Int {
+    public var size: Int {
         var status = stat()
         return fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
     }
 
-    func lastByte() -> UInt8? {
+    public func lastByte() -> UInt8? {
         let size = self.size
         guard size > 0 else { return nil }
         var byte: UInt8 = 0

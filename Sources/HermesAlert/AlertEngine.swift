@@ -1,0 +1,163 @@
+import HermesCore
+
+/// The state machine: applies records in order to an `AlertState` and says what to notify.
+///
+/// Counting follows the records; the cooldown follows the run's clock (`now`), so a backlog of
+/// records piped in at once repeats an alert at most once per run, and a test can drive time.
+public struct AlertEngine: Sendable {
+    public var policy: AlertPolicy
+
+    public init(policy: AlertPolicy) {
+        self.policy = policy
+    }
+
+    public enum Outcome: Equatable, Sendable {
+        /// The record is not newer than the state's last record (a replay); nothing changed.
+        case ignored
+        case applied([AlertNotification])
+    }
+
+    public func apply(_ record: Record, to state: inout AlertState, now: Timestamp) -> Outcome {
+        if let last = state.lastRecord, record.timestamp <= last { return .ignored }
+        state.lastRecord = record.timestamp
+        var notifications: [AlertNotification] = []
+        switch record {
+        case .failure(let failure):
+            state.lastError = failure.error
+            state[.failure].consecutive += 1
+            let count = state[.failure].consecutive
+            if count >= policy.failureThreshold,
+                let isRepeat = fire(.failure, at: record.timestamp, in: &state, now: now)
+            {
+                notifications.append(
+                    AlertNotification(
+                        event: .failure, rule: .failure, consecutive: count, error: failure.error, record: record,
+                        timestamp: record.timestamp, title: "Speedtest failure (\(count) consecutive)",
+                        message: failure.error, isRepeat: isRepeat))
+            }
+        case .result(let result):
+            let failures = state[.failure].consecutive
+            state.lastError = nil
+            if clear(.failure, in: &state) {
+                notifications.append(
+                    AlertNotification(
+                        event: .recovery, rule: .failure, consecutive: 0, error: nil, record: record,
+                        timestamp: record.timestamp,
+                        title: "Speedtest recovered after \(failures) failure\(failures == 1 ? "" : "s")",
+                        message: "Measurements succeed again: \(Self.summary(of: result)).",
+                        isRepeat: false))
+            }
+            for threshold in thresholds {
+                guard let value = threshold.value(result) else { continue }
+                if threshold.isBreached(by: value) {
+                    state[threshold.rule].consecutive += 1
+                    let count = state[threshold.rule].consecutive
+                    guard count >= policy.breachCount,
+                        let isRepeat = fire(threshold.rule, at: record.timestamp, in: &state, now: now)
+                    else { continue }
+                    let description = threshold.breachDescription(value)
+                    notifications.append(
+                        AlertNotification(
+                            event: .threshold, rule: threshold.rule, consecutive: count, error: description,
+                            record: record, timestamp: record.timestamp,
+                            title: "\(threshold.breachTitle) (\(count) consecutive result\(count == 1 ? "" : "s"))",
+                            message: description, isRepeat: isRepeat))
+                } else if clear(threshold.rule, in: &state) {
+                    notifications.append(
+                        AlertNotification(
+                            event: .recovery, rule: threshold.rule, consecutive: 0, error: nil, record: record,
+                            timestamp: record.timestamp, title: threshold.recoveryTitle,
+                            message: "\(threshold.label) was \(threshold.formatted(value)).", isRepeat: false))
+                }
+            }
+        }
+        return .applied(notifications)
+    }
+
+    /// Marks `rule` firing and returns whether a notification is due (nil: still in cooldown),
+    /// and whether it repeats an earlier one. The cooldown is claimed now; `Delivery` gives it
+    /// back when no provider took the message, so the next run tries again.
+    private func fire(_ rule: AlertRule, at time: Timestamp, in state: inout AlertState, now: Timestamp) -> Bool? {
+        var ruleState = state[rule]
+        let wasFiring = ruleState.isFiring
+        if !wasFiring { ruleState.firingSince = time }
+        if let last = ruleState.lastNotified, last <= now,
+            now.millisecondsSinceEpoch - last.millisecondsSinceEpoch < policy.cooldownMilliseconds
+        {
+            state[rule] = ruleState
+            return nil
+        }
+        ruleState.lastNotified = now
+        state[rule] = ruleState
+        return wasFiring
+    }
+
+    /// Ends `rule`'s streak and clears its cooldown. True when a recovery message is due: the
+    /// alert was firing, one of its notifications was delivered, and recovery messages are on.
+    private func clear(_ rule: AlertRule, in state: inout AlertState) -> Bool {
+        let previous = state[rule]
+        state[rule] = RuleState()
+        return previous.isFiring && previous.lastNotified != nil && policy.sendsRecovery
+    }
+
+    private var thresholds: [Threshold] {
+        var list: [Threshold] = []
+        if let minimum = policy.minimumDownloadMbps {
+            list.append(Threshold(rule: .download, limit: minimum, isMinimum: true, unit: "Mbit/s") { $0.downloadMbps })
+        }
+        if let minimum = policy.minimumUploadMbps {
+            list.append(Threshold(rule: .upload, limit: minimum, isMinimum: true, unit: "Mbit/s") { $0.uploadMbps })
+        }
+        if let maximum = policy.maximumPingMs {
+            list.append(Threshold(rule: .ping, limit: maximum, isMinimum: false, unit: "ms") { $0.pingMs })
+        }
+        return list
+    }
+
+    static func summary(of result: SpeedResult) -> String {
+        var parts: [String] = []
+        if let download = result.downloadMbps { parts.append("download \(decimal(download)) Mbit/s") }
+        if let upload = result.uploadMbps { parts.append("upload \(decimal(upload)) Mbit/s") }
+        parts.append("ping \(decimal(result.pingMs)) ms")
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// A configured limit on one value of a result.
+private struct Threshold {
+    let rule: AlertRule
+    let limit: Double
+    let isMinimum: Bool
+    let unit: String
+    let value: (SpeedResult) -> Double?
+
+    var label: String {
+        switch rule {
+        case .download: "Download"
+        case .upload: "Upload"
+        case .ping, .failure: "Ping"
+        }
+    }
+
+    func isBreached(by value: Double) -> Bool { isMinimum ? value < limit : value > limit }
+
+    func formatted(_ value: Double) -> String { "\(decimal(value)) \(unit)" }
+
+    var breachTitle: String { "\(label) \(isMinimum ? "below" : "above") \(formatted(limit))" }
+
+    var recoveryTitle: String { "\(label) back \(isMinimum ? "to" : "within") \(formatted(limit))" }
+
+    func breachDescription(_ value: Double) -> String {
+        "\(label) was \(formatted(value)), \(isMinimum ? "below the minimum" : "above the maximum") of \(formatted(limit))."
+    }
+}
+
+/// A number for people: whole numbers without a fraction, others with one decimal.
+func decimal(_ value: Double) -> String {
+    let tenths = (value * 10).rounded()
+    guard tenths.isFinite, abs(tenths) < 1e15 else { return "\(value)" }
+    let whole = Int64(tenths) / 10
+    let fraction = abs(Int64(tenths) % 10)
+    if fraction == 0 { return "\(Int64(tenths) < 0 && whole == 0 ? "-" : "")\(whole)" }
+    return "\(Int64(tenths) < 0 && whole == 0 ? "-" : "")\(whole).\(fraction)"
+}

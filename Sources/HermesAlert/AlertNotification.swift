@@ -1,0 +1,55 @@
+import HermesCore
+
+/// One message to deliver through every provider.
+public struct AlertNotification: Equatable, Sendable {
+    public enum Event: String, Sendable {
+        case failure
+        case recovery
+        case threshold
+        case test
+    }
+
+    public var event: Event
+    public var rule: AlertRule
+    /// Consecutive failures or breaching results when it was decided (0 for recovery and test).
+    public var consecutive: Int
+    /// The failure's error, or what was breached; nil for recovery and test.
+    public var error: String?
+    /// The record that caused it; nil for a test notification.
+    public var record: Record?
+    /// The record's time, or the clock's for a test.
+    public var timestamp: Timestamp
+    public var title: String
+    public var message: String
+    /// A repeat of a firing alert after the cooldown.
+    public var isRepeat: Bool
+
+    public init(
+        event: Event, rule: AlertRule, consecutive: Int, error: String?, record: Record?, timestamp: Timestamp,
+        title: String, message: String, isRepeat: Bool = false
+    ) {
+        self.event = event
+        self.rule = rule
+        self.consecutive = consecutive
+        self.error = error
+        self.record = record
+        self.timestamp = timestamp
+        self.title = title
+        self.message = message
+        self.isRepeat = isRepeat
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS UTC`, the Python Hermes's message time with its zone made explicit.
+    public var displayTime: String {
+        let text = timestamp.rfc3339
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(8)) + " UTC"
+    }
+
+    /// The notification `hermes-alert test` sends.
+    public static func test(at timestamp: Timestamp) -> AlertNotification {
+        AlertNotification(
+            event: .test, rule: .failure, consecutive: 0, error: "This is a test notification from Hermes",
+            record: nil, timestamp: timestamp, title: "Hermes test notification",
+            message: "This is a test notification from Hermes.")
+    }
+}

@@ -1,0 +1,136 @@
+import HermesCore
+
+/// One run of `hermes-alert`: read records, apply them to the locked state, notify, save.
+public struct AlertRun {
+    public var settings: AlertSettings
+    public var diagnostics: Diagnostics
+    /// The run's clock for cooldowns; tests pass a fixed one.
+    public var now: @Sendable () -> Timestamp
+
+    public init(
+        settings: AlertSettings, diagnostics: Diagnostics, now: @escaping @Sendable () -> Timestamp = { .now() }
+    ) {
+        self.settings = settings
+        self.diagnostics = diagnostics
+        self.now = now
+    }
+
+    /// Exit status: 0 when every notification reached every provider (or none was due); 69 when
+    /// none reached any provider; 75 when some did; else 65 when input lines were rejected; 73/74
+    /// when the state file cannot be used.
+    public func run(reading fileDescriptor: Int32) -> ExitCode {
+        var reader = RecordReader(fileDescriptor: fileDescriptor)
+        // Hold the lock only once there is something to apply, not while the producer measures.
+        _ = reader.awaitInput(milliseconds: -1)
+        let stateFile: StateFile
+        var state: AlertState
+        do throws(IOError) {
+            stateFile = try StateFile(path: settings.statePath)
+            let loaded = try stateFile.load()
+            state = loaded.state
+            if let problem = loaded.problem { diagnostics.report(problem) }
+        } catch {
+            diagnostics.report(error.description)
+            return error.exitCode
+        }
+        let initial = state
+        let engine = AlertEngine(policy: settings.policy)
+        let time = now()
+        var notifications: [AlertNotification] = []
+        var rejectedLines = false
+        var readError: IOError?
+        while true {
+            let item: RecordReader.Item?
+            do throws(IOError) {
+                item = try reader.next()
+            } catch {
+                readError = error
+                break
+            }
+            guard let item else { break }
+            switch item {
+            case .record(let record, _):
+                if case .applied(let due) = engine.apply(record, to: &state, now: time) {
+                    notifications.append(contentsOf: due)
+                }
+            case .rejected(let line, let reason):
+                diagnostics.report("line \(line): \(reason)")
+                rejectedLines = true
+            }
+        }
+
+        let reports = Delivery.send(notifications, through: settings.providers, options: settings.delivery)
+        for (index, notification) in notifications.enumerated()
+        where !reports.contains(where: { $0.delivered[index] }) {
+            Self.giveBackCooldown(notification.rule, claimedAt: time, in: &state, initial: initial)
+        }
+        for report in reports {
+            for failure in report.failures { diagnostics.report("\(report.provider): \(failure)") }
+        }
+        do throws(IOError) {
+            try stateFile.save(state)
+        } catch {
+            diagnostics.report(error.description)
+            return error.exitCode
+        }
+        if let readError {
+            diagnostics.report(readError.description)
+            return readError.exitCode
+        }
+        let delivery = Self.exitCode(for: reports, notifications: notifications.count)
+        if delivery == .success && rejectedLines { return .dataError }
+        return delivery
+    }
+
+    /// An alert that reached no provider must not start a cooldown: the next run tries again.
+    static func giveBackCooldown(
+        _ rule: AlertRule, claimedAt time: Timestamp, in state: inout AlertState, initial: AlertState
+    ) {
+        var ruleState = state[rule]
+        guard ruleState.lastNotified == time else { return }
+        ruleState.lastNotified =
+            initial[rule].firingSince == ruleState.firingSince ? initial[rule].lastNotified : nil
+        state[rule] = ruleState
+    }
+
+    /// 0 all delivered, 75 some, 69 none.
+    public static func exitCode(for reports: [ProviderReport], notifications: Int) -> ExitCode {
+        guard notifications > 0, !reports.isEmpty else { return .success }
+        if reports.allSatisfy(\.deliveredAll) { return .success }
+        if reports.contains(where: \.deliveredAny) { return .temporaryFailure }
+        return .unavailable
+    }
+}
+
+/// `hermes-alert test`: one test notification through each provider, one line each.
+public enum ProviderTest {
+    public static func run(settings: AlertSettings, now: Timestamp) -> (lines: [String], exitCode: ExitCode) {
+        let reports = Delivery.send(
+            [AlertNotification.test(at: now)], through: settings.providers, options: settings.delivery)
+        let lines = reports.map { report in
+            report.deliveredAll
+                ? "\(report.provider): ok" : "\(report.provider): failed: \(report.failures.joined(separator: "; "))"
+        }
+        return (lines, AlertRun.exitCode(for: reports, notifications: 1))
+    }
+}
+
+/// `hermes-alert status`: the state as lines of `name: value`.
+public enum StatusReport {
+    public static func lines(for state: AlertState, path: String) -> [String] {
+        var lines = ["state file: \(path)"]
+        lines.append("last record: \(state.lastRecord?.rfc3339 ?? "none")")
+        lines.append("consecutive failures: \(state.consecutiveFailures)")
+        if let error = state.lastError { lines.append("last error: \(error)") }
+        let active = state.activeAlerts
+        lines.append("active alerts: \(active.isEmpty ? "none" : active.map(\.rawValue).joined(separator: ", "))")
+        for rule in state.rules.keys.sorted() {
+            let ruleState = state[rule]
+            var parts = ["consecutive \(ruleState.consecutive)"]
+            if let since = ruleState.firingSince { parts.append("firing since \(since.rfc3339)") }
+            if let last = ruleState.lastNotified { parts.append("last alert \(last.rfc3339)") }
+            lines.append("\(rule.rawValue): \(parts.joined(separator: ", "))")
+        }
+        return lines
+    }
+}

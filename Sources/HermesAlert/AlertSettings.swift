@@ -1,0 +1,217 @@
+import HermesCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Everything a run needs from the command line and the environment: flags first, then
+/// `HERMES_ALERT_*`, then the Python Hermes `ALERT_*` names, then defaults (DESIGN.md §4).
+/// Tokens come from files or the environment, never from a flag value.
+public struct AlertSettings: Sendable {
+    /// Flag values as given; nil (or empty) when absent.
+    public struct Flags: Sendable {
+        public var statePath: String?
+        public var failureThreshold: Int?
+        public var cooldown: String?
+        public var noRecovery = false
+        public var minimumDownloadMbps: Double?
+        public var minimumUploadMbps: Double?
+        public var maximumPingMs: Double?
+        public var breachCount: Int?
+        public var timeout: String?
+        public var allowPrivateTargets = false
+        public var webhookURL: String?
+        public var gotifyURL: String?
+        public var gotifyTokenFile: String?
+        public var gotifyPriority: Int?
+        public var ntfyURL: String?
+        public var ntfyTopic: String?
+        public var ntfyTokenFile: String?
+        public var ntfyPriority: Int?
+        public var ntfyTags: String?
+        public var appriseURL: String?
+        public var appriseServiceURLs: [String] = []
+
+        public init() {}
+    }
+
+    public var statePath: String
+    public var policy: AlertPolicy
+    public var delivery: DeliveryOptions
+    /// In the Python Hermes's order: webhook, Gotify, ntfy, Apprise.
+    public var providers: [any NotificationProvider]
+
+    public static let defaultTimeout: Duration = .seconds(10)
+
+    public static func resolve(_ flags: Flags, environment: Environment) throws(ConfigurationError) -> AlertSettings {
+        var policy = AlertPolicy()
+        if let threshold = flags.failureThreshold {
+            policy.failureThreshold = threshold
+        } else if let (name, value) = environment.first("HERMES_ALERT_FAILURE_THRESHOLD", "ALERT_FAILURE_THRESHOLD") {
+            // The Python Hermes read 0 as "the default of 3".
+            let number = try integer(value, name, in: 0...10_000)
+            policy.failureThreshold = number == 0 ? AlertPolicy.defaultFailureThreshold : number
+        }
+        if let cooldown = flags.cooldown {
+            policy.cooldownMilliseconds = try duration(cooldown, "--cooldown")
+        } else if let (name, value) = environment.first("HERMES_ALERT_COOLDOWN") {
+            policy.cooldownMilliseconds = try duration(value, name)
+        } else if let (name, value) = environment.first("ALERT_COOLDOWN_MINUTES") {
+            policy.cooldownMilliseconds = Int64(try integer(value, name, in: 0...525_600)) * 60_000
+        }
+        policy.sendsRecovery = !flags.noRecovery
+        policy.minimumDownloadMbps = flags.minimumDownloadMbps
+        policy.minimumUploadMbps = flags.minimumUploadMbps
+        policy.maximumPingMs = flags.maximumPingMs
+        if let breachCount = flags.breachCount { policy.breachCount = breachCount }
+
+        var timeout = defaultTimeout
+        if let text = flags.timeout ?? environment.first("HERMES_ALERT_TIMEOUT")?.value {
+            let milliseconds = try duration(text, flags.timeout != nil ? "--timeout" : "HERMES_ALERT_TIMEOUT")
+            guard milliseconds > 0 else { throw ConfigurationError("the timeout must be more than 0") }
+            timeout = .milliseconds(milliseconds)
+        }
+        let allowPrivate =
+            flags.allowPrivateTargets
+            || ["1", "true", "yes"].contains(
+                environment.first("HERMES_ALERT_ALLOW_PRIVATE_TARGETS")?.value.lowercased())
+
+        return AlertSettings(
+            statePath: statePath(flags, environment: environment), policy: policy,
+            delivery: DeliveryOptions(timeout: timeout, targetGuard: TargetGuard(allowsPrivateTargets: allowPrivate)),
+            providers: try providers(flags, environment))
+    }
+
+    /// `--state`, else `$HERMES_ALERT_STATE`, else `alert-state.json` in the state directory.
+    public static func statePath(_ flags: Flags, environment: Environment) -> String {
+        flags.statePath ?? environment.first("HERMES_ALERT_STATE")?.value
+            ?? environment.stateDirectory + "/" + StateFile.defaultName
+    }
+
+    private static func providers(_ flags: Flags, _ environment: Environment) throws(ConfigurationError)
+        -> [any NotificationProvider]
+    {
+        var list: [any NotificationProvider] = []
+        func setting(_ flag: String?, _ names: String...) -> String? {
+            if let flag, !flag.isEmpty { return flag }
+            for name in names { if let value = environment.first(name)?.value { return value } }
+            return nil
+        }
+        if let url = setting(flags.webhookURL, "HERMES_ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_URL") {
+            list.append(WebhookProvider(url: url))
+        }
+        if let url = setting(flags.gotifyURL, "HERMES_ALERT_GOTIFY_URL", "ALERT_GOTIFY_URL") {
+            guard
+                let token = try secret(
+                    file: flags.gotifyTokenFile, flag: "--gotify-token-file", credential: "gotify-token",
+                    variables: ["HERMES_ALERT_GOTIFY_TOKEN", "ALERT_GOTIFY_TOKEN"], environment)
+            else {
+                throw ConfigurationError(
+                    "Gotify needs an application token: --gotify-token-file, $CREDENTIALS_DIRECTORY/gotify-token or ALERT_GOTIFY_TOKEN"
+                )
+            }
+            let priority = try integer(
+                flags.gotifyPriority, ["HERMES_ALERT_GOTIFY_PRIORITY", "ALERT_GOTIFY_PRIORITY"], environment,
+                default: GotifyProvider.defaultPriority)
+            list.append(GotifyProvider(url: url, token: token, priority: priority))
+        }
+        if let topic = setting(flags.ntfyTopic, "HERMES_ALERT_NTFY_TOPIC", "ALERT_NTFY_TOPIC") {
+            let token = try secret(
+                file: flags.ntfyTokenFile, flag: "--ntfy-token-file", credential: "ntfy-token",
+                variables: ["HERMES_ALERT_NTFY_TOKEN", "ALERT_NTFY_TOKEN"], environment)
+            let priority = try integer(
+                flags.ntfyPriority, ["HERMES_ALERT_NTFY_PRIORITY", "ALERT_NTFY_PRIORITY"], environment,
+                default: NtfyProvider.defaultPriority)
+            let tags =
+                setting(flags.ntfyTags, "HERMES_ALERT_NTFY_TAGS", "ALERT_NTFY_TAGS").map { text in
+                    text.split(separator: ",").map { String($0).trimmingCharacters(" ") }.filter { !$0.isEmpty }
+                } ?? NtfyProvider.defaultTags
+            list.append(
+                NtfyProvider(
+                    url: setting(flags.ntfyURL, "HERMES_ALERT_NTFY_URL", "ALERT_NTFY_URL") ?? NtfyProvider.defaultURL,
+                    topic: topic, token: token, priority: priority, tags: tags))
+        }
+        if let url = setting(flags.appriseURL, "HERMES_ALERT_APPRISE_URL", "ALERT_APPRISE_URL") {
+            list.append(AppriseProvider(url: url, serviceURLs: flags.appriseServiceURLs))
+        }
+        return list
+    }
+
+    /// A token from `--…-file`, else `$CREDENTIALS_DIRECTORY/<credential>` (systemd
+    /// `LoadCredential=`), else the environment.
+    static func secret(
+        file: String?, flag: String, credential: String, variables: [String], _ environment: Environment
+    ) throws(ConfigurationError) -> String? {
+        if let file, !file.isEmpty { return try readSecret(file, origin: flag) }
+        if let directory = environment.first("CREDENTIALS_DIRECTORY")?.value {
+            let path = directory + "/" + credential
+            if FileSystem.exists(path) { return try readSecret(path, origin: "credential \(credential)") }
+        }
+        for name in variables {
+            if let value = environment.first(name)?.value {
+                return try checkedSecret(value.trimmingCharacters(" \t\r\n"), origin: name)
+            }
+        }
+        return nil
+    }
+
+    private static func readSecret(_ path: String, origin: String) throws(ConfigurationError) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ConfigurationError("\(origin): \(IOError(operation: "open", path: path, code: errno))")
+        }
+        defer { close(descriptor) }
+        let bytes: [UInt8]
+        do throws(IOError) {
+            bytes = try FileSystem.readAll(descriptor, path: path)
+        } catch {
+            throw ConfigurationError("\(origin): \(error)")
+        }
+        guard bytes.count <= 4096 else { throw ConfigurationError("\(origin): \(path) is too large for a token") }
+        return try checkedSecret(String(decoding: bytes, as: UTF8.self).trimmingCharacters(" \t\r\n"), origin: origin)
+    }
+
+    /// The value is never part of a message.
+    private static func checkedSecret(_ token: String, origin: String) throws(ConfigurationError) -> String {
+        guard !token.isEmpty else { throw ConfigurationError("\(origin): the token is empty") }
+        guard token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
+            throw ConfigurationError("\(origin): the token contains spaces, line breaks or other unusable characters")
+        }
+        return token
+    }
+
+    /// The flag's value, else the first variable set, else `default`; any integer (providers clamp).
+    private static func integer(_ flag: Int?, _ variables: [String], _ environment: Environment, default: Int)
+        throws(ConfigurationError) -> Int
+    {
+        if let flag { return flag }
+        for name in variables {
+            if let value = environment.first(name)?.value { return try integer(value, name, in: Int.min...Int.max) }
+        }
+        return `default`
+    }
+
+    private static func integer(_ text: String, _ name: String, in range: ClosedRange<Int>) throws(ConfigurationError)
+        -> Int
+    {
+        guard let number = Int(text.trimmingCharacters(" \t")), range.contains(number) else {
+            throw ConfigurationError("\(name)=\(text) is not an integer in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return number
+    }
+
+    /// `90s`, `60m`, `1h30m`, or a plain number of seconds; `0` is allowed.
+    static func duration(_ text: String, _ name: String) throws(ConfigurationError) -> Int64 {
+        let trimmed = text.trimmingCharacters(" \t")
+        if let seconds = Int64(trimmed), seconds >= 0, seconds <= 1_000_000_000 { return seconds * 1000 }
+        if trimmed.hasSuffix("ms"), let milliseconds = Int64(trimmed.dropLast(2)), milliseconds >= 0 {
+            return milliseconds
+        }
+        guard let milliseconds = TimeSpecification.durationMilliseconds(trimmed) else {
+            throw ConfigurationError("\(name) \(text) is not a duration such as 30s, 60m or 1h30m")
+        }
+        return milliseconds
+    }
+}

@@ -1,0 +1,57 @@
+import HermesCore
+import HermesHTTP
+
+/// An Apprise API server: `POST <url>/notify/<key>` (stateful, the URL names the key) or
+/// `POST <url>/notify` with the service URLs in the body (stateless). JSON either way.
+public struct AppriseProvider: NotificationProvider {
+    public let name = "apprise"
+    public let url: String
+    /// Apprise service URLs (`gotifys://…`, `mailto://…`) for stateless mode; they hold
+    /// credentials, so they are never shown.
+    public let serviceURLs: [String]
+
+    public init(url: String, serviceURLs: [String] = []) {
+        self.url = url
+        self.serviceURLs = serviceURLs
+    }
+
+    /// The URL as given when its path already has a `notify` segment, else `<url>/notify`.
+    /// Only the path is checked: the Python Hermes's substring test took
+    /// `https://notify.example.com` for an endpoint.
+    public var endpoint: String {
+        var trimmed = Substring(url)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let redacted = ParsedURL.redact(String(trimmed))
+        let path: Substring
+        if let schemeEnd = redacted.firstRange(of: "://") {
+            let afterScheme = redacted[schemeEnd.upperBound...]
+            path = afterScheme.drop { $0 != "/" }
+        } else {
+            path = ""
+        }
+        if path.split(separator: "/").contains("notify") { return String(trimmed) }
+        return Self.join(String(trimmed), "notify")
+    }
+
+    public func request(for notification: AlertNotification) -> HTTPRequest {
+        let type =
+            switch notification.event {
+            case .failure: "failure"
+            case .threshold: "warning"
+            case .recovery: "success"
+            case .test: "info"
+            }
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("title", notification.title)
+        writer.field("body", "\(notification.message)\n\nTime: \(notification.displayTime)")
+        writer.field("type", type)
+        if !serviceURLs.isEmpty { writer.field("urls", .array(serviceURLs.map { .string($0) })) }
+        writer.endObject()
+        var request = HTTPRequest(
+            url: endpoint, method: .post, headers: ["Content-Type": "application/json"], body: .bytes(writer.bytes))
+        // A stateful key is a capability much like an ntfy topic.
+        request.displayURL = Self.hostOnly(endpoint)
+        return request
+    }
+}

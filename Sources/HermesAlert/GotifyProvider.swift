@@ -1,0 +1,43 @@
+import HermesCore
+import HermesHTTP
+
+/// `POST <url>/message` with the application token in `X-Gotify-Key`, never in the query string
+/// where proxies log it (the Python Hermes put it there).
+public struct GotifyProvider: NotificationProvider {
+    public let name = "gotify"
+    public let url: String
+    private let token: String
+    /// 0–10; Android notifies with sound from 4 and vibrates from 8.
+    public let priority: Int
+
+    public static let defaultPriority = 5
+
+    public init(url: String, token: String, priority: Int = GotifyProvider.defaultPriority) {
+        self.url = url
+        self.token = token
+        self.priority = min(10, max(0, priority))
+    }
+
+    public func request(for notification: AlertNotification) -> HTTPRequest {
+        HTTPRequest(
+            url: Self.join(url, "message"), method: .post,
+            headers: ["Content-Type": "application/json", "X-Gotify-Key": token],
+            body: .bytes(payload(notification)))
+    }
+
+    func payload(_ notification: AlertNotification) -> [UInt8] {
+        let extras = JSONObject([
+            JSONMember(key: "client::display", value: .object(JSONObject(["contentType": .string("text/markdown")]))),
+            JSONMember(key: "hermes::event", value: .string(notification.event.rawValue)),
+            JSONMember(key: "hermes::failure_count", value: .integer(Int64(notification.consecutive))),
+        ])
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("title", notification.title)
+        writer.field("message", "\(notification.message)\n\n**Time:** \(notification.displayTime)")
+        writer.field("priority", Int64(priority))
+        writer.field("extras", .object(extras))
+        writer.endObject()
+        return writer.bytes
+    }
+}

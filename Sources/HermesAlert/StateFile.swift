@@ -1,0 +1,149 @@
+import HermesCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The state file, held under an exclusive `flock` from `open` until the object goes away, and
+/// replaced atomically by `save`: two runs at once take turns, and a killed run leaves the old
+/// state or the new one.
+public final class StateFile {
+    public static let defaultName = "alert-state.json"
+
+    public let path: String
+    private let file: LockedFile
+    private let existed: Bool
+
+    /// Creates missing parent directories, then waits for the lock.
+    public init(path: String) throws(IOError) {
+        self.path = path
+        try FileSystem.createParentDirectories(of: path)
+        existed = FileSystem.exists(path)
+        file = try LockedFile(path: path, flags: O_RDWR | O_CREAT)
+    }
+
+    /// The stored state, or a fresh one with the reason when the file was missing or unreadable.
+    public func load() throws(IOError) -> (state: AlertState, problem: String?) {
+        let contents = try FileSystem.readAll(file.descriptor, path: path)
+        guard !contents.isEmpty else {
+            let reason = existed ? "is empty" : "did not exist"
+            return (AlertState(), "state file \(path) \(reason); starting with a fresh state")
+        }
+        switch StateCoding.decode(contents) {
+        case .success(let state): return (state, nil)
+        case .failure(let problem):
+            return (AlertState(), "state file \(path) is damaged (\(problem.message)); starting with a fresh state")
+        }
+    }
+
+    public func save(_ state: AlertState) throws(IOError) {
+        try FileSystem.atomicReplace(path, with: StateCoding.encode(state))
+    }
+
+    /// Reads a state file without locking or creating it (the rename in `save` means a reader
+    /// never sees a torn file); nil when there is no state yet.
+    public static func read(path: String) throws(IOError) -> Result<AlertState, StateCoding.Problem>? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return nil }
+            throw IOError(operation: "open", path: path, code: errno)
+        }
+        defer { close(descriptor) }
+        let contents = try FileSystem.readAll(descriptor, path: path)
+        // Empty: created by a run that was stopped before it saved anything.
+        guard !contents.isEmpty else { return nil }
+        return StateCoding.decode(contents)
+    }
+}
+
+/// The state as one JSON object:
+/// `{"v":1,"last_record":…,"last_error":…,"rules":{"failure":{"consecutive":3,"firing_since":…,"last_notified":…}}}`.
+public enum StateCoding {
+    public struct Problem: Error, Equatable, Sendable {
+        public var message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    public static func encode(_ state: AlertState) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("v", AlertState.formatVersion)
+        writer.field("last_record", state.lastRecord?.rfc3339)
+        writer.field("last_error", state.lastError)
+        writer.key("rules")
+        writer.beginObject()
+        for rule in state.rules.keys.sorted() {
+            let ruleState = state[rule]
+            writer.key(rule.rawValue)
+            writer.beginObject()
+            writer.field("consecutive", Int64(ruleState.consecutive))
+            writer.field("firing_since", ruleState.firingSince?.rfc3339)
+            writer.field("last_notified", ruleState.lastNotified?.rfc3339)
+            writer.endObject()
+        }
+        writer.endObject()
+        writer.endObject()
+        writer.newline()
+        return writer.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> Result<AlertState, Problem> {
+        do throws(Problem) {
+            let value: JSONValue
+            do throws(JSONParser.Failure) {
+                value = try bytes.withUnsafeBufferPointer { (pointer) throws(JSONParser.Failure) in
+                    try JSONParser.parse(pointer)
+                }
+            } catch {
+                throw Problem("invalid JSON: \(error.message)")
+            }
+            guard case .object(let object) = value else { throw Problem("not a JSON object") }
+            guard case .integer(let version) = object["v"] ?? .null else { throw Problem("no version field \"v\"") }
+            guard version == AlertState.formatVersion else {
+                throw Problem("format version \(version), this hermes-alert reads \(AlertState.formatVersion)")
+            }
+            var state = AlertState()
+            state.lastRecord = try time(object["last_record"], "last_record")
+            state.lastError = try string(object["last_error"], "last_error")
+            if case .object(let rules) = object["rules"] ?? .null {
+                for member in rules.members {
+                    guard let rule = AlertRule(rawValue: member.key) else { continue }
+                    guard case .object(let fields) = member.value else {
+                        throw Problem("rule \(member.key) is not an object")
+                    }
+                    guard case .integer(let consecutive) = fields["consecutive"] ?? .null, consecutive >= 0,
+                        consecutive <= Int64(Int32.max)
+                    else { throw Problem("rule \(member.key) has no valid \"consecutive\"") }
+                    state[rule] = RuleState(
+                        consecutive: Int(consecutive),
+                        firingSince: try time(fields["firing_since"], "\(member.key).firing_since"),
+                        lastNotified: try time(fields["last_notified"], "\(member.key).last_notified"))
+                }
+            } else if object["rules"] != nil {
+                throw Problem("\"rules\" is not an object")
+            }
+            return .success(state)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func string(_ value: JSONValue?, _ name: String) throws(Problem) -> String? {
+        switch value ?? .null {
+        case .null: return nil
+        case .string(let text): return text
+        default: throw Problem("\"\(name)\" is not a string")
+        }
+    }
+
+    private static func time(_ value: JSONValue?, _ name: String) throws(Problem) -> Timestamp? {
+        guard let text = try string(value, name) else { return nil }
+        do throws(Timestamp.ParseError) {
+            return try Timestamp(rfc3339: text)
+        } catch {
+            throw Problem("\"\(name)\" \(error.message)")
+        }
+    }
+}

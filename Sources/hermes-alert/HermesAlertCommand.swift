@@ -1,0 +1,111 @@
+import ArgumentParser
+import HermesAlert
+import HermesCLI
+import HermesCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct HermesAlertCommand: HermesCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hermes-alert",
+        abstract: "Turn a stream of Hermes records into alerts through webhook, Gotify, ntfy and Apprise.",
+        discussion: """
+            Reads newline-delimited JSON records from standard input, applies them to the state \
+            file (locked, replaced atomically) and notifies every configured provider at once: after \
+            --failure-threshold consecutive failures, again at most once per --cooldown while they \
+            continue, and once more when a result clears the alert. Records not newer than the last \
+            one applied are ignored. Exit status: 0 all notifications delivered, 75 some providers \
+            failed, 69 none delivered, 65 rejected input lines, 78 configuration error.
+            """,
+        version: HermesVersion.current,
+        subcommands: [Test.self, Status.self]
+    )
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var policy: PolicyOptions
+    @OptionGroup var providers: ProviderOptions
+
+    func run() throws {
+        if isatty(0) != 0 {
+            throw exitAfterReporting(
+                "standard input is a terminal; pipe records in, e.g. hermes-measure | hermes-alert (see --help)",
+                code: .usage, tool: "hermes-alert")
+        }
+        var flags = AlertSettings.Flags()
+        state.apply(to: &flags)
+        policy.apply(to: &flags)
+        providers.apply(to: &flags)
+        let settings = try resolvedSettings(flags)
+        let code = AlertRun(settings: settings, diagnostics: Diagnostics(tool: "hermes-alert")).run(reading: 0)
+        if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
+    }
+}
+
+/// Settings from flags and the environment; a configuration problem, or no provider, ends the
+/// run with 78.
+func resolvedSettings(_ flags: AlertSettings.Flags) throws -> AlertSettings {
+    let settings: AlertSettings
+    do {
+        settings = try AlertSettings.resolve(flags, environment: .current())
+    } catch {
+        throw exitAfterReporting(error.message, code: .configuration, tool: "hermes-alert")
+    }
+    if settings.providers.isEmpty {
+        throw exitAfterReporting(
+            "no provider configured: give --webhook-url, --gotify-url, --ntfy-topic or --apprise-url (or ALERT_* variables)",
+            code: .configuration, tool: "hermes-alert")
+    }
+    return settings
+}
+
+struct Test: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a test notification through each configured provider.",
+        discussion: """
+            Prints one line per provider: 'NAME: ok' or 'NAME: failed: REASON'. The state file is \
+            not touched. Exit status 0 only when every provider succeeded.
+            """)
+
+    @OptionGroup var providers: ProviderOptions
+
+    func run() throws {
+        var flags = AlertSettings.Flags()
+        providers.apply(to: &flags)
+        let settings = try resolvedSettings(flags)
+        let (lines, code) = ProviderTest.run(settings: settings, now: .now())
+        try writeAll(Array((lines.joined(separator: "\n") + "\n").utf8), to: 1, name: "standard output")
+        if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the alert state: consecutive failures, active alerts, when each last alerted.")
+
+    @OptionGroup var state: StateOptions
+
+    func run() throws {
+        var flags = AlertSettings.Flags()
+        state.apply(to: &flags)
+        // Only the path: a provider misconfigured in the environment must not hide the state.
+        let path = AlertSettings.statePath(flags, environment: .current())
+        let stored: Result<AlertState, StateCoding.Problem>?
+        do {
+            stored = try StateFile.read(path: path)
+        } catch {
+            throw exitAfterReporting(error.description, code: error.exitCode, tool: "hermes-alert")
+        }
+        let lines: [String]
+        switch stored {
+        case .none: lines = ["state file: \(path)", "no state yet: no record has been applied"]
+        case .success(let alertState): lines = StatusReport.lines(for: alertState, path: path)
+        case .failure(let problem):
+            throw exitAfterReporting(
+                "state file \(path) is damaged: \(problem.message)", code: .dataError, tool: "hermes-alert")
+        }
+        try writeAll(Array((lines.joined(separator: "\n") + "\n").utf8), to: 1, name: "standard output")
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import HermesTestSupport
+import Testing
+
+/// hermes-alert as a timer would run it: records on stdin, state in a file, receivers on loopback.
+@Suite struct HermesAlertCommandTests {
+    static func failureLine(_ minute: Int, _ error: String = "could not connect to speed.example") -> String {
+        #"{"v":1,"type":"failure","timestamp":"2026-06-01T10:\#(String(format: "%02d", minute)):00.000Z","error":"\#(error)","error_kind":"connect"}"#
+            + "\n"
+    }
+
+    static func resultLine(_ minute: Int, download: Double = 100) -> String {
+        #"{"v":1,"type":"result","timestamp":"2026-06-01T10:\#(String(format: "%02d", minute)):00.000Z","download_mbps":\#(download),"upload_mbps":20,"ping_ms":9.5,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#
+            + "\n"
+    }
+
+    let alert: Executable
+    let directory: TemporaryDirectory
+    var statePath: String { directory.file("state.json") }
+
+    init() throws {
+        alert = try Executable.named("hermes-alert")
+        directory = try TemporaryDirectory()
+    }
+
+    func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:]) throws
+        -> Executable.Outcome
+    {
+        try alert.run(
+            ["--state", statePath, "--allow-private-targets", "--timeout", "3s"] + arguments, stdin: stdin,
+            environment: environment, timeout: 30)
+    }
+
+    @Test func failuresAlertOnceThenRecover() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let hook = ["--webhook-url", server.baseURL + "/hook", "--failure-threshold", "2"]
+        var outcome = try run(hook, stdin: Self.failureLine(0))
+        #expect(outcome.status == 0)
+        #expect(outcome.stdout.isEmpty)
+        #expect(
+            outcome.stderrLines == ["hermes-alert: state file \(statePath) did not exist; starting with a fresh state"])
+        #expect(server.requests.isEmpty)
+        outcome = try run(hook, stdin: Self.failureLine(1) + Self.failureLine(2))
+        #expect(outcome.status == 0)
+        #expect(outcome.stderr.isEmpty)
+        #expect(server.requests.count == 1, "the cooldown holds back the third failure")
+        // A replay of what was already applied changes nothing.
+        outcome = try run(hook, stdin: Self.failureLine(0) + Self.failureLine(2))
+        #expect(server.requests.count == 1)
+        outcome = try run(hook, stdin: Self.resultLine(3))
+        #expect(outcome.status == 0)
+        let bodies = server.requests.map { String(decoding: $0.bodyPrefix, as: UTF8.self) }
+        #expect(bodies.count == 2)
+        #expect(bodies.first?.contains(#""event":"failure""#) == true)
+        #expect(bodies.first?.contains(#""consecutive_failures":2"#) == true)
+        #expect(bodies.last?.contains(#""event":"recovery""#) == true)
+        let status = try alert.run(["status", "--state", statePath])
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("consecutive failures: 0"))
+        #expect(status.stdout.contains("last record: 2026-06-01T10:03:00.000Z"))
+        #expect(status.stdout.contains("active alerts: none"))
+    }
+
+    @Test func exitCodesSayWhetherAllSomeOrNoneWereDelivered() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let broken = try TestServer.start { _ in .respond(status: 403, reason: "Forbidden", headers: [], body: []) }
+        defer { broken.stop() }
+        let line = Self.failureLine(0)
+        var outcome = try run(["--failure-threshold", "1", "--webhook-url", broken.baseURL], stdin: line)
+        #expect(outcome.status == 69)
+        #expect(outcome.stderrLines.last == "hermes-alert: webhook: \(broken.baseURL)/… answered HTTP 403")
+        outcome = try run(
+            [
+                "--failure-threshold", "1", "--webhook-url", server.baseURL, "--ntfy-url", broken.baseURL,
+                "--ntfy-topic", "t",
+            ],
+            stdin: Self.failureLine(1))
+        #expect(outcome.status == 75)
+        #expect(outcome.stderrLines.last?.hasPrefix("hermes-alert: ntfy: ") == true)
+        // The undelivered first alert was retried by the second run and reached the webhook.
+        #expect(server.requests.count == 1)
+    }
+
+    @Test func aDamagedStateFileIsReportedAndReplaced() throws {
+        try "{\"v\":1,".write(toFile: statePath, atomically: true, encoding: .utf8)
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let outcome = try run(["--webhook-url", server.baseURL], stdin: Self.failureLine(0))
+        #expect(outcome.status == 0)
+        #expect(outcome.stderr.contains("state file \(statePath) is damaged (invalid JSON"))
+        let status = try alert.run(
+            ["status"], environment: ["HERMES_ALERT_STATE": statePath, "ALERT_GOTIFY_URL": "http://no-token.example"])
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("consecutive failures: 1"))
+        try "[]".write(toFile: statePath, atomically: true, encoding: .utf8)
+        let damaged = try alert.run(["status", "--state", statePath])
+        #expect(damaged.status == 65)
+        #expect(damaged.stderr == "hermes-alert: state file \(statePath) is damaged: not a JSON object\n")
+    }
+
+    @Test func tokensComeFromFilesAndNeverAppearInOutput() throws {
+        let server = try TestServer.start { _ in .respond(status: 401, reason: "Unauthorized", headers: [], body: []) }
+        defer { server.stop() }
+        let tokenFile = directory.file("gotify-token")
+        try "s3cr3t-gotify\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try "tk_ntfy_secret".write(toFile: directory.file("ntfy-token"), atomically: true, encoding: .utf8)
+        let outcome = try alert.run(
+            [
+                "test", "--allow-private-targets", "--gotify-url", server.baseURL, "--gotify-token-file", tokenFile,
+                "--ntfy-url", server.baseURL, "--ntfy-topic", "secret-topic",
+            ], environment: ["CREDENTIALS_DIRECTORY": directory.path])
+        #expect(outcome.status == 69)
+        #expect(outcome.stdout.split(separator: "\n").count == 2)
+        #expect(outcome.stdout.hasPrefix("gotify: failed: \(server.baseURL)/message answered HTTP 401"))
+        let requests = server.requests
+        #expect(requests.first { $0.path == "/message" }?.header("X-Gotify-Key") == "s3cr3t-gotify")
+        #expect(requests.first { $0.path == "/secret-topic" }?.header("Authorization") == "Bearer tk_ntfy_secret")
+        for secret in ["s3cr3t", "tk_ntfy", "secret-topic"] {
+            #expect(!outcome.stdout.contains(secret) && !outcome.stderr.contains(secret))
+        }
+    }
+
+    @Test func thePythonEnvironmentConfiguresProviders() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let outcome = try alert.run(
+            ["test", "--allow-private-targets"],
+            environment: [
+                "ALERT_WEBHOOK_URL": server.baseURL + "/w", "ALERT_GOTIFY_URL": server.baseURL,
+                "ALERT_GOTIFY_TOKEN": "envtoken", "ALERT_APPRISE_URL": server.baseURL + "/notify/key",
+            ])
+        #expect(outcome.stdout == "webhook: ok\ngotify: ok\napprise: ok\n")
+        #expect(outcome.status == 0)
+        #expect(server.requests.map(\.path).sorted() == ["/message", "/notify/key", "/w"])
+    }
+
+    @Test func configurationErrorsExit78() throws {
+        var outcome = try run([], stdin: Self.failureLine(0))
+        #expect(outcome.status == 78)
+        #expect(outcome.stderr.contains("no provider configured"))
+        outcome = try run(["--gotify-url", "http://127.0.0.1:1"], stdin: Self.failureLine(0))
+        #expect(outcome.status == 78)
+        #expect(outcome.stderr.contains("Gotify needs an application token"))
+        outcome = try run(["--webhook-url", "http://127.0.0.1:1", "--cooldown", "soon"], stdin: "")
+        #expect(outcome.status == 78)
+        outcome = try run(["--webhook-url", "http://127.0.0.1:1", "--failure-threshold", "0"], stdin: "")
+        #expect(outcome.status == 64)
+    }
+
+    /// The second run starts while the first holds the state lock and is still sending; it must
+    /// see the first run's state, not the state both read before either wrote.
+    @Test func twoRunsAtOnceLoseNoUpdate() throws {
+        let server = try TestServer.start { _ in
+            sleep(for: .milliseconds(800))
+            return .ok("")
+        }
+        defer { server.stop() }
+        let arguments = [
+            "--state", statePath, "--allow-private-targets", "--webhook-url", server.baseURL, "--failure-threshold",
+            "1",
+        ]
+        let first = Completion()
+        let alert = self.alert
+        let thread = Thread {
+            first.outcome = try? alert.run(arguments, stdin: Self.failureLine(0))
+            first.done.signal()
+        }
+        thread.start()
+        let deadline = Date().addingTimeInterval(10)
+        while server.requests.isEmpty && Date() < deadline { usleep(10_000) }
+        try #require(server.requests.count == 1)
+        let second = try alert.run(arguments, stdin: Self.failureLine(1))
+        first.done.wait()
+        #expect(first.outcome?.status == 0)
+        #expect(second.status == 0)
+        #expect(server.requests.count == 1, "the second run saw the first run's alert and its cooldown")
+        let status = try alert.run(["status", "--state", statePath])
+        #expect(status.stdout.contains("consecutive failures: 2"))
+        #expect(status.stdout.contains("last record: 2026-06-01T10:01:00.000Z"))
+    }
+}
+
+private final class Completion: @unchecked Sendable {
+    var outcome: Executable.Outcome?
+    let done = DispatchSemaphore(value: 0)
+}

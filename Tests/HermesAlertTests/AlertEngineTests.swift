@@ -1,0 +1,146 @@
+import HermesCore
+import Testing
+
+@testable import HermesAlert
+
+@Suite struct AlertEngineTests {
+    @Test func theFailureAlertFiresAtTheThreshold() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 3))
+        #expect(scenario.feed(failure(0)).isEmpty)
+        #expect(scenario.feed(failure(1)).isEmpty)
+        let fired = scenario.feed(failure(2, "DNS lookup of speed.example failed"))
+        #expect(fired.count == 1)
+        #expect(fired.first?.event == .failure)
+        #expect(fired.first?.consecutive == 3)
+        #expect(fired.first?.error == "DNS lookup of speed.example failed")
+        #expect(fired.first?.title == "Speedtest failure (3 consecutive)")
+        #expect(fired.first?.isRepeat == false)
+        #expect(scenario.state.activeAlerts == [.failure])
+        #expect(scenario.state.consecutiveFailures == 3)
+    }
+
+    @Test func theCooldownFollowsTheClockNotTheRecords() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1, cooldownMilliseconds: 60 * 60_000))
+        #expect(scenario.feed(failure(0), now: at(0)).count == 1)
+        #expect(scenario.feed(failure(5), now: at(30)).isEmpty)
+        // A record far later does not end the cooldown; the clock does.
+        #expect(scenario.feed(failure(500), now: at(59)).isEmpty)
+        let repeated = scenario.feed(failure(501), now: at(60))
+        #expect(repeated.count == 1)
+        #expect(repeated.first?.isRepeat == true)
+        #expect(repeated.first?.consecutive == 4)
+        #expect(scenario.feed(failure(502), now: at(61)).isEmpty)
+    }
+
+    @Test func aBacklogRepeatsAtMostOncePerRun() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 2, cooldownMilliseconds: 0))
+        var sent: [AlertNotification] = []
+        for minute in 0..<10 { sent += scenario.feed(failure(minute), now: at(100)) }
+        // Cooldown 0 is "every failure at or past the threshold", as in the Python Hermes.
+        #expect(sent.count == 9)
+        var cooled = Scenario(AlertPolicy(failureThreshold: 2, cooldownMilliseconds: 60_000))
+        sent = []
+        for minute in 0..<10 { sent += cooled.feed(failure(minute), now: at(100)) }
+        #expect(sent.count == 1)
+    }
+
+    @Test func aResultAfterAnAlertSendsRecoveryAndClearsTheCooldown() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 2))
+        _ = scenario.feed(failure(0))
+        #expect(scenario.feed(failure(1)).count == 1)
+        let recovered = scenario.feed(result(2, download: 95.25, upload: 20, ping: 12))
+        #expect(recovered.count == 1)
+        #expect(recovered.first?.event == .recovery)
+        #expect(recovered.first?.title == "Speedtest recovered after 2 failures")
+        #expect(
+            recovered.first?.message
+                == "Measurements succeed again: download 95.3 Mbit/s, upload 20 Mbit/s, ping 12 ms.")
+        #expect(scenario.state.activeAlerts.isEmpty)
+        #expect(scenario.state.consecutiveFailures == 0)
+        #expect(scenario.state.lastError == nil)
+        // The cooldown was cleared: a new streak alerts at once, well within the hour.
+        _ = scenario.feed(failure(3))
+        #expect(scenario.feed(failure(4)).count == 1)
+    }
+
+    @Test func failuresBelowTheThresholdResetSilently() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 3))
+        _ = scenario.feed(failure(0))
+        _ = scenario.feed(failure(1))
+        #expect(scenario.feed(result(2)).isEmpty)
+        #expect(scenario.state.consecutiveFailures == 0)
+        #expect(scenario.feed(failure(3)).isEmpty)
+    }
+
+    @Test func noRecoveryStillClearsTheAlert() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1, sendsRecovery: false))
+        #expect(scenario.feed(failure(0)).count == 1)
+        #expect(scenario.feed(result(1)).isEmpty)
+        #expect(scenario.state.activeAlerts.isEmpty)
+        #expect(scenario.feed(failure(2)).count == 1)
+    }
+
+    @Test func thresholdAlertsNeedTheBreachCountAndRecover() {
+        var scenario = Scenario(AlertPolicy(minimumDownloadMbps: 50, maximumPingMs: 100, breachCount: 2))
+        #expect(scenario.feed(result(0, download: 40)).isEmpty)
+        // A skipped download phase neither breaches nor clears.
+        #expect(scenario.feed(result(1, download: nil)).isEmpty)
+        let fired = scenario.feed(result(2, download: 42.5))
+        #expect(fired.count == 1)
+        #expect(fired.first?.event == .threshold)
+        #expect(fired.first?.rule == .download)
+        #expect(fired.first?.consecutive == 2)
+        #expect(fired.first?.title == "Download below 50 Mbit/s (2 consecutive results)")
+        #expect(fired.first?.error == "Download was 42.5 Mbit/s, below the minimum of 50 Mbit/s.")
+        #expect(scenario.feed(result(3, download: 30)).isEmpty, "within the cooldown")
+        let recovered = scenario.feed(result(4, download: 80))
+        #expect(recovered.map(\.event) == [.recovery])
+        #expect(recovered.first?.rule == .download)
+        #expect(recovered.first?.title == "Download back to 50 Mbit/s")
+        #expect(scenario.state.activeAlerts.isEmpty)
+    }
+
+    @Test func pingAndDownloadAlertIndependently() {
+        var scenario = Scenario(AlertPolicy(minimumDownloadMbps: 50, maximumPingMs: 100, breachCount: 1))
+        let both = scenario.feed(result(0, download: 10, ping: 250))
+        #expect(both.map(\.rule) == [.download, .ping])
+        #expect(both.last?.title == "Ping above 100 ms (1 consecutive result)")
+        let pingOnly = scenario.feed(result(1, download: 60, ping: 300))
+        #expect(pingOnly.map(\.event) == [.recovery])
+        #expect(scenario.state.activeAlerts == [.ping])
+    }
+
+    @Test func aFailureRecordLeavesThresholdStreaksAlone() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 5, minimumUploadMbps: 10, breachCount: 2))
+        _ = scenario.feed(result(0, upload: 5))
+        _ = scenario.feed(failure(1))
+        #expect(scenario.feed(result(2, upload: 4)).map(\.rule) == [.upload])
+    }
+
+    @Test func replayedAndOutOfOrderRecordsAreIgnored() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 2))
+        _ = scenario.feed(failure(10))
+        let before = scenario.state
+        #expect(scenario.engine.apply(failure(10), to: &scenario.state, now: at(10)) == .ignored)
+        #expect(scenario.engine.apply(failure(3), to: &scenario.state, now: at(11)) == .ignored)
+        #expect(scenario.engine.apply(result(9), to: &scenario.state, now: at(11)) == .ignored)
+        #expect(scenario.state == before)
+        #expect(scenario.feed(failure(11)).count == 1)
+    }
+
+    @Test func anUndeliveredAlertGivesItsCooldownBack() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1))
+        let initial = scenario.state
+        #expect(scenario.feed(failure(0), now: at(0)).count == 1)
+        AlertRun.giveBackCooldown(.failure, claimedAt: at(0), in: &scenario.state, initial: initial)
+        #expect(scenario.state[.failure].lastNotified == nil)
+        #expect(scenario.state.activeAlerts == [.failure])
+        // Nobody was told, so the next failure tries again instead of waiting an hour.
+        #expect(scenario.feed(failure(1), now: at(1)).count == 1)
+        // And a recovery is only announced for an alert someone received.
+        var silent = Scenario(AlertPolicy(failureThreshold: 1))
+        _ = silent.feed(failure(0), now: at(0))
+        AlertRun.giveBackCooldown(.failure, claimedAt: at(0), in: &silent.state, initial: AlertState())
+        #expect(silent.feed(result(1)).isEmpty)
+    }
+}

@@ -1,0 +1,120 @@
+import HermesAlert
+import HermesCore
+import HermesTestSupport
+import Synchronization
+import Testing
+
+@Suite struct DeliveryTests {
+    static let notification = AlertNotification.test(at: at(0))
+
+    func options(timeout: Duration = .seconds(5)) -> DeliveryOptions {
+        DeliveryOptions(
+            timeout: timeout, targetGuard: TargetGuard(allowsPrivateTargets: true), firstRetryDelay: .milliseconds(50))
+    }
+
+    /// Answers the first request with `first` and every later one with 200.
+    func firstThenOK(_ first: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
+        let calls = Mutex(0)
+        return { _ in
+            let call = calls.withLock { count in
+                count += 1
+                return count
+            }
+            return call == 1 ? first : .ok("")
+        }
+    }
+
+    @Test func aReceiverThatNeverAnswersDelaysNoOtherProvider() throws {
+        let silent = try TestServer.start { _ in .neverAnswer }
+        defer { silent.stop() }
+        let answering = try TestServer.start { _ in .ok("") }
+        defer { answering.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification],
+            through: [WebhookProvider(url: silent.baseURL + "/a"), WebhookProvider(url: answering.baseURL + "/b")],
+            options: options(timeout: .seconds(1)))
+        let elapsed = clock.now - start
+        #expect(elapsed < .milliseconds(1800), "\(elapsed)")
+        #expect(reports.map(\.deliveredAll) == [false, true])
+        #expect(reports[0].failures.first?.contains("timed out") == true, "\(reports[0].failures)")
+        #expect(answering.requests.count == 1)
+        #expect(AlertRun.exitCode(for: reports, notifications: 1) == .temporaryFailure)
+    }
+
+    @Test func aServerErrorIsRetried() throws {
+        let server = try TestServer.start(
+            route: firstThenOK(
+                .respond(status: 500, reason: "Internal Server Error", headers: [], body: Array("oops".utf8))))
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func tooManyRequestsWaitsForRetryAfter() throws {
+        let server = try TestServer.start(
+            route: firstThenOK(
+                .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "1")], body: [])))
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true)
+        #expect(clock.now - start >= .seconds(1))
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aRetryAfterBeyondTheBudgetFailsAtOnce() throws {
+        let server = try TestServer.start { _ in
+            .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "3600")], body: [])
+        }
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(clock.now - start < .seconds(2))
+        #expect(reports.first?.failures.first?.contains("answered HTTP 429") == true)
+        #expect(reports.first?.failures.first?.contains("the server asked to wait 3600 s") == true, "\(reports)")
+        #expect(AlertRun.exitCode(for: reports, notifications: 1) == .unavailable)
+    }
+
+    @Test func aClientErrorIsNotRetried() throws {
+        let server = try TestServer.start { _ in
+            .respond(status: 401, reason: "Unauthorized", headers: [], body: Array(#"{"error":"Unauthorized"}"#.utf8))
+        }
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(server.requests.count == 1)
+        #expect(reports.first?.failures == [#"\#(server.baseURL)/… answered HTTP 401: {"error":"Unauthorized"}"#])
+    }
+
+    @Test func aRedirectIsNotFollowed() throws {
+        let server = try TestServer.start { request in
+            request.path == "/hook"
+                ? .respond(status: 302, reason: "Found", headers: [("Location", "/elsewhere")], body: [])
+                : .ok("")
+        }
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL + "/hook")], options: options())
+        #expect(server.requests.map(\.path) == ["/hook"])
+        #expect(reports.first?.failures.first?.hasSuffix("answered HTTP 302; redirects are not followed") == true)
+    }
+
+    @Test func aRefusedConnectionIsRetriedWithinTheBudget() throws {
+        let port = try closedLoopbackPort()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: "http://127.0.0.1:\(port)/")],
+            options: options(timeout: .milliseconds(600)))
+        #expect(clock.now - start < .seconds(2))
+        #expect(reports.first?.failures.first?.contains("could not connect") == true, "\(reports)")
+    }
+}

@@ -1,0 +1,106 @@
+import HermesAlert
+import HermesCore
+import HermesTestSupport
+import Testing
+
+/// Each provider against a loopback receiver, asserting the request it makes.
+@Suite struct ProviderTests {
+    static let options = DeliveryOptions(timeout: .seconds(5), targetGuard: TargetGuard(allowsPrivateTargets: true))
+
+    static let notification = AlertNotification(
+        event: .failure, rule: .failure, consecutive: 3, error: "could not connect to \"speed.example\"",
+        record: failure(0, "could not connect to \"speed.example\""), timestamp: at(0),
+        title: "Speedtest failure (3 consecutive)", message: "could not connect to \"speed.example\"")
+
+    /// Sends `notification` through `provider` and returns the one request the receiver saw.
+    func deliver(_ provider: (String) -> any NotificationProvider) throws -> RecordedRequest {
+        let server = try TestServer.start { _ in .ok("{}") }
+        defer { server.stop() }
+        let reports = Delivery.send([Self.notification], through: [provider(server.baseURL)], options: Self.options)
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        let requests = server.requests
+        try #require(requests.count == 1)
+        return requests[0]
+    }
+
+    func body(_ request: RecordedRequest) -> String { String(decoding: request.bodyPrefix, as: UTF8.self) }
+
+    @Test func webhookPostsThePythonFieldsPlusEventAndRecord() throws {
+        let request = try deliver { WebhookProvider(url: $0 + "/hooks/secret/") }
+        #expect(request.method == "POST")
+        #expect(request.target == "/hooks/secret")
+        #expect(request.header("Content-Type") == "application/json")
+        let expected =
+            #"{"type":"speedtest_failure","consecutive_failures":3,"error":"could not connect to \"speed.example\"","#
+            + #""timestamp":"2026-05-28T20:26:40.000Z","event":"failure","rule":"failure","#
+            + #""title":"Speedtest failure (3 consecutive)","message":"could not connect to \"speed.example\"","#
+            + #""repeat":false,"record":{"v":1,"type":"failure","timestamp":"2026-05-28T20:26:40.000Z","#
+            + #""error":"could not connect to \"speed.example\"","error_kind":"connect"}}"#
+        #expect(body(request) == expected)
+    }
+
+    @Test func gotifySendsTheTokenInAHeaderNeverTheQuery() throws {
+        let request = try deliver { GotifyProvider(url: $0 + "/", token: "AbCdEf.123", priority: 12) }
+        #expect(request.method == "POST")
+        #expect(request.target == "/message")
+        #expect(request.header("X-Gotify-Key") == "AbCdEf.123")
+        #expect(request.header("Content-Type") == "application/json")
+        let expected =
+            #"{"title":"Speedtest failure (3 consecutive)","#
+            + #""message":"could not connect to \"speed.example\"\n\n**Time:** 2026-05-28 20:26:40 UTC","#
+            + #""priority":10,"extras":{"client::display":{"contentType":"text/markdown"},"#
+            + #""hermes::event":"failure","hermes::failure_count":3}}"#
+        #expect(body(request) == expected)
+    }
+
+    @Test func ntfyPublishesTextWithTitlePriorityTagsAndBearer() throws {
+        let request = try deliver {
+            NtfyProvider(url: $0, topic: "/hermes-alerts", token: "tk_secret", priority: 4, tags: ["warning", "skull"])
+        }
+        #expect(request.method == "POST")
+        #expect(request.target == "/hermes-alerts")
+        #expect(request.header("Title") == "Speedtest failure (3 consecutive)")
+        #expect(request.header("Priority") == "4")
+        #expect(request.header("Tags") == "warning,skull")
+        #expect(request.header("Authorization") == "Bearer tk_secret")
+        #expect(body(request) == "could not connect to \"speed.example\"\n\nTime: 2026-05-28 20:26:40 UTC")
+    }
+
+    @Test func ntfyWithoutATokenSendsNoAuthorization() throws {
+        let request = try deliver { NtfyProvider(url: $0, topic: "t", token: nil) }
+        #expect(request.header("Authorization") == nil)
+        #expect(request.header("Priority") == "3")
+        #expect(request.header("Tags") == "warning,rotating_light")
+    }
+
+    @Test func appriseStatelessSendsServiceURLs() throws {
+        let request = try deliver { AppriseProvider(url: $0, serviceURLs: ["gotifys://g.example/tok"]) }
+        #expect(request.target == "/notify")
+        #expect(request.header("Content-Type") == "application/json")
+        let expected =
+            #"{"title":"Speedtest failure (3 consecutive)","#
+            + #""body":"could not connect to \"speed.example\"\n\nTime: 2026-05-28 20:26:40 UTC","#
+            + #""type":"failure","urls":["gotifys://g.example/tok"]}"#
+        #expect(body(request) == expected)
+    }
+
+    @Test func appriseStatefulKeepsTheKeyedPath() throws {
+        let request = try deliver { AppriseProvider(url: $0 + "/notify/hermes-key/") }
+        #expect(request.target == "/notify/hermes-key")
+        #expect(!body(request).contains("urls"))
+    }
+
+    @Test func appriseLooksForNotifyInThePathOnly() {
+        #expect(AppriseProvider(url: "https://notify.example.com").endpoint == "https://notify.example.com/notify")
+        #expect(AppriseProvider(url: "https://a.example/apprise/").endpoint == "https://a.example/apprise/notify")
+        #expect(AppriseProvider(url: "https://a.example/notify/k").endpoint == "https://a.example/notify/k")
+    }
+
+    @Test func secretPathsStayOutOfMessages() {
+        let webhook = WebhookProvider(url: "https://hooks.example/services/T0/B0/secret").request(
+            for: Self.notification)
+        #expect(webhook.displayURL == "https://hooks.example/…")
+        let ntfy = NtfyProvider(url: "https://ntfy.example", topic: "secret-topic", token: nil)
+        #expect(ntfy.request(for: Self.notification).displayURL == "https://ntfy.example/…")
+    }
+}

@@ -1,0 +1,45 @@
+import HermesAlert
+import HermesCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Record times: minute `n` after a fixed start.
+func at(_ minute: Int, second: Int = 0) -> Timestamp {
+    Timestamp(millisecondsSinceEpoch: 1_780_000_000_000 + Int64(minute) * 60_000 + Int64(second) * 1000)
+}
+
+func failure(_ minute: Int, _ error: String = "could not connect to speed.example") -> Record {
+    .failure(MeasurementFailure(timestamp: at(minute), error: error, errorKind: .connect))
+}
+
+func result(_ minute: Int, download: Double? = 100, upload: Double? = 20, ping: Double = 10) -> Record {
+    .result(SpeedResult(timestamp: at(minute), downloadMbps: download, uploadMbps: upload, pingMs: ping))
+}
+
+/// Applies records in order at the given clock times, collecting what the engine asks to send.
+struct Scenario {
+    var engine: AlertEngine
+    var state = AlertState()
+
+    init(_ policy: AlertPolicy = AlertPolicy()) {
+        engine = AlertEngine(policy: policy)
+    }
+
+    /// The notifications for `record`, the clock reading `now` (default: the record's time).
+    mutating func feed(_ record: Record, now: Timestamp? = nil) -> [AlertNotification] {
+        switch engine.apply(record, to: &state, now: now ?? record.timestamp) {
+        case .ignored: []
+        case .applied(let notifications): notifications
+        }
+    }
+}
+
+func temporaryDirectory() throws -> String {
+    var template = Array("/tmp/hermes-alert-test-XXXXXX".utf8CString)
+    guard let path = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
+        throw IOError(operation: "create", path: "/tmp/hermes-alert-test-*", code: errno)
+    }
+    return String(cString: path)
+}
