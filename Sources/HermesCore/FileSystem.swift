@@ -43,14 +43,16 @@ public enum FileSystem {
 
     /// Replaces `path` with `contents`: temp file in the same directory, fsync, rename, so a
     /// killed process leaves the old file or the new one, never a torn one.
-    public static func atomicReplace(_ path: String, with contents: [UInt8]) throws(IOError) {
+    public static func atomicReplace(_ path: String, with contents: [UInt8], mode: mode_t? = nil) throws(IOError) {
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw IOError(operation: "create", path: temporary, code: errno)
         }
+        // The given mode, else the replaced file's, else 0644 (set explicitly: the umask may be tighter).
         var status = stat()
-        if stat(path, &status) == 0 { fchmod(descriptor, status.st_mode & 0o7777) }
+        let existingMode = stat(path, &status) == 0 ? status.st_mode & 0o7777 : nil
+        fchmod(descriptor, mode ?? existingMode ?? 0o644)
         do throws(IOError) {
             try writeAll(contents, to: descriptor, name: temporary)
             if fsync(descriptor) != 0 { throw IOError(operation: "sync", path: temporary, code: errno) }
@@ -63,8 +65,19 @@ public enum FileSystem {
         if rename(temporary, path) != 0 {
             let code = errno
             unlink(temporary)
-            throw IOError(operation: "replace", path: path, code: code)
+            throw IOError(operation: code == EISDIR ? "create" : "replace", path: path, code: code)
         }
+        syncDirectory(containing: path)
+    }
+
+    /// Makes a rename durable; a failure only risks the old file coming back after a power cut.
+    private static func syncDirectory(containing path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
     }
 }
 
