@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "hermes-store", targets: ["hermes-store"]),
         .executable(name: "hermes-export", targets: ["hermes-export"]),
         .executable(name: "hermes-alert", targets: ["hermes-alert"]),
+        .executable(name: "hermes-target", targets: ["hermes-target"]),
         .library(name: "HermesCore", targets: ["HermesCore"]),
     ],
     dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "HermesStore", dependencies: ["HermesCore", "CSQLite"]),
         .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
         .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),
+        .target(name: "HermesTarget", dependencies: ["HermesCore"]),
         .target(
             name: "HermesCLI",
             dependencies: [
@@ -63,6 +65,13 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "hermes-target",
+            dependencies: [
+                "HermesTarget", "HermesCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "hermes-bench", dependencies: ["HermesStore", "HermesCore"], path: "Sources/hermes-bench"),
         // The loopback HTTP server the HTTP, alert and end-to-end tests share.
         .target(name: "HermesTestSupport", path: "Tests/HermesTestSupport"),
@@ -71,9 +80,12 @@ let package = Package(
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
         .testTarget(name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib"]),
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
+        .testTarget(name: "HermesTargetTests", dependencies: ["HermesTarget", "HermesHTTP", "CZlib"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["HermesCore", "HermesTestSupport", "hermes-store", "hermes-export", "hermes-alert"]
+            dependencies: [
+                "HermesCore", "HermesTestSupport", "hermes-store", "hermes-export", "hermes-alert", "hermes-target",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

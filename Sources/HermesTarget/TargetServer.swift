@@ -1,0 +1,109 @@
+import HermesCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Why the server could not start.
+public struct TargetError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The speed-test endpoint server: a listening socket and a thread per connection.
+public final class TargetServer: Sendable {
+    public let configuration: TargetConfiguration
+    /// The port actually bound (differs from the configuration's when that was 0).
+    public let port: UInt16
+    public let statistics = TargetStatistics()
+    private let listener: Int32
+
+    /// Binds and listens; connections are accepted once `run` or `start` is called.
+    public init(configuration: TargetConfiguration) throws(TargetError) {
+        self.configuration = configuration
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TargetError(message: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = configuration.port.bigEndian
+        guard inet_pton(AF_INET, configuration.host, &address.sin_addr) == 1 else {
+            close(fd)
+            throw TargetError(message: "not a numeric IPv4 address: \(configuration.host)")
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(fd, 512) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw TargetError(message: "cannot listen on \(configuration.host):\(configuration.port): \(reason)")
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = UInt16(bigEndian: actual.sin_port)
+        listener = fd
+    }
+
+    /// `ADDR:PORT` as bound.
+    public var address: String { "\(configuration.host):\(port)" }
+
+    /// Accepts connections until `stop` is called, each served on its own thread.
+    public func run() {
+        while true {
+            var peer = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    accept(listener, $0, &length)
+                }
+            }
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE {
+                    if errno == EMFILE || errno == ENFILE { usleep(10_000) }
+                    continue
+                }
+                return
+            }
+            statistics.countConnection()
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            inet_ntop(AF_INET, &peer.sin_addr, &text, socklen_t(text.count))
+            let clientIP = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            configure(fd)
+            let configuration = configuration
+            let statistics = statistics
+            let thread = BackgroundThread {
+                Connection(fd: fd, clientIP: clientIP, configuration: configuration, statistics: statistics).serve()
+            }
+            if let thread { thread.detach() } else { close(fd) }
+        }
+    }
+
+    /// Runs `run` on a background thread.
+    public func start() {
+        BackgroundThread { [self] in run() }?.detach()
+    }
+
+    /// Stops accepting; connections already open finish on their own.
+    public func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+    }
+
+    deinit { close(listener) }
+
+    private func configure(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let (seconds, attoseconds) = configuration.idleTimeout.components
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import HermesCLI
+import HermesCore
+import HermesTarget
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct HermesTargetCommand: HermesCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hermes-target",
+        abstract: "Serve LibreSpeed and Cloudflare-style speed-test endpoints.",
+        discussion: """
+            Endpoints: GET /__down?bytes=N, POST /__up, GET /meta, GET /cdn-cgi/trace (Cloudflare \
+            style); GET /garbage?ckSize=N, GET|POST /empty, GET /getIP?isp=true, GET /servers.json \
+            (LibreSpeed, with or without .php). Pacing is a token bucket per connection and direction. \
+            Listens on loopback unless told otherwise; with port 0 the chosen address is printed on \
+            standard error.
+            """,
+        version: HermesVersion.current
+    )
+
+    @Option(help: ArgumentHelp("Listen on <addr:port> (numeric IPv4; port 0 picks one).", valueName: "addr:port"))
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Pace both directions to <mbps> Mbit/s per connection.", valueName: "mbps"))
+    var rate: Double?
+
+    @Option(help: ArgumentHelp("Pace response bodies to <mbps> Mbit/s per connection.", valueName: "mbps"))
+    var downRate: Double?
+
+    @Option(help: ArgumentHelp("Pace request bodies to <mbps> Mbit/s per connection.", valueName: "mbps"))
+    var upRate: Double?
+
+    @Option(help: ArgumentHelp("Wait <ms> milliseconds before each response's first byte.", valueName: "ms"))
+    var delay: Double = 0
+
+    @Option(help: ArgumentHelp("Answer every request with HTTP status <code>.", valueName: "code"))
+    var failStatus: Int?
+
+    @Flag(help: "Answer every request with 429 Too Many Requests and Retry-After.")
+    var rateLimit = false
+
+    @Option(help: ArgumentHelp("The Retry-After of --rate-limit, in seconds.", valueName: "seconds"))
+    var retryAfter = 60
+
+    @Option(
+        help: ArgumentHelp("Stop sending after <bytes> body bytes, keeping the connection open.", valueName: "bytes"))
+    var stallAfter: Int64?
+
+    @Option(help: ArgumentHelp("Close the connection after <bytes> body bytes.", valueName: "bytes"))
+    var closeAfter: Int64?
+
+    @Option(help: ArgumentHelp("Data-centre code reported by /meta and /cdn-cgi/trace.", valueName: "code"))
+    var colo = "LOCAL"
+
+    @Option(help: ArgumentHelp("City reported by the metadata endpoints.", valueName: "name"))
+    var city = "Localhost"
+
+    @Option(help: ArgumentHelp("Country code reported by the metadata endpoints.", valueName: "cc"))
+    var country = "ZZ"
+
+    func validate() throws {
+        guard TargetConfiguration.parseListenAddress(listen) != nil else {
+            throw ValidationError("--listen needs a numeric IPv4 ADDR:PORT, got '\(listen)'")
+        }
+        for (name, value) in [("--rate", rate), ("--down-rate", downRate), ("--up-rate", upRate)] {
+            if let value, !(value > 0 && value.isFinite) {
+                throw ValidationError("\(name) must be more than 0 Mbit/s, got \(value)")
+            }
+        }
+        guard delay >= 0 && delay <= 600_000 else {
+            throw ValidationError("--delay must be 0 to 600000 ms, got \(delay)")
+        }
+        if let failStatus, !(200...599).contains(failStatus) {
+            throw ValidationError("--fail-status must be an HTTP status from 200 to 599, got \(failStatus)")
+        }
+        guard retryAfter >= 0 else { throw ValidationError("--retry-after must be 0 or more, got \(retryAfter)") }
+        if let stallAfter, stallAfter < 0 { throw ValidationError("--stall-after must be 0 or more") }
+        if let closeAfter, closeAfter < 0 { throw ValidationError("--close-after must be 0 or more") }
+    }
+
+    func run() throws {
+        let (host, port) = TargetConfiguration.parseListenAddress(listen)!
+        let configuration = TargetConfiguration(
+            host: host, port: port,
+            downBytesPerSecond: (downRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
+            upBytesPerSecond: (upRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
+            responseDelay: .microseconds(Int64((delay * 1000).rounded())), failStatus: failStatus,
+            rateLimitRetryAfter: rateLimit ? retryAfter : nil, stallAfter: stallAfter, closeAfter: closeAfter,
+            colo: colo, city: city, country: country)
+        let server: TargetServer
+        do {
+            server = try TargetServer(configuration: configuration)
+        } catch {
+            throw exitAfterReporting(error.message, code: .unavailable, tool: "hermes-target")
+        }
+        // A parent may have started us with these blocked (test runners do); a server must stop on them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        Diagnostics(tool: "hermes-target").report("listening on \(server.address)")
+        server.run()
+        throw exitAfterReporting("stopped accepting connections", code: .ioError, tool: "hermes-target")
+    }
+}
