@@ -126,7 +126,7 @@ public struct AlertSettings: Sendable {
                 default: NtfyProvider.defaultPriority)
             let tags =
                 setting(flags.ntfyTags, "HERMES_ALERT_NTFY_TAGS", "ALERT_NTFY_TAGS").map { text in
-                    text.split(separator: ",").map { String($0).trimmingCharacters(" ") }.filter { !$0.isEmpty }
+                    text.split(separator: ",").map { String($0).trimming(" ") }.filter { !$0.isEmpty }
                 } ?? NtfyProvider.defaultTags
             list.append(
                 NtfyProvider(
@@ -144,33 +144,16 @@ public struct AlertSettings: Sendable {
     static func secret(
         file: String?, flag: String, credential: String, variables: [String], _ environment: Environment
     ) throws(ConfigurationError) -> String? {
-        if let file, !file.isEmpty { return try readSecret(file, origin: flag) }
-        if let directory = environment.first("CREDENTIALS_DIRECTORY")?.value {
-            let path = directory + "/" + credential
-            if FileSystem.exists(path) { return try readSecret(path, origin: "credential \(credential)") }
+        if let token = try SecretFile.read(path: file, credential: credential, environment: environment) {
+            let origin = file?.isEmpty == false ? flag : "credential \(credential)"
+            return try checkedSecret(token.trimming(" \t"), origin: origin)
         }
         for name in variables {
             if let value = environment.first(name)?.value {
-                return try checkedSecret(value.trimmingCharacters(" \t\r\n"), origin: name)
+                return try checkedSecret(value.trimming(" \t\r\n"), origin: name)
             }
         }
         return nil
-    }
-
-    private static func readSecret(_ path: String, origin: String) throws(ConfigurationError) -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw ConfigurationError("\(origin): \(IOError(operation: "open", path: path, code: errno))")
-        }
-        defer { close(descriptor) }
-        let bytes: [UInt8]
-        do throws(IOError) {
-            bytes = try FileSystem.readAll(descriptor, path: path)
-        } catch {
-            throw ConfigurationError("\(origin): \(error)")
-        }
-        guard bytes.count <= 4096 else { throw ConfigurationError("\(origin): \(path) is too large for a token") }
-        return try checkedSecret(String(decoding: bytes, as: UTF8.self).trimmingCharacters(" \t\r\n"), origin: origin)
     }
 
     /// The value is never part of a message.
@@ -196,7 +179,7 @@ public struct AlertSettings: Sendable {
     private static func integer(_ text: String, _ name: String, in range: ClosedRange<Int>) throws(ConfigurationError)
         -> Int
     {
-        guard let number = Int(text.trimmingCharacters(" \t")), range.contains(number) else {
+        guard let number = Int(text.trimming(" \t")), range.contains(number) else {
             throw ConfigurationError("\(name)=\(text) is not an integer in \(range.lowerBound)…\(range.upperBound)")
         }
         return number
@@ -204,7 +187,7 @@ public struct AlertSettings: Sendable {
 
     /// `90s`, `60m`, `1h30m`, or a plain number of seconds; `0` is allowed.
     static func duration(_ text: String, _ name: String) throws(ConfigurationError) -> Int64 {
-        let trimmed = text.trimmingCharacters(" \t")
+        let trimmed = text.trimming(" \t")
         if let seconds = Int64(trimmed), seconds >= 0, seconds <= 1_000_000_000 { return seconds * 1000 }
         if trimmed.hasSuffix("ms"), let milliseconds = Int64(trimmed.dropLast(2)), milliseconds >= 0 {
             return milliseconds

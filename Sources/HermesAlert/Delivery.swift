@@ -179,7 +179,7 @@ public enum Delivery {
     /// `Retry-After` in seconds; the HTTP-date form is rare from these servers and falls back
     /// to the doubling delay.
     static func retryAfter(_ value: String?) -> Duration? {
-        guard let value, let seconds = Int(value.trimmingCharacters(" \t")), seconds >= 0 else { return nil }
+        guard let value, let seconds = Int(value.trimming(" \t")), seconds >= 0 else { return nil }
         return .seconds(min(seconds, 86_400))
     }
 
@@ -194,7 +194,7 @@ public enum Delivery {
             default: text.append("?")
             }
         }
-        return text.trimmingCharacters(" ")
+        return text.trimming(" ")
     }
 
     static func pause(for duration: Duration) {

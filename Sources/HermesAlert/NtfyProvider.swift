@@ -21,7 +21,7 @@ public struct NtfyProvider: NotificationProvider {
         priority: Int = NtfyProvider.defaultPriority, tags: [String] = NtfyProvider.defaultTags
     ) {
         self.url = url
-        self.topic = topic.trimmingCharacters(" /")
+        self.topic = topic.trimming(" /")
         self.token = token
         self.priority = min(5, max(1, priority))
         self.tags = tags
@@ -39,16 +39,5 @@ public struct NtfyProvider: NotificationProvider {
             body: .bytes(Array("\(notification.message)\n\nTime: \(notification.displayTime)".utf8)))
         request.displayURL = Self.hostOnly(target)
         return request
-    }
-}
-
-extension String {
-    /// Drops leading and trailing scalars found in `characters` (by scalar, so `"\r\n"` is two).
-    func trimmingCharacters(_ characters: String) -> String {
-        let set = Set(characters.unicodeScalars)
-        var scalars = Substring(self).unicodeScalars
-        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
-        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
-        return String(scalars)
     }
 }

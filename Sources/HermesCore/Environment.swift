@@ -36,7 +36,7 @@ public struct Environment: Sendable {
     /// A non-negative integer setting, where 0 means unlimited as in the Python Hermes.
     public func limit(_ names: String...) throws(ConfigurationError) -> Int? {
         for name in names {
-            guard let value = variables[name]?.trimmingSpaces, !value.isEmpty else { continue }
+            guard let value = variables[name]?.trimming(), !value.isEmpty else { continue }
             guard let number = Int(value), number >= 0 else {
                 throw ConfigurationError("environment variable \(name)=\(value) is not a non-negative integer")
             }
@@ -69,11 +69,13 @@ public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConver
     public var description: String { message }
 }
 
-extension String {
-    var trimmingSpaces: String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+extension StringProtocol {
+    /// Without leading and trailing scalars found in `characters` (by scalar, so `"\r\n"` is two).
+    public func trimming(_ characters: String = " \t") -> String {
+        let set = Set(characters.unicodeScalars)
+        var scalars = Substring(self).unicodeScalars
+        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
         return String(scalars)
     }
 }

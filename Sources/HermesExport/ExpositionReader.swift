@@ -79,7 +79,7 @@ enum ExpositionReader {
                     value.append(escaped == "n" ? "\n" : escaped)
                 }
                 guard closed else { return nil }
-                labels[String(labelName).trimmingSpaces] = value
+                labels[String(labelName).trimming()] = value
             }
         }
         let fields = rest.split(whereSeparator: { $0 == " " || $0 == "\t" })

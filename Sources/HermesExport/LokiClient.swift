@@ -107,12 +107,12 @@ public final class LokiClient {
     /// Loki's error bodies are plain text: the first 500 characters, on one line.
     static func serverMessage(_ response: HTTPResponse) -> String {
         let text = String(decoding: response.body.prefix(500), as: UTF8.self)
-        let line = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 }).trimmingSpaces
+        let line = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 }).trimming()
         return line.isEmpty ? "" : ": \(line)"
     }
 
     static func retryAfter(_ response: HTTPResponse) -> Duration? {
-        guard let value = response.headers["Retry-After"]?.trimmingSpaces, let seconds = Int(value), seconds >= 0 else {
+        guard let value = response.headers["Retry-After"]?.trimming(), let seconds = Int(value), seconds >= 0 else {
             return nil
         }
         return .seconds(min(seconds, 3600))

@@ -41,7 +41,7 @@ public struct LokiConfiguration: Sendable {
     /// The push URL for a base URL, as the Python Hermes built it: kept when it already ends in
     /// the push path, else one trailing `/` dropped and the path appended.
     public static func pushURL(for base: String) -> String {
-        let trimmed = base.trimmingSpaces
+        let trimmed = base.trimming()
         if trimmed.hasSuffix(pushPath) { return trimmed }
         return (trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed) + pushPath
     }
@@ -73,47 +73,6 @@ public struct LokiConfiguration: Sendable {
     }
 }
 
-/// A secret read from a file: `--…-file PATH`, else `$CREDENTIALS_DIRECTORY/NAME` (systemd's
-/// `LoadCredential=`). The value is never part of a message.
-public enum SecretFile {
-    public static func read(
-        path: String?, credential: String, environment: Environment
-    ) throws(ConfigurationError) -> String? {
-        let file: String
-        if let path {
-            file = path
-        } else if let directory = environment.first("CREDENTIALS_DIRECTORY")?.value {
-            file = directory + "/" + credential
-            guard access(file, F_OK) == 0 else { return nil }
-        } else {
-            return nil
-        }
-        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw ConfigurationError(IOError(operation: "read secret file", path: file, code: errno).description)
-        }
-        defer { close(descriptor) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while contents.count <= 64 * 1024 {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count > 0 {
-                contents.append(contentsOf: chunk[0..<count])
-            } else if count == 0 {
-                break
-            } else if errno != EINTR {
-                throw ConfigurationError(IOError(operation: "read secret file", path: file, code: errno).description)
-            }
-        }
-        while let last = contents.last, last == 0x0A || last == 0x0D { contents.removeLast() }
-        guard !contents.isEmpty else { throw ConfigurationError("secret file \(file) is empty") }
-        guard contents.count <= 64 * 1024, !contents.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
-            throw ConfigurationError("secret file \(file) must hold one line")
-        }
-        return String(decoding: contents, as: UTF8.self)
-    }
-}
-
 enum Base64 {
     static func encode(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
@@ -140,10 +99,4 @@ extension LokiConfiguration {
     }
 
     public static func bearerAuthorization(token: String) -> String { "Bearer " + token }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
 }

@@ -138,7 +138,7 @@ final class Connection {
     private func discardChunkedBody() -> Bool {
         while true {
             guard let line = readLine() else { return false }
-            let sizeText = line.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters() } ?? ""
+            let sizeText = line.split(separator: ";", maxSplits: 1).first.map { $0.trimming() } ?? ""
             guard !sizeText.isEmpty, sizeText.count <= 15, let size = Int64(sizeText, radix: 16) else { return false }
             if size == 0 {
                 while true {
@@ -452,11 +452,5 @@ enum Route {
         case .empty: ["GET", "HEAD", "POST", "PUT"]
         default: ["GET", "HEAD"]
         }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters() -> String {
-        String(self.filter { $0 != " " && $0 != "\t" })
     }
 }

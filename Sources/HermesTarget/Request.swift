@@ -32,7 +32,7 @@ struct Request {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { return nil }
             let name = line[..<colon]
             guard !name.contains(" "), !name.contains("\t") else { return nil }
-            let value = line[line.index(after: colon)...].trimmingSpaces()
+            let value = line[line.index(after: colon)...].trimming()
             headers.append((name.lowercased(), value))
         }
         let target = requestLine[1]
@@ -50,15 +50,6 @@ struct Request {
         return Request(
             method: String(requestLine[0]), path: String(path), query: query, version: String(requestLine[2]),
             headers: headers)
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSpaces() -> String {
-        var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
     }
 }
 

@@ -119,7 +119,7 @@ struct HermesExportCommand: HermesCommand {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ConfigurationError("the Loki URL in the environment must start with http:// or https://")
         }
-        let job = lokiJob ?? environment.first("HERMES_LOKI_JOB", "LOKI_JOB_LABEL")?.value.trimmingSpaces
+        let job = lokiJob ?? environment.first("HERMES_LOKI_JOB", "LOKI_JOB_LABEL")?.value.trimming()
         var labels: [(name: String, value: String)] = [
             ("job", job.flatMap { $0.isEmpty ? nil : $0 } ?? LokiConfiguration.defaultJob)
         ]
@@ -143,11 +143,5 @@ struct HermesExportCommand: HermesCommand {
         configuration.timeouts.connect = min(configuration.timeouts.total, .seconds(5))
         configuration.maximumRetries = lokiRetries
         return configuration
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

@@ -23,7 +23,9 @@ import Testing
         }
         first.start()
         second.start()
-        while !statuses.isComplete { usleep(10_000) }
+        let deadline = Date().addingTimeInterval(120)
+        while !statuses.isComplete && Date() < deadline { usleep(10_000) }
+        try #require(statuses.isComplete, "the two writers did not finish within 120 s")
         #expect(statuses.stdout == Data([0]) && statuses.stderr == Data([0]))
         #expect(
             try sqlite3(directory.file("h.db"), "SELECT count(*), count(DISTINCT timestamp) FROM results")

@@ -80,7 +80,10 @@ struct Executable {
             Issue.record("\(url.lastPathComponent) \(arguments) did not finish within \(timeout) s")
         }
         process.waitUntilExit()
-        while !collected.isComplete { usleep(1_000) }
+        // The readers end when the child's pipes close; a grandchild holding them must not hang the suite.
+        let drained = Date().addingTimeInterval(10)
+        while !collected.isComplete && Date() < drained { usleep(1_000) }
+        if !collected.isComplete { Issue.record("\(url.lastPathComponent)'s output pipes stayed open after it exited") }
         return Outcome(
             status: process.terminationStatus,
             stdout: String(decoding: collected.stdout ?? Data(), as: UTF8.self),
