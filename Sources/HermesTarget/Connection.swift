@@ -1,3 +1,5 @@
+import HermesCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -12,20 +14,20 @@ final class Connection {
     private var buffer: [UInt8]
     private var start = 0
     private var end = 0
-    private var downPacer: Pacer?
-    private var upPacer: Pacer?
+    private let links: Links
 
     /// Why the connection loop stops.
     enum Outcome { case keepOpen, close }
 
-    init(fd: Int32, clientIP: String, configuration: TargetConfiguration, statistics: TargetStatistics) {
+    init(
+        fd: Int32, clientIP: String, configuration: TargetConfiguration, links: Links, statistics: TargetStatistics
+    ) {
         self.fd = fd
         self.clientIP = clientIP
         self.configuration = configuration
         self.statistics = statistics
         buffer = [UInt8](repeating: 0, count: max(64 * 1024, configuration.maximumHeadBytes + 4))
-        downPacer = configuration.downBytesPerSecond.map { Pacer(bytesPerSecond: $0) }
-        upPacer = configuration.upBytesPerSecond.map { Pacer(bytesPerSecond: $0) }
+        self.links = links
     }
 
     func serve() {
@@ -101,10 +103,7 @@ final class Connection {
     private func discard(upTo limit: Int64) -> Int? {
         if start == end { guard fill() else { return nil } }
         var count = min(Int(clamping: limit), end - start)
-        if var pacer = upPacer {
-            count = pacer.grant(count)
-            upPacer = pacer
-        }
+        if let link = links.up { count = link.grant(count) }
         start += count
         statistics.countReceived(count)
         return count
@@ -189,6 +188,8 @@ final class Connection {
         }
         let bodyBytes = statistics.bodyBytesReceived - before
         let keepAlive = request.wantsKeepAlive
+        // A request without a body waits behind the traffic queued in the simulated link.
+        let queueWait = bodyBytes == 0 ? links.queueDelay : .zero
         if let status = configuration.failStatus {
             return respondError(status, "injected failure (--fail-status)", close: !keepAlive)
         }
@@ -210,11 +211,13 @@ final class Connection {
                 return respondError(400, "bytes must be a whole number of 0 or more", close: !keepAlive)
             }
             let elapsed = ContinuousClock.now - received
-            let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+            let microseconds =
+                elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            let serverTime = "\(microseconds / 1000).\(String(microseconds % 1000 + 1000).dropFirst())"
             return respond(
                 200, contentType: "application/octet-stream", body: .random(bytes), keepAlive: keepAlive,
-                isHead: isHead,
-                extra: [("Server-Timing", "cfRequestDuration;dur=\(Int(milliseconds.rounded(.up)))")])
+                isHead: isHead, queueWait: bytes == 0 ? queueWait : .zero,
+                extra: [("Server-Timing", "cfRequestDuration;dur=\(serverTime)")])
         case .garbage:
             guard let chunks = integer(request.query["ckSize"], default: 4), chunks >= 0 else {
                 return respondError(400, "ckSize must be a whole number of 0 or more", close: !keepAlive)
@@ -229,7 +232,7 @@ final class Connection {
         case .up, .empty:
             return respond(
                 200, contentType: "text/plain", body: .bytes([]), keepAlive: keepAlive, isHead: isHead,
-                extra: [("X-Hermes-Received-Bytes", "\(bodyBytes)")])
+                queueWait: queueWait, extra: [("X-Hermes-Received-Bytes", "\(bodyBytes)")])
         case .getIP:
             let ispInfo =
                 request.query["isp"] == "true"
@@ -303,10 +306,11 @@ final class Connection {
     }
 
     private func respond(
-        _ status: Int, contentType: String, body: Body, keepAlive: Bool, isHead: Bool,
+        _ status: Int, contentType: String, body: Body, keepAlive: Bool, isHead: Bool, queueWait: Duration = .zero,
         extra: [(String, String)] = []
     ) -> Outcome {
-        if configuration.responseDelay > .zero { sleepPrecisely(configuration.responseDelay) }
+        let delay = configuration.responseDelay + queueWait
+        if delay > .zero { sleepPrecisely(delay) }
         var head = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
         head += "Server: hermes-target\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
         head += "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\nPragma: no-cache\r\n"
@@ -340,10 +344,7 @@ final class Connection {
         var sent: Int64 = 0
         while sent < limit {
             var count = Int(min(limit - sent, 256 * 1024))
-            if var pacer = downPacer {
-                count = pacer.grant(count)
-                downPacer = pacer
-            }
+            if let link = links.down { count = link.grant(count) }
             let written: Int
             switch body {
             case .bytes(let bytes):
@@ -395,14 +396,6 @@ final class Connection {
         }
         return true
     }
-}
-
-/// Sleeps for `duration`, retrying when a signal interrupts the sleep.
-func sleepPrecisely(_ duration: Duration) {
-    let (seconds, attoseconds) = duration.components
-    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-    var remaining = timespec()
-    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
 }
 
 func reasonPhrase(_ status: Int) -> String {

@@ -8,6 +8,10 @@ public struct TargetConfiguration: Sendable, Equatable {
     public var downBytesPerSecond: Double?
     /// Pacing of request bodies read by the server, in bytes per second.
     public var upBytesPerSecond: Double?
+    /// The queue of a paced direction holds this much traffic while the link is saturated, and a
+    /// request without a body (a latency probe) waits behind it; nil keeps queues short (5 ms)
+    /// and probes unaffected.
+    public var bufferbloat: Duration?
     /// Added before the first byte of every response.
     public var responseDelay: Duration
     /// When set, every request is answered with this status (and a short text body).
@@ -29,7 +33,8 @@ public struct TargetConfiguration: Sendable, Equatable {
 
     public init(
         host: String = "127.0.0.1", port: UInt16 = 8080, downBytesPerSecond: Double? = nil,
-        upBytesPerSecond: Double? = nil, responseDelay: Duration = .zero, failStatus: Int? = nil,
+        upBytesPerSecond: Double? = nil, bufferbloat: Duration? = nil, responseDelay: Duration = .zero,
+        failStatus: Int? = nil,
         rateLimitRetryAfter: Int? = nil, stallAfter: Int64? = nil, closeAfter: Int64? = nil,
         colo: String = "LOCAL", city: String = "Localhost", country: String = "ZZ",
         maximumHeadBytes: Int = 16 * 1024, idleTimeout: Duration = .seconds(60)
@@ -38,6 +43,7 @@ public struct TargetConfiguration: Sendable, Equatable {
         self.port = port
         self.downBytesPerSecond = downBytesPerSecond
         self.upBytesPerSecond = upBytesPerSecond
+        self.bufferbloat = bufferbloat
         self.responseDelay = responseDelay
         self.failStatus = failStatus
         self.rateLimitRetryAfter = rateLimitRetryAfter

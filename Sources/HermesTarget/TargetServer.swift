@@ -17,10 +17,12 @@ public final class TargetServer: Sendable {
     public let port: UInt16
     public let statistics = TargetStatistics()
     private let listener: Int32
+    private let links: Links
 
     /// Binds and listens; connections are accepted once `run` or `start` is called.
     public init(configuration: TargetConfiguration) throws(TargetError) {
         self.configuration = configuration
+        links = Links(configuration: configuration)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TargetError(message: "cannot create a socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
@@ -79,8 +81,11 @@ public final class TargetServer: Sendable {
             configure(fd)
             let configuration = configuration
             let statistics = statistics
+            let links = links
             let thread = BackgroundThread {
-                Connection(fd: fd, clientIP: clientIP, configuration: configuration, statistics: statistics).serve()
+                Connection(
+                    fd: fd, clientIP: clientIP, configuration: configuration, links: links, statistics: statistics
+                ).serve()
             }
             if let thread { thread.detach() } else { close(fd) }
         }

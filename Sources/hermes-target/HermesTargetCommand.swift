@@ -15,7 +15,8 @@ struct HermesTargetCommand: HermesCommand {
         discussion: """
             Endpoints: GET /__down?bytes=N, POST /__up, GET /meta, GET /cdn-cgi/trace (Cloudflare \
             style); GET /garbage?ckSize=N, GET|POST /empty, GET /getIP?isp=true, GET /servers.json \
-            (LibreSpeed, with or without .php). Pacing is a token bucket per connection and direction. \
+            (LibreSpeed, with or without .php). Pacing simulates one link per direction that all \
+            connections share, so parallel streams divide the rate. \
             Listens on loopback unless told otherwise; with port 0 the chosen address is printed on \
             standard error.
             """,
@@ -25,17 +26,22 @@ struct HermesTargetCommand: HermesCommand {
     @Option(help: ArgumentHelp("Listen on <addr:port> (numeric IPv4; port 0 picks one).", valueName: "addr:port"))
     var listen = "127.0.0.1:8080"
 
-    @Option(help: ArgumentHelp("Pace both directions to <mbps> Mbit/s per connection.", valueName: "mbps"))
+    @Option(help: ArgumentHelp("Pace both directions to <mbps> Mbit/s in total.", valueName: "mbps"))
     var rate: Double?
 
-    @Option(help: ArgumentHelp("Pace response bodies to <mbps> Mbit/s per connection.", valueName: "mbps"))
+    @Option(help: ArgumentHelp("Pace response bodies to <mbps> Mbit/s in total.", valueName: "mbps"))
     var downRate: Double?
 
-    @Option(help: ArgumentHelp("Pace request bodies to <mbps> Mbit/s per connection.", valueName: "mbps"))
+    @Option(help: ArgumentHelp("Pace request bodies to <mbps> Mbit/s in total.", valueName: "mbps"))
     var upRate: Double?
 
     @Option(help: ArgumentHelp("Wait <ms> milliseconds before each response's first byte.", valueName: "ms"))
     var delay: Double = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "Let a saturated paced link queue <ms> of traffic, which latency probes wait behind.", valueName: "ms"))
+    var bufferbloat: Double?
 
     @Option(help: ArgumentHelp("Answer every request with HTTP status <code>.", valueName: "code"))
     var failStatus: Int?
@@ -74,6 +80,14 @@ struct HermesTargetCommand: HermesCommand {
         guard delay >= 0 && delay <= 600_000 else {
             throw ValidationError("--delay must be 0 to 600000 ms, got \(delay)")
         }
+        if let bufferbloat {
+            guard bufferbloat > 0 && bufferbloat <= 60_000 else {
+                throw ValidationError("--bufferbloat must be more than 0 and at most 60000 ms, got \(bufferbloat)")
+            }
+            guard rate != nil || downRate != nil || upRate != nil else {
+                throw ValidationError("--bufferbloat needs a paced link: add --rate, --down-rate or --up-rate")
+            }
+        }
         if let failStatus, !(200...599).contains(failStatus) {
             throw ValidationError("--fail-status must be an HTTP status from 200 to 599, got \(failStatus)")
         }
@@ -88,6 +102,7 @@ struct HermesTargetCommand: HermesCommand {
             host: host, port: port,
             downBytesPerSecond: (downRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
             upBytesPerSecond: (upRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
+            bufferbloat: bufferbloat.map { .microseconds(Int64(($0 * 1000).rounded())) },
             responseDelay: .microseconds(Int64((delay * 1000).rounded())), failStatus: failStatus,
             rateLimitRetryAfter: rateLimit ? retryAfter : nil, stallAfter: stallAfter, closeAfter: closeAfter,
             colo: colo, city: city, country: country)

@@ -1,3 +1,4 @@
+import HermesCore
 import HermesHTTP
 import HermesTarget
 import Testing
@@ -13,6 +14,46 @@ import Testing
         let seconds = (response.metrics.total - response.metrics.firstByte).seconds
         let megabits = Double(bytes) * 8 / seconds / 1e6
         #expect(abs(megabits - 50) <= 2.5, "measured \(megabits) Mbit/s over \(seconds) s")
+    }
+
+    @Test func parallelStreamsShareTheLinkRate() throws {
+        let server = try startServer { $0.downBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: 80) }
+        defer { server.stop() }
+        let bytes: Int64 = 5_000_000  // 4 streams × 5 MB = 2 s at 80 Mbit/s in total
+        let start = ContinuousClock.now
+        let results = HTTPClient.performAll(
+            Array(
+                repeating: HTTPRequest(url: server.baseURL + "/__down?bytes=\(bytes)", responseBody: .discard),
+                count: 4))
+        let seconds = (ContinuousClock.now - start).seconds
+        #expect(results.allSatisfy { (try? $0.get().metrics.bytesReceived) == bytes })
+        let megabits = Double(4 * bytes) * 8 / seconds / 1e6
+        #expect(abs(megabits - 80) <= 4, "4 streams moved \(megabits) Mbit/s in total over \(seconds) s")
+    }
+
+    @Test func bufferbloatDelaysProbesOnlyWhileTheLinkIsSaturated() throws {
+        let server = try startServer {
+            $0.downBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: 40)
+            $0.bufferbloat = .milliseconds(150)
+        }
+        defer { server.stop() }
+        let probe = try EasyTransfer()
+        func probeMilliseconds() throws -> Double {
+            let response = try probe.perform(HTTPRequest(url: server.baseURL + "/__down?bytes=0"))
+            return (response.metrics.firstByte - response.metrics.connected).seconds * 1000
+        }
+        _ = try probeMilliseconds()
+        let idle = try probeMilliseconds()
+        #expect(idle < 20, "idle probe took \(idle) ms")
+
+        let download = BackgroundThread {
+            _ = try? HTTPClient.perform(
+                HTTPRequest(url: server.baseURL + "/__down?bytes=10000000", responseBody: .discard))
+        }
+        defer { download?.join() }
+        sleepPrecisely(.milliseconds(500))
+        let loaded = try probeMilliseconds()
+        #expect(loaded >= 120 && loaded <= 220, "probe under load took \(loaded) ms")
     }
 
     @Test func uploadPacingSlowsTheSender() throws {
