@@ -28,11 +28,13 @@ public final class MultiTransfer {
         curl_multi_cleanup(multi)
     }
 
-    /// Performs all `requests` concurrently and returns one result per request, in order.
+    /// Performs all `requests` concurrently and returns one result per transfer, in order,
+    /// including the transfers `onProgress` started.
     ///
     /// `onProgress` runs on this thread between libcurl's work, at least every
     /// `progressInterval` while any transfer is unfinished (a busy loop can make a call a little
-    /// late, never skip it). It may cancel transfers through its answer.
+    /// late, never skip it), and also as soon as a transfer finishes, so that the caller can
+    /// start another before the run ends. It may cancel and start transfers through its answer.
     public func perform(
         _ requests: [HTTPRequest],
         progressInterval: Duration = .milliseconds(100),
@@ -52,20 +54,21 @@ public final class MultiTransfer {
                 run.failActive(multiCode: performCode)
                 break
             }
-            run.collectFinished()
-            guard run.hasActiveTransfers else { break }
+            let someFinished = run.collectFinished()
 
             var now = clock.now
-            if now >= nextProgress {
+            if now >= nextProgress || someFinished {
                 let decision = onProgress(run.progress(at: now, since: start))
                 run.apply(decision)
-                nextProgress += interval
-                if nextProgress <= now {
-                    nextProgress = now + interval
+                if now >= nextProgress {
+                    nextProgress += interval
+                    if nextProgress <= now {
+                        nextProgress = now + interval
+                    }
                 }
-                guard run.hasActiveTransfers else { break }
                 now = clock.now
             }
+            guard run.hasActiveTransfers else { break }
             // libcurl shortens the wait when one of its own timers (a request timeout) is due.
             let waitMilliseconds = min(1000, (nextProgress - now).wholeMillisecondsRoundedUp)
             let pollCode = curl_multi_poll(multi, nil, 0, Int32(waitMilliseconds), nil)
@@ -82,42 +85,49 @@ public final class MultiTransfer {
 /// and the results so far.
 private struct MultiRun {
     let multi: UnsafeMutableRawPointer
-    let requests: [HTTPRequest]
-    private var handles: [EasyHandle?]
-    private var outcomes: [Result<HTTPResponse, HTTPError>?]
-    private var finalCounts: [ByteCounts]
+    private(set) var requests: [HTTPRequest] = []
+    private var handles: [EasyHandle?] = []
+    private var outcomes: [Result<HTTPResponse, HTTPError>?] = []
+    private var finalCounts: [ByteCounts] = []
     private var activeIndexByHandle: [UnsafeMutableRawPointer: Int] = [:]
+    /// Finished since the last progress report.
+    private var unreported: [Int] = []
 
     init(multi: UnsafeMutableRawPointer, requests: [HTTPRequest]) {
         self.multi = multi
-        self.requests = requests
-        handles = Array(repeating: nil, count: requests.count)
-        outcomes = Array(repeating: nil, count: requests.count)
-        finalCounts = Array(repeating: ByteCounts(), count: requests.count)
-        for (index, request) in requests.enumerated() {
-            start(request, at: index)
+        for request in requests {
+            start(request)
         }
     }
 
     var hasActiveTransfers: Bool { !activeIndexByHandle.isEmpty }
 
-    private mutating func start(_ request: HTTPRequest, at index: Int) {
+    private mutating func start(_ request: HTTPRequest) {
+        let index = requests.count
+        requests.append(request)
+        handles.append(nil)
+        outcomes.append(nil)
+        finalCounts.append(ByteCounts())
         do throws(HTTPError) {
             let handle = try EasyHandle()
             try handle.prepare(for: request)
             let code = curl_multi_add_handle(multi, handle.raw)
             guard code == CURLM_OK else {
                 outcomes[index] = .failure(Self.error(for: code, displayURL: request.displayURL))
+                unreported.append(index)
                 return
             }
             handles[index] = handle
             activeIndexByHandle[handle.raw] = index
         } catch {
             outcomes[index] = .failure(error)
+            unreported.append(index)
         }
     }
 
-    mutating func collectFinished() {
+    /// True when a transfer finished.
+    mutating func collectFinished() -> Bool {
+        let before = unreported.count
         var queued: Int32 = 0
         while let message = curl_multi_info_read(multi, &queued) {
             guard message.pointee.msg == CURLMSG_DONE,
@@ -129,18 +139,19 @@ private struct MultiRun {
             let code = message.pointee.data.result
             finish(index, with: handle.outcome(of: code))
         }
+        return unreported.count > before
     }
 
     mutating func apply(_ decision: ProgressDecision) {
-        let indices: [Int] =
-            switch decision {
-            case .proceed: []
-            case .cancelAll: Array(activeIndexByHandle.values)
-            case .cancel(let chosen): chosen.filter { activeIndexByHandle.values.contains($0) }
-            }
+        let indices =
+            decision.cancelAll
+            ? Array(activeIndexByHandle.values) : decision.cancel.filter { activeIndexByHandle.values.contains($0) }
         for index in indices {
             guard let handle = handles[index] else { continue }
             finish(index, with: .failure(handle.stoppedByCaller()))
+        }
+        for request in decision.start {
+            start(request)
         }
     }
 
@@ -156,11 +167,14 @@ private struct MultiRun {
         curl_multi_remove_handle(multi, handle.raw)
         activeIndexByHandle[handle.raw] = nil
         outcomes[index] = outcome
+        unreported.append(index)
     }
 
-    func progress(at instant: ContinuousClock.Instant, since start: ContinuousClock.Instant)
+    mutating func progress(at instant: ContinuousClock.Instant, since start: ContinuousClock.Instant)
         -> TransferProgress
     {
+        let finished = unreported.compactMap { index in outcomes[index].map { (index, $0) } }
+        unreported.removeAll()
         let snapshots = requests.indices.map { index in
             let isActive = outcomes[index] == nil
             let counts = isActive ? handles[index]?.byteCounts ?? ByteCounts() : finalCounts[index]
@@ -170,7 +184,8 @@ private struct MultiRun {
                 isFinished: !isActive
             )
         }
-        return TransferProgress(instant: instant, elapsed: instant - start, transfers: snapshots)
+        return TransferProgress(
+            instant: instant, elapsed: instant - start, transfers: snapshots, finished: finished)
     }
 
     /// A handle must leave the multi handle before it is cleaned up.

@@ -103,6 +103,29 @@ extension HermesHTTPTests {
             #expect(results[1].value?.body == TestPattern.bytes(count: 500))
         }
 
+        /// What a speed test does: replace each finished transfer with a new one, and add more.
+        @Test func transfersStartedFromProgressRunAndReportTheirResults() throws {
+            let server = try TestServer.start()
+            defer { server.stop() }
+            var reported: [Int: Int] = [:]
+            var started = 0
+            let results = HTTPClient.performAll([HTTPRequest(url: "\(server.baseURL)/hello")]) { progress in
+                for (index, result) in progress.finished {
+                    #expect(reported[index] == nil, "transfer \(index) reported twice")
+                    reported[index] = (try? result.get())?.status
+                }
+                guard started < 3, !progress.finished.isEmpty else { return .proceed }
+                started += 2
+                return .start([
+                    HTTPRequest(url: "\(server.baseURL)/hello"), HTTPRequest(url: "\(server.baseURL)/missing"),
+                ])
+            }
+            try #require(results.count == 5)
+            #expect(results.map { $0.value?.status } == [200, 200, 404, 200, 404])
+            // Each transfer was reported once, the last ones too, before the run ended.
+            #expect(reported == [0: 200, 1: 200, 2: 404, 3: 200, 4: 404])
+        }
+
         @Test func aRequestThatCannotStartFailsAlone() throws {
             let server = try TestServer.start()
             defer { server.stop() }
