@@ -41,6 +41,11 @@ final class Connection {
             case .malformed:
                 _ = respondError(400, "malformed request", close: true)
                 return
+            case .tls:
+                // A TLS client on this plain port: answer at once, so it fails its handshake
+                // instead of waiting for a request head that never comes.
+                _ = respondError(400, "this is a plain HTTP port; use http://", close: true)
+                return
             case .request(let request):
                 statistics.countRequest()
                 if handle(request) == .close { return }
@@ -54,6 +59,8 @@ final class Connection {
         case request(Request)
         case tooLarge
         case malformed
+        /// The bytes start like a TLS handshake record.
+        case tls
     }
 
     /// Reads more bytes after `end`, moving unread bytes to the front first. False on EOF or error.
@@ -82,6 +89,7 @@ final class Connection {
     /// The next request head, or nil when the client closed the connection between requests.
     private func readHead() -> Head? {
         while true {
+            if end > start && buffer[start] == 0x16 { return .tls }
             var index = start
             while index + 3 < end {
                 if buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13

@@ -175,4 +175,16 @@ import Testing
         #expect(response.status == 431)
         #expect(response.headers["Connection"] == "close")
     }
+
+    @Test func aTLSClientOnThePlainPortFailsAtOnce() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let start = ContinuousClock.now
+        #expect {
+            _ = try HTTPClient.perform(HTTPRequest(url: "https://\(server.address)/__down?bytes=0"))
+        } throws: { error in
+            (error as? HTTPError)?.kind == .tls
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
 }
