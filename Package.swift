@@ -5,6 +5,7 @@ let package = Package(
     name: "Hermes",
     platforms: [.macOS(.v13)],
     products: [
+        .executable(name: "hermes-measure", targets: ["hermes-measure"]),
         .executable(name: "hermes-store", targets: ["hermes-store"]),
         .executable(name: "hermes-export", targets: ["hermes-export"]),
         .executable(name: "hermes-alert", targets: ["hermes-alert"]),
@@ -36,10 +37,18 @@ let package = Package(
         .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
         .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(name: "HermesTarget", dependencies: ["HermesCore"]),
+        .target(name: "HermesMeasure", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(
             name: "HermesCLI",
             dependencies: [
                 "HermesCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "hermes-measure",
+            dependencies: [
+                "HermesMeasure", "HermesCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,10 +90,12 @@ let package = Package(
         .testTarget(name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib"]),
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesTargetTests", dependencies: ["HermesTarget", "HermesHTTP", "CZlib"]),
+        .testTarget(name: "HermesMeasureTests", dependencies: ["HermesMeasure", "HermesTarget", "HermesHTTP"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "HermesCore", "HermesTestSupport", "hermes-store", "hermes-export", "hermes-alert", "hermes-target",
+                "HermesCore", "HermesTarget", "HermesTestSupport", "hermes-measure", "hermes-store", "hermes-export",
+                "hermes-alert", "hermes-target",
             ]
         ),
     ],

@@ -2,7 +2,7 @@
 ///
 /// `bandwidth` is bytes/s, so Mbit/s is bandwidth / 125 000 (one division, correctly rounded).
 /// A missing phase is null, not 0: the Python Hermes turned an empty object into a 0/0/0 "success".
-enum OoklaForm {
+public enum OoklaForm {
     static let progressTypes: Set<String> = ["testStart", "ping", "download", "upload"]
     static let engine = "ookla-cli"
 
@@ -56,7 +56,8 @@ enum OoklaForm {
         )
     }
 
-    static func classify(_ message: String) -> MeasurementFailure.ErrorKind {
+    /// The error kind an Ookla CLI error message describes.
+    public static func classify(_ message: String) -> MeasurementFailure.ErrorKind {
         let lowered = message.lowercased()
         if lowered.contains("limit reached") || lowered.contains("too many requests") { return .rateLimited }
         if lowered.contains("resolve") || lowered.contains("dns") { return .dns }

@@ -18,7 +18,7 @@ import Testing
     @Test(arguments: [
         ("hermes-store", ["--help"]), ("hermes-store", ["query", "--help"]), ("hermes-export", ["--help"]),
         ("hermes-alert", ["--help"]), ("hermes-alert", ["test", "--help"]), ("hermes-alert", ["status", "--help"]),
-        ("hermes-target", ["--help"]),
+        ("hermes-target", ["--help"]), ("hermes-measure", ["--help"]),
     ])
     func manualListsEveryFlag(tool: String, arguments: [String]) throws {
         let help = try Executable.named(tool).run(arguments).stdout

@@ -1,0 +1,82 @@
+import HermesCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// After a service rate-limited us, the time before which the same engine and server are not
+/// tried again, kept in the state directory so that the next timer runs report the back-off
+/// instead of hammering the service (`measure-backoff.json`).
+public struct Backoff: Sendable, Equatable {
+    public var notBefore: Timestamp
+    public var engine: String
+    public var serverURL: String?
+    /// Rate limits in a row; without a Retry-After each one doubles the wait.
+    public var strikes: Int
+    public var reason: String
+
+    static let fileName = "measure-backoff.json"
+    /// Without a Retry-After: 15 minutes, doubling up to 4 hours (Ookla blocks for 15 min to 2 h).
+    static let firstWait: Duration = .seconds(15 * 60)
+    static let longestWait: Duration = .seconds(4 * 3600)
+    static let longestRetryAfter: Duration = .seconds(24 * 3600)
+
+    /// The back-off after `failure`, following `previous` if it was for the same service.
+    static func after(
+        _ failure: MeasureFailure, previous: Backoff?, engine: String, serverURL: String?, now: Timestamp
+    ) -> Backoff {
+        let strikes = (previous?.engine == engine && previous?.serverURL == serverURL ? previous!.strikes : 0) + 1
+        let wait: Duration
+        if let retryAfter = failure.retryAfter {
+            wait = min(max(retryAfter, .seconds(1)), longestRetryAfter)
+        } else {
+            wait = min(firstWait * (1 << min(strikes - 1, 8)), longestWait)
+        }
+        let milliseconds = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
+        return Backoff(
+            notBefore: now.adding(milliseconds: milliseconds), engine: engine, serverURL: serverURL,
+            strikes: strikes, reason: failure.message)
+    }
+
+    func applies(engine: String, serverURL: String?, at now: Timestamp) -> Bool {
+        self.engine == engine && self.serverURL == serverURL && now < notBefore
+    }
+
+    // MARK: The file
+
+    static func load(from directory: String) -> Backoff? {
+        let path = directory + "/" + fileName
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        guard let bytes = try? FileSystem.readAll(descriptor, path: path),
+            case .object(let object)? = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self)),
+            case .string(let notBefore)? = object["not_before"], let time = try? Timestamp(rfc3339: notBefore),
+            case .string(let engine)? = object["engine"]
+        else { return nil }
+        let strikes: Int =
+            if case .integer(let count)? = object["strikes"] { Int(clamping: count) } else { 1 }
+        return Backoff(
+            notBefore: time, engine: engine, serverURL: object.string("server_url"), strikes: max(1, strikes),
+            reason: object.string("reason") ?? "")
+    }
+
+    func save(in directory: String) throws(IOError) {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("v", Int64(1))
+        writer.field("not_before", notBefore.rfc3339)
+        writer.field("engine", engine)
+        writer.field("server_url", serverURL)
+        writer.field("strikes", Int64(strikes))
+        writer.field("reason", reason)
+        writer.endObject()
+        writer.newline()
+        try FileSystem.createDirectories(directory)
+        try FileSystem.atomicReplace(directory + "/" + Self.fileName, with: writer.bytes, mode: 0o644)
+    }
+
+    static func clear(in directory: String) {
+        unlink(directory + "/" + fileName)
+    }
+}

@@ -1,0 +1,25 @@
+/// Round-trip samples reduced the way the record defines them (DESIGN.md §1): the median as the
+/// latency, and as jitter the mean absolute difference of consecutive samples (Cloudflare's and
+/// RFC 3550's "IPDV" summary), both in milliseconds.
+public struct LatencySummary: Sendable, Equatable {
+    public let medianMilliseconds: Double
+    /// nil with fewer than two samples.
+    public let jitterMilliseconds: Double?
+    public let count: Int
+
+    /// nil without samples.
+    public init?(milliseconds samples: [Double]) {
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted()
+        let middle = sorted.count / 2
+        medianMilliseconds =
+            sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        if samples.count >= 2 {
+            let differences = zip(samples, samples.dropFirst()).map { abs($1 - $0) }
+            jitterMilliseconds = differences.reduce(0, +) / Double(differences.count)
+        } else {
+            jitterMilliseconds = nil
+        }
+        count = samples.count
+    }
+}

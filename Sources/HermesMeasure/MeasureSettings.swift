@@ -1,0 +1,94 @@
+import HermesCore
+
+/// Everything one run of `hermes-measure` is told.
+public struct MeasureSettings: Sendable {
+    public enum Engine: String, Sendable, CaseIterable {
+        case cloudflare
+        case librespeed
+        case ooklaCLI = "ookla-cli"
+    }
+
+    public var engine: Engine = .cloudflare
+    /// The server's base URL: Cloudflare-style base, or a LibreSpeed server.
+    public var server: String?
+    /// A LibreSpeed server list: an http(s) URL or a file.
+    public var serverList: String?
+    /// Hard cap per direction.
+    public var duration: Duration = .seconds(10)
+    /// The most parallel streams per direction.
+    public var maxStreams = 16
+    /// Hard cap on the bytes moved per direction.
+    public var maxBytes: Int64?
+    public var download = true
+    public var upload = true
+    /// Hard deadline for the whole run, lock wait included.
+    public var timeout: Duration = .seconds(60)
+    /// How long to wait for another run's lock before giving up.
+    public var lockWait: Duration = .seconds(30)
+    /// The `probe` field; the host name when not set.
+    public var probe: String?
+    /// Where the rate-limit back-off is kept.
+    public var stateDirectory: String
+    /// Where the lock lives: the runtime directory under systemd, else the state directory.
+    public var lockDirectory: String
+    /// The Ookla CLI to run (`ookla-cli` engine): a path, or a name looked up in `PATH`.
+    public var speedtestCommand = "speedtest"
+    /// Round trips of the idle latency test.
+    public var latencySamples = 12
+
+    public init(stateDirectory: String, lockDirectory: String? = nil) {
+        self.stateDirectory = stateDirectory
+        self.lockDirectory = lockDirectory ?? stateDirectory
+    }
+
+    /// The default server of each engine; nil where the user must name one.
+    public var serverURL: String? {
+        if let server { return server }
+        switch engine {
+        case .cloudflare: return "https://speed.cloudflare.com"
+        case .librespeed: return serverList
+        case .ooklaCLI: return nil
+        }
+    }
+}
+
+extension MeasureSettings {
+    /// Settings from flags (nil where not given), then `HERMES_MEASURE_*`/`HERMES_PROBE`, then
+    /// defaults. Paths follow DESIGN.md §4: state in `$STATE_DIRECTORY` or the XDG state home,
+    /// the lock in `$RUNTIME_DIRECTORY` when systemd provides one.
+    public static func resolve(
+        engine: String?, server: String?, serverList: String?, probe: String?, stateDirectory: String?,
+        environment: Environment
+    ) throws(ConfigurationError) -> MeasureSettings {
+        let state = stateDirectory ?? environment.stateDirectory
+        let runtime = environment.first("RUNTIME_DIRECTORY").map { String($0.value.split(separator: ":")[0]) }
+        var settings = MeasureSettings(stateDirectory: state, lockDirectory: stateDirectory == nil ? runtime : nil)
+        if let engine {
+            settings.engine = try parseEngine(engine, source: "--engine")
+        } else if let (name, value) = environment.first("HERMES_MEASURE_ENGINE") {
+            settings.engine = try parseEngine(value, source: name)
+        }
+        settings.server = server ?? environment.first("HERMES_MEASURE_SERVER")?.value
+        settings.serverList = serverList ?? environment.first("HERMES_MEASURE_SERVER_LIST")?.value
+        settings.probe = probe ?? environment.first("HERMES_PROBE")?.value
+        for (name, url) in [("server", settings.server), ("server list", settings.serverList)] {
+            if let url, url.isEmpty { throw ConfigurationError("the \(name) must not be empty") }
+        }
+        if let server = settings.server, !(server.hasPrefix("http://") || server.hasPrefix("https://")) {
+            throw ConfigurationError("the server must be an http:// or https:// URL, got '\(server)'")
+        }
+        if settings.engine == .librespeed && settings.server == nil && settings.serverList == nil {
+            throw ConfigurationError(
+                "the librespeed engine needs --server URL or --server-list URL|FILE (or HERMES_MEASURE_SERVER)")
+        }
+        return settings
+    }
+
+    private static func parseEngine(_ text: String, source: String) throws(ConfigurationError) -> Engine {
+        guard let engine = Engine(rawValue: text) else {
+            let names = Engine.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError("\(source): unknown engine '\(text)'; expected one of \(names)")
+        }
+        return engine
+    }
+}

@@ -1,0 +1,113 @@
+import HermesCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One run of `hermes-measure`: lock, back-off check, the engine under the deadline, and exactly
+/// one record, whatever happens.
+public enum Measurement {
+    /// Runs the test and returns its record: a result, or a failure saying what went wrong.
+    public static func run(_ settings: MeasureSettings, progress: LiveProgress, start: ContinuousClock.Instant = .now)
+        -> Record
+    {
+        let deadline = Deadline(after: settings.timeout, from: start)
+        let engine = settings.engine.rawValue
+        let serverURL = settings.serverURL
+        let outcome: Result<SpeedResult, MeasureFailure>
+        do throws(MeasureFailure) {
+            let lock = try RunLock(directory: settings.lockDirectory, wait: min(settings.lockWait, deadline.remaining))
+            defer { withExtendedLifetime(lock) {} }
+            outcome = .success(try measure(settings, deadline: deadline, progress: progress))
+        } catch {
+            outcome = .failure(error)
+        }
+        progress.finish()
+        let probe = settings.probe ?? hostName()
+        let durationMilliseconds = Int64(seconds(ContinuousClock.now - start) * 1000)
+        switch outcome {
+        case .success(var result):
+            result.timestamp = Timestamp.now()
+            result.extensions.engine = engine
+            result.extensions.serverURL = result.extensions.serverURL ?? serverURL
+            result.extensions.probe = probe
+            result.extensions.durationMs = durationMilliseconds
+            return .result(result)
+        case .failure(let failure):
+            return .failure(
+                MeasurementFailure(
+                    timestamp: Timestamp.now(), error: failure.message, errorKind: failure.kind, engine: engine,
+                    serverURL: serverURL, probe: probe))
+        }
+    }
+
+    /// Under the lock: honour a back-off, measure, and record a new back-off on a rate limit.
+    private static func measure(
+        _ settings: MeasureSettings, deadline: Deadline, progress: LiveProgress
+    ) throws(MeasureFailure) -> SpeedResult {
+        let engine = settings.engine.rawValue
+        let previous = Backoff.load(from: settings.stateDirectory)
+        if let previous, previous.applies(engine: engine, serverURL: settings.serverURL, at: Timestamp.now()) {
+            throw MeasureFailure(
+                .rateLimited,
+                "not testing before \(previous.notBefore.rfc3339): the service rate-limited the last test "
+                    + "(\(previous.reason))")
+        }
+        do throws(MeasureFailure) {
+            let result = try settings.engine.make(settings).measure(deadline: deadline, progress: progress)
+            if previous != nil { Backoff.clear(in: settings.stateDirectory) }
+            return result
+        } catch  where error.kind == .rateLimited {
+            let backoff = Backoff.after(
+                error, previous: previous, engine: engine, serverURL: settings.serverURL, now: Timestamp.now())
+            do {
+                try backoff.save(in: settings.stateDirectory)
+            } catch let saveError {
+                throw MeasureFailure(
+                    .rateLimited, "\(error.message); the back-off could not be kept: \(saveError)")
+            }
+            throw MeasureFailure(.rateLimited, "\(error.message); next test not before \(backoff.notBefore.rfc3339)")
+        }
+    }
+
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Writes the run's one record to standard output, once: either the run's own, or, if the run
+/// is still going `grace` after its deadline (a hang nothing else caught), a timeout failure
+/// written by a watchdog thread, after which the process exits.
+public final class SingleRecordOutput: Sendable {
+    private let written = Mutex(false)
+
+    public init() {}
+
+    /// Writes `record` unless a record was already written; true if this call wrote it.
+    @discardableResult
+    public func emit(_ record: Record) -> Bool {
+        written.withLock { written in
+            guard !written else { return false }
+            written = true
+            try? writeAll(RecordEncoder.encode(record), to: 1, name: "standard output")
+            return true
+        }
+    }
+
+    /// Starts the watchdog for a run of `settings` that began at `start`.
+    public func watch(_ settings: MeasureSettings, start: ContinuousClock.Instant, grace: Duration = .seconds(5)) {
+        BackgroundThread { [self] in
+            sleepPrecisely(start + settings.timeout + grace - .now)
+            let failure = MeasurementFailure(
+                timestamp: Timestamp.now(),
+                error: "the run did not finish within its deadline (--timeout \(Int(seconds(settings.timeout))) s) "
+                    + "and was stopped; a network call did not honour its time limit",
+                errorKind: .timeout, engine: settings.engine.rawValue, serverURL: settings.serverURL,
+                probe: settings.probe)
+            if emit(.failure(failure)) { _exit(ExitCode.measurementFailed.rawValue) }
+        }?.detach()
+    }
+}

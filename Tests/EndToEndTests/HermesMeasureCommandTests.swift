@@ -1,0 +1,142 @@
+import Foundation
+import HermesCore
+import HermesTarget
+import Testing
+
+/// hermes-measure as a pipeline sees it: exactly one line on stdout, whatever happens, and an
+/// exit status that says whether it is a result.
+@Suite struct HermesMeasureCommandTests {
+    private func target(_ configure: (inout TargetConfiguration) -> Void = { _ in }) throws -> TargetServer {
+        var configuration = TargetConfiguration(port: 0)
+        configure(&configuration)
+        let server = try TargetServer(configuration: configuration)
+        server.start()
+        return server
+    }
+
+    /// Runs hermes-measure with its own state directory and decodes its one line of output.
+    private func measure(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        Executable.Outcome, Record
+    ) {
+        let state = try TemporaryDirectory()
+        let outcome = try Executable.named("hermes-measure").run(
+            arguments + ["--state-directory", state.path], environment: environment, timeout: 60)
+        let lines = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        try #require(lines.count == 2 && lines[1].isEmpty, "stdout must be one line: \(outcome.stdout)")
+        let decoded = try RecordDecoder.decode(JSONParser.parse(String(lines[0])))
+        guard case .record(let record) = decoded else {
+            Issue.record("not a record: \(lines[0])")
+            throw CancellationError()
+        }
+        return (outcome, record)
+    }
+
+    @Test func aResultIsOneLineAndExitZero() throws {
+        let server = try target { $0.downBytesPerSecond = 5_000_000 }
+        defer { server.stop() }
+        let (outcome, record) = try measure(
+            ["--server", "http://\(server.address)", "--duration", "2", "--probe", "attic"])
+        #expect(outcome.status == 0)
+        #expect(outcome.stderr.isEmpty, "silence on success: \(outcome.stderr)")
+        guard case .result(let result) = record else {
+            Issue.record("expected a result: \(record)")
+            return
+        }
+        #expect(result.extensions.probe == "attic")
+        #expect(result.extensions.engine == "cloudflare")
+        #expect(result.downloadMbps != nil && result.uploadMbps != nil)
+    }
+
+    @Test(arguments: [
+        ("refused", "connect"), ("rate-limit", "rate_limited"), ("fail-503", "http"), ("stall", "timeout"),
+        ("close", "protocol"), ("tls", "tls"), ("deadline", "timeout"),
+    ])
+    func everyFaultIsOneFailureLineAndExitOne(fault: String, kind: String) throws {
+        let server = try target {
+            switch fault {
+            case "rate-limit": $0.rateLimitRetryAfter = 30
+            case "fail-503": $0.failStatus = 503
+            case "stall": $0.stallAfter = 100_000
+            case "close": $0.closeAfter = 100_000
+            case "deadline": $0.responseDelay = .seconds(5)
+            default: break
+            }
+        }
+        defer { server.stop() }
+        let url =
+            switch fault {
+            case "refused": "http://127.0.0.1:9"
+            case "tls": "https://\(server.address)"
+            default: "http://\(server.address)"
+            }
+        let timeout = fault == "deadline" ? "4" : "20"
+        let (outcome, record) = try measure(["--server", url, "--duration", "3", "--timeout", timeout])
+        #expect(outcome.status == 1)
+        guard case .failure(let failure) = record else {
+            Issue.record("expected a failure: \(record)")
+            return
+        }
+        #expect(failure.errorKind.rawValue == kind, "\(failure.error)")
+        #expect(failure.serverURL == url)
+        #expect(outcome.stderrLines.last == "hermes-measure: \(failure.error)")
+    }
+
+    @Test func aMissingOoklaCLIIsAFailureRecord() throws {
+        let (outcome, record) = try measure(["--engine", "ookla-cli", "--speedtest", "/nonexistent/speedtest"])
+        #expect(outcome.status == 1)
+        guard case .failure(let failure) = record else {
+            Issue.record("expected a failure: \(record)")
+            return
+        }
+        #expect(failure.engine == "ookla-cli")
+        #expect(failure.serverURL == nil)
+    }
+
+    @Test func twoRunsNeverOverlap() throws {
+        let server = try target { $0.downBytesPerSecond = 2_000_000 }
+        defer { server.stop() }
+        let state = try TemporaryDirectory()
+        let arguments = ["--server", "http://\(server.address)", "--no-upload", "--duration", "3"]
+        let measure = try Executable.named("hermes-measure")
+        let path = state.path
+        let first = Thread { _ = try? measure.run(arguments + ["--state-directory", path]) }
+        first.start()
+        Thread.sleep(forTimeInterval: 0.5)
+        let second = try measure.run(arguments + ["--state-directory", state.path, "--lock-wait", "0.5"])
+        #expect(second.status == 1)
+        #expect(second.stdout.contains("another speed test is in progress"))
+        #expect(second.stdout.split(separator: "\n").count == 1)
+    }
+
+    @Test(arguments: [
+        ["--duration", "0"], ["--streams", "0"], ["--max-bytes", "0"], ["--no-download", "--no-upload"],
+        ["--timeout", "-1"], ["--server", "http://a", "--server-list", "b"], ["--bogus"],
+    ])
+    func badFlagsExit64WithNothingOnStdout(arguments: [String]) throws {
+        let outcome = try Executable.named("hermes-measure").run(arguments)
+        #expect(outcome.status == 64)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderrLines.first?.hasPrefix("hermes-measure: ") == true, "\(outcome.stderr)")
+    }
+
+    @Test(arguments: [
+        ["HERMES_MEASURE_ENGINE": "speedof.me"], ["HERMES_MEASURE_SERVER": "ftp://x"],
+        ["HERMES_MEASURE_ENGINE": "librespeed"],
+    ])
+    func aBadEnvironmentExits78(environment: [String: String]) throws {
+        let outcome = try Executable.named("hermes-measure").run([], environment: environment)
+        #expect(outcome.status == 78)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderrLines.first?.hasPrefix("hermes-measure: ") == true, "\(outcome.stderr)")
+    }
+
+    @Test func helpAndVersionGoToStandardOutput() throws {
+        let measure = try Executable.named("hermes-measure")
+        let help = try measure.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--server-list"))
+        let version = try measure.run(["--version"])
+        #expect(version.status == 0)
+        #expect(!version.stdout.isEmpty)
+    }
+}

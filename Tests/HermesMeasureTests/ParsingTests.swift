@@ -1,0 +1,136 @@
+import HermesCore
+import Testing
+
+@testable import HermesMeasure
+
+@Suite struct LatencySummaryTests {
+    @Test func medianAndJitterAsTheRecordDefinesThem() throws {
+        let summary = try #require(LatencySummary(milliseconds: [10, 12, 11, 30, 11]))
+        #expect(summary.medianMilliseconds == 11)
+        // |12-10| + |11-12| + |30-11| + |11-30| = 2 + 1 + 19 + 19 = 41, over 4 differences.
+        #expect(summary.jitterMilliseconds == 10.25)
+        #expect(summary.count == 5)
+    }
+
+    @Test func anEvenCountTakesTheMeanOfTheMiddleTwo() throws {
+        #expect(LatencySummary(milliseconds: [4, 1, 3, 2])?.medianMilliseconds == 2.5)
+    }
+
+    @Test func oneSampleHasNoJitterAndNoneHasNoSummary() {
+        #expect(LatencySummary(milliseconds: [7])?.jitterMilliseconds == nil)
+        #expect(LatencySummary(milliseconds: []) == nil)
+    }
+}
+
+@Suite struct ProtocolParsingTests {
+    @Test(arguments: [
+        ("cfRequestDuration;dur=12.5", 12_500),
+        ("cfL4;desc=\"x\", cfRequestDuration;dur=0.021", 21),
+        ("cfRequestDuration; dur=3", 3000),
+    ])
+    func serverTimingGivesTheServersProcessingTime(header: String, microseconds: Int64) {
+        #expect(ServerTiming.duration(of: "cfRequestDuration", in: header) == .microseconds(microseconds))
+    }
+
+    @Test(arguments: ["cfSpeed;dur=5", "cfRequestDuration;dur=-1", "cfRequestDuration;dur=nan", ""])
+    func serverTimingWithoutAUsableValueIsNil(header: String) {
+        #expect(ServerTiming.duration(of: "cfRequestDuration", in: header) == nil)
+    }
+
+    @Test func retryAfterTakesSecondsOrAnHTTPDate() throws {
+        #expect(RetryAfter.parse("120") == .seconds(120))
+        #expect(RetryAfter.parse(" 7 ") == .seconds(7))
+        #expect(RetryAfter.parse("soon") == nil)
+        #expect(RetryAfter.parse("-3") == nil)
+        let past = try #require(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT"))
+        #expect(past == .zero)
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT")?.rfc3339 == "1994-11-06T08:49:37.000Z")
+        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == nil)
+    }
+
+    @Test func aLibreSpeedServerListIsRead() throws {
+        let list = """
+            [{"id":1,"name":"Frankfurt, Germany (Clouvider)","server":"//fra.example.net/backend/",
+              "dlURL":"garbage.php","ulURL":"empty.php","pingURL":"empty.php","getIpURL":"getIP.php"},
+             {"id":"b","name":"Local","server":"http://10.0.0.2:8080"}]
+            """
+        let servers = try LibreSpeedServer.parseList(list, source: "list.json")
+        #expect(servers.count == 2)
+        #expect(servers[0].id == "1")
+        #expect(servers[0].base == "https://fra.example.net/backend/")
+        let endpoints = LibreSpeedEndpoints(server: servers[0])
+        #expect(endpoints.download(upTo: .max).url == "https://fra.example.net/backend/garbage.php?ckSize=100")
+        #expect(endpoints.latencyProbe().url == "https://fra.example.net/backend/empty.php")
+        #expect(servers[1].base == "http://10.0.0.2:8080/")
+        #expect(LibreSpeedEndpoints(server: servers[1]).upload(bytes: 10).url == "http://10.0.0.2:8080/empty")
+        #expect(LibreSpeedEndpoints(server: servers[1]).download(upTo: 3_000_000).url.hasSuffix("garbage?ckSize=3"))
+    }
+
+    @Test(arguments: ["{}", "[]", "[{\"name\":\"no server\"}]", "not json"])
+    func aBadServerListIsAClearFailure(text: String) {
+        #expect(throws: MeasureFailure.self) { try LibreSpeedServer.parseList(text, source: "x.json") }
+    }
+
+    @Test func getIPIsReadInEachOfItsShapes() {
+        let ipinfo =
+            #"{"processedString":"203.0.113.9 - Example Fibre, DE (12 km)","rawIspInfo":{"ip":"203.0.113.9","org":"AS64500 Example Fibre GmbH"}}"#
+        #expect(LibreSpeedEngine.client(fromGetIP: ipinfo) == ("203.0.113.9", "Example Fibre GmbH"))
+        let offline = #"{"processedString":"203.0.113.9 - Example Fibre, DE","rawIspInfo":{"as_name":"EXAMPLE-AS"}}"#
+        #expect(LibreSpeedEngine.client(fromGetIP: offline) == ("203.0.113.9", "EXAMPLE-AS"))
+        let bare = #"{"processedString":"203.0.113.9 - Example Fibre, DE","rawIspInfo":""}"#
+        #expect(LibreSpeedEngine.client(fromGetIP: bare) == ("203.0.113.9", "Example Fibre"))
+        let privateRange = #"{"processedString":"192.168.1.5 - private IPv4 access","rawIspInfo":""}"#
+        #expect(LibreSpeedEngine.client(fromGetIP: privateRange) == ("192.168.1.5", "private IPv4 access"))
+        #expect(LibreSpeedEngine.client(fromGetIP: "nonsense") == (nil, nil))
+    }
+}
+
+@Suite struct BackoffTests {
+    private let now = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+
+    @Test func retryAfterIsHonouredAndCapped() {
+        let limited = MeasureFailure(.rateLimited, "429", retryAfter: .seconds(120))
+        let backoff = Backoff.after(limited, previous: nil, engine: "cloudflare", serverURL: "u", now: now)
+        #expect(backoff.notBefore == now.adding(milliseconds: 120_000))
+        let huge = MeasureFailure(.rateLimited, "429", retryAfter: .seconds(10 * 86400))
+        #expect(
+            Backoff.after(huge, previous: nil, engine: "cloudflare", serverURL: "u", now: now).notBefore
+                == now.adding(milliseconds: 86_400_000))
+    }
+
+    @Test func withoutRetryAfterEachStrikeDoublesTheWaitUpToFourHours() {
+        let limited = MeasureFailure(.rateLimited, "limit reached")
+        var previous: Backoff?
+        var waits: [Int64] = []
+        for _ in 0..<6 {
+            let backoff = Backoff.after(limited, previous: previous, engine: "ookla-cli", serverURL: nil, now: now)
+            waits.append((backoff.notBefore.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 60_000)
+            previous = backoff
+        }
+        #expect(waits == [15, 30, 60, 120, 240, 240])
+        // Another service starts over.
+        let other = Backoff.after(limited, previous: previous, engine: "cloudflare", serverURL: nil, now: now)
+        #expect(other.strikes == 1)
+    }
+
+    @Test func itAppliesToItsServiceUntilItsTime() {
+        let backoff = Backoff(
+            notBefore: now.adding(milliseconds: 1000), engine: "cloudflare", serverURL: "u", strikes: 1, reason: "")
+        #expect(backoff.applies(engine: "cloudflare", serverURL: "u", at: now))
+        #expect(!backoff.applies(engine: "cloudflare", serverURL: "v", at: now))
+        #expect(!backoff.applies(engine: "librespeed", serverURL: "u", at: now))
+        #expect(!backoff.applies(engine: "cloudflare", serverURL: "u", at: now.adding(milliseconds: 1000)))
+    }
+
+    @Test func theFileRoundTripsAndDamageIsIgnored() throws {
+        let directory = try temporaryDirectory()
+        let backoff = Backoff(
+            notBefore: now, engine: "cloudflare", serverURL: nil, strikes: 3, reason: "HTTP 429 \"quoted\"")
+        try backoff.save(in: directory)
+        #expect(Backoff.load(from: directory) == backoff)
+        try FileSystem.atomicReplace(directory + "/" + Backoff.fileName, with: Array("{oops".utf8))
+        #expect(Backoff.load(from: directory) == nil)
+        Backoff.clear(in: directory)
+        #expect(Backoff.load(from: directory) == nil)
+    }
+}
