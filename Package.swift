@@ -81,6 +81,8 @@ let package = Package(
         .testTarget(name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib"]),
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesTargetTests", dependencies: ["HermesTarget", "HermesHTTP", "CZlib"]),
+        // The systemd units, sysusers.d and tmpfiles.d files, checked with systemd's own tools.
+        .testTarget(name: "OperationsTests", dependencies: ["HermesTestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
