@@ -8,17 +8,10 @@ import Testing
 @Suite struct ServicePipelineTests {
     /// Where a tool the test needs lives, or a failure naming the package to install.
     static func installed(_ name: String, package: String) throws -> String {
-        for directory in ["/usr/bin", "/usr/sbin", "/bin"]
-        where FileManager.default.isExecutableFile(
-            atPath: directory + "/" + name)
-        {
-            return directory + "/" + name
-        }
-        Issue.record("\(name) is not installed: apt-get install \(package) (scripts/test does this)")
-        throw Missing()
+        try #require(
+            ChildProcess.installed(name),
+            "\(name) is not installed: apt-get install \(package) (scripts/test does this)")
     }
-
-    struct Missing: Error {}
 
     /// The body of a GET, or nil when the server does not answer 2xx.
     static func get(_ url: String, query: String? = nil) throws -> String? {

@@ -7,12 +7,21 @@ package struct ProcessOutcome: Sendable {
     package var stderr: String
     /// Whether it was killed for outliving its deadline.
     package var timedOut: Bool
+    /// False when something it started kept its output pipes open after it exited.
+    package var outputComplete: Bool
 }
 
 /// Runs programs the tests need (systemd-analyze, bash pipelines, curl) with a deadline, and
 /// servers they start and must stop. Children are killed with SIGKILL: the test runner starts
 /// them with SIGTERM blocked, so `Process.terminate()` would not end them.
 package enum ChildProcess {
+    /// Where an installed program is, searching the directories Debian installs into.
+    package static func installed(_ name: String) -> String? {
+        ["/usr/bin", "/bin", "/usr/sbin", "/usr/local/bin"].map { $0 + "/" + name }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }
+
     package struct LaunchError: Error, CustomStringConvertible {
         package let description: String
     }
@@ -58,7 +67,9 @@ package enum ChildProcess {
         let drained = ContinuousClock.now + .seconds(10)
         while !collected.isComplete && ContinuousClock.now < drained { usleep(1_000) }
         let (out, err) = collected.texts
-        return ProcessOutcome(status: process.terminationStatus, stdout: out, stderr: err, timedOut: timedOut)
+        return ProcessOutcome(
+            status: process.terminationStatus, stdout: out, stderr: err, timedOut: timedOut,
+            outputComplete: collected.isComplete)
     }
 }
 

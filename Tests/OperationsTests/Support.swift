@@ -27,15 +27,9 @@ enum Repository {
 /// A systemd tool the tests run. scripts/test installs the systemd package; a missing tool
 /// fails the test with the package to install, never skips it.
 func systemdTool(_ name: String) throws -> String {
-    for directory in ["/usr/bin", "/bin", "/usr/sbin"] {
-        let path = directory + "/" + name
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    Issue.record("\(name) is not installed: apt-get install systemd (scripts/test does this)")
-    throw MissingTool()
+    try #require(
+        ChildProcess.installed(name), "\(name) is not installed: apt-get install systemd (scripts/test does this)")
 }
-
-struct MissingTool: Error {}
 
 /// A directory under /tmp, removed when the test ends.
 final class ScratchDirectory {
