@@ -91,6 +91,8 @@ let package = Package(
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesTargetTests", dependencies: ["HermesTarget", "HermesHTTP", "CZlib"]),
         .testTarget(name: "HermesMeasureTests", dependencies: ["HermesMeasure", "HermesTarget", "HermesHTTP"]),
+        // The systemd units, sysusers.d and tmpfiles.d files, checked with systemd's own tools.
+        .testTarget(name: "OperationsTests", dependencies: ["HermesTestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

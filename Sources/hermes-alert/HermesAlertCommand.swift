@@ -28,6 +28,13 @@ struct HermesAlertCommand: HermesCommand {
     @OptionGroup var policy: PolicyOptions
     @OptionGroup var providers: ProviderOptions
 
+    @Flag(
+        help: """
+            With no provider configured, read the records and exit 0 instead of 78 (for a pipeline \
+            in which alerting is optional, such as hermes.service).
+            """)
+    var ifConfigured = false
+
     func run() throws {
         if isatty(0) != 0 {
             throw exitAfterReporting(
@@ -38,22 +45,31 @@ struct HermesAlertCommand: HermesCommand {
         state.apply(to: &flags)
         policy.apply(to: &flags)
         providers.apply(to: &flags)
-        let settings = try resolvedSettings(flags)
+        let settings = try resolvedSettings(flags, providerRequired: !ifConfigured)
+        if settings.providers.isEmpty {
+            // Read to the end, so the stage before this one never writes into a closed pipe.
+            do {
+                try discardStandardInput()
+            } catch {
+                throw exitAfterReporting(error.description, code: .ioError, tool: "hermes-alert")
+            }
+            return
+        }
         let code = AlertRun(settings: settings, diagnostics: Diagnostics(tool: "hermes-alert")).run(reading: 0)
         if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
     }
 }
 
-/// Settings from flags and the environment; a configuration problem, or no provider, ends the
-/// run with 78.
-func resolvedSettings(_ flags: AlertSettings.Flags) throws -> AlertSettings {
+/// Settings from flags and the environment; a configuration problem, or no provider when one is
+/// required, ends the run with 78.
+func resolvedSettings(_ flags: AlertSettings.Flags, providerRequired: Bool = true) throws -> AlertSettings {
     let settings: AlertSettings
     do {
         settings = try AlertSettings.resolve(flags, environment: .current())
     } catch {
         throw exitAfterReporting(error.message, code: .configuration, tool: "hermes-alert")
     }
-    if settings.providers.isEmpty {
+    if settings.providers.isEmpty && providerRequired {
         throw exitAfterReporting(
             "no provider configured: give --webhook-url, --gotify-url, --ntfy-topic or --apprise-url (or ALERT_* variables)",
             code: .configuration, tool: "hermes-alert")
@@ -107,5 +123,15 @@ struct Status: ParsableCommand {
                 "state file \(path) is damaged: \(problem.message)", code: .dataError, tool: "hermes-alert")
         }
         try writeAll(Array((lines.joined(separator: "\n") + "\n").utf8), to: 1, name: "standard output")
+    }
+}
+
+/// Reads standard input to its end and forgets it.
+private func discardStandardInput() throws(IOError) {
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if count == 0 { return }
+        if count < 0 && errno != EINTR { throw IOError(operation: "read", path: "standard input", code: errno) }
     }
 }

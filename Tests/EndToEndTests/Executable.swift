@@ -1,4 +1,5 @@
 import Foundation
+import HermesTestSupport
 import Testing
 
 /// Runs a built Hermes executable as a user would, with stdin, environment and a deadline.
@@ -40,13 +41,12 @@ struct Executable {
         var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
     }
 
+    /// Runs the tool without any Hermes or Python Hermes variables of the test's environment,
+    /// plus `environment`; kills it (SIGKILL) after `timeout` seconds.
     @discardableResult
     func run(
         _ arguments: [String], stdin: String = "", environment: [String: String] = [:], timeout: TimeInterval = 60
     ) throws -> Outcome {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
         var base = ProcessInfo.processInfo.environment
         for key in base.keys
         where key.hasPrefix("HERMES_") || key.hasPrefix("SQLITE_") || key.hasPrefix("CSV_") || key.hasPrefix("ALERT_")
@@ -54,40 +54,16 @@ struct Executable {
         {
             base[key] = nil
         }
-        process.environment = base.merging(environment) { $1 }
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let inputData = Data(stdin.utf8)
-        let writer = Thread {
-            input.fileHandleForWriting.write(inputData)
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let collected = Collected()
-        let outReader = Thread { collected.stdout = output.fileHandleForReading.readDataToEndOfFile() }
-        let errReader = Thread { collected.stderr = errors.fileHandleForReading.readDataToEndOfFile() }
-        outReader.start()
-        errReader.start()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
+        let outcome = try ChildProcess.run(
+            url.path, arguments, environment: base.merging(environment) { $1 }, input: stdin,
+            timeout: .milliseconds(Int64(timeout * 1000)))
+        if outcome.timedOut {
             Issue.record("\(url.lastPathComponent) \(arguments) did not finish within \(timeout) s")
         }
-        process.waitUntilExit()
-        // The readers end when the child's pipes close; a grandchild holding them must not hang the suite.
-        let drained = Date().addingTimeInterval(10)
-        while !collected.isComplete && Date() < drained { usleep(1_000) }
-        if !collected.isComplete { Issue.record("\(url.lastPathComponent)'s output pipes stayed open after it exited") }
-        return Outcome(
-            status: process.terminationStatus,
-            stdout: String(decoding: collected.stdout ?? Data(), as: UTF8.self),
-            stderr: String(decoding: collected.stderr ?? Data(), as: UTF8.self))
+        if !outcome.outputComplete {
+            Issue.record("\(url.lastPathComponent)'s output pipes stayed open after it exited")
+        }
+        return Outcome(status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 }
 

@@ -149,6 +149,20 @@ import Testing
         #expect(outcome.status == 64)
     }
 
+    /// hermes.service ends its pipeline with --if-configured: with no provider it must read the
+    /// whole input (more than a pipe buffer) and succeed, but a broken provider is still an error.
+    @Test func ifConfiguredReadsEverythingAndSucceedsWithoutAProvider() throws {
+        let input = String(repeating: Self.failureLine(0), count: 5000)
+        var outcome = try run(["--if-configured"], stdin: input)
+        #expect(outcome.status == 0)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderr.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: statePath), "no provider, so no state to keep")
+        outcome = try run(["--if-configured", "--gotify-url", "http://127.0.0.1:1"], stdin: Self.failureLine(0))
+        #expect(outcome.status == 78)
+        #expect(outcome.stderr.contains("Gotify needs an application token"))
+    }
+
     /// The second run starts while the first holds the state lock and is still sending; it must
     /// see the first run's state, not the state both read before either wrote.
     @Test func twoRunsAtOnceLoseNoUpdate() throws {

@@ -1,0 +1,163 @@
+import Foundation
+import HermesTestSupport
+import Testing
+
+/// The shipped units, checked by systemd's own tools rather than by reading them back.
+@Suite struct SystemdUnitTests {
+    let service: SystemdUnit
+    let timer: SystemdUnit
+
+    init() throws {
+        service = try Repository.unit("hermes.service")
+        timer = try Repository.unit("hermes.timer")
+    }
+
+    /// `systemd-analyze verify` loads both units as the service manager would (the timer must
+    /// find hermes.service next to it) and reports nothing. Manual pages are checked by
+    /// `documentationNamesShippedManuals`, since they are not installed here.
+    @Test func unitsVerifyClean() throws {
+        let analyze = try systemdTool("systemd-analyze")
+        let directory = try ScratchDirectory()
+        let units = try ["hermes.service", "hermes.timer"].map {
+            try directory.write(try Repository.text("systemd/" + $0), to: $0)
+        }
+        let outcome = try ChildProcess.run(analyze, ["verify", "--man=no"] + units, timeout: .seconds(60))
+        #expect(outcome.status == 0, "systemd-analyze verify: \(outcome.stderr)")
+        #expect(outcome.stderr.isEmpty && outcome.stdout.isEmpty, "\(outcome.stdout)\(outcome.stderr)")
+    }
+
+    @Test func documentationNamesShippedManuals() throws {
+        let references = service.words("Documentation", in: "Unit") + timer.words("Documentation", in: "Unit")
+        #expect(references.contains("man:hermes(7)"))
+        for reference in references {
+            // man:NAME(SECTION)
+            let page = try #require(
+                reference.wholeMatch(of: /man:([a-z0-9.-]+)\(([1-9])\)/), "not a man: reference: \(reference)")
+            let file = "man/\(page.1).\(page.2)"
+            #expect(FileManager.default.fileExists(atPath: Repository.root + "/" + file), "\(reference): no \(file)")
+        }
+    }
+
+    /// The gate of issue 6: an exposure of at most 2.0 by `systemd-analyze security --offline`.
+    /// A bare unit must fail the same gate, or the gate would prove nothing.
+    @Test func securityExposureIsAtMostTwo() throws {
+        let analyze = try systemdTool("systemd-analyze")
+        let directory = try ScratchDirectory()
+        let hardened = try directory.write(try Repository.text("systemd/hermes.service"), to: "hermes.service")
+        let outcome = try ChildProcess.run(analyze, ["security", "--offline=true", "--threshold=20", hardened])
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        let level = try #require(
+            outcome.stdout.firstMatch(of: /Overall exposure level for hermes.service: ([0-9.]+)/),
+            "no overall exposure in: \(outcome.stdout)")
+        let exposure = try #require(Double(level.1))
+        #expect(exposure <= 2.0)
+
+        let bare = try directory.write("[Service]\nType=oneshot\nExecStart=/bin/true\n", to: "bare.service")
+        let ungated = try ChildProcess.run(analyze, ["security", "--offline=true", "--threshold=20", bare])
+        #expect(ungated.status != 0, "a bare unit passed the gate: \(ungated.stdout)")
+    }
+
+    /// sysusers.d and tmpfiles.d applied to an empty root by systemd's tools give the layout the
+    /// service and node_exporter rely on: the hermes account, its 0755 state directory, and the
+    /// link from Debian's textfile directory to the very file ExecStart's --textfile names.
+    @Test func sysusersAndTmpfilesGiveNodeExporterTheTextfile() throws {
+        let sysusers = try systemdTool("systemd-sysusers")
+        let tmpfiles = try systemdTool("systemd-tmpfiles")
+        let root = try ScratchDirectory()
+        try root.write("", to: "etc/.keep")
+        try root.write(try Repository.text("systemd/hermes.sysusers"), to: "usr/lib/sysusers.d/hermes.conf")
+        try root.write(try Repository.text("systemd/hermes.tmpfiles"), to: "usr/lib/tmpfiles.d/hermes.conf")
+        var outcome = try ChildProcess.run(sysusers, ["--root=\(root.path)"])
+        try #require(outcome.status == 0, "systemd-sysusers: \(outcome.stderr)")
+        outcome = try ChildProcess.run(tmpfiles, ["--root=\(root.path)", "--create"])
+        try #require(outcome.status == 0, "systemd-tmpfiles (needs root to chown): \(outcome.stderr)")
+
+        let passwd = try String(contentsOfFile: root.path + "/etc/passwd", encoding: .utf8)
+        let account = try #require(
+            passwd.split(separator: "\n").first { $0.hasPrefix("hermes:") }, "no hermes user in \(passwd)")
+        let fields = account.split(separator: ":", omittingEmptySubsequences: false)
+        let uid = try #require(Int(fields[2]))
+        #expect(uid > 0 && uid < 1000, "a system account")
+        #expect(fields[5] == "/var/lib/hermes")
+        #expect(fields[6].hasSuffix("nologin"))
+
+        let files = FileManager.default
+        let state = try files.attributesOfItem(atPath: root.path + "/var/lib/hermes")
+        #expect(state[.type] as? FileAttributeType == .typeDirectory)
+        #expect(state[.posixPermissions] as? Int == 0o755, "node_exporter's user must be able to enter it")
+        #expect((state[.ownerAccountID] as? NSNumber)?.intValue == uid)
+        let textfile = try files.attributesOfItem(atPath: root.path + "/var/lib/hermes/hermes.prom")
+        #expect(textfile[.posixPermissions] as? Int == 0o644)
+        let link = try files.destinationOfSymbolicLink(
+            atPath: root.path + "/var/lib/prometheus/node-exporter/hermes.prom")
+        #expect(link == "/var/lib/hermes/hermes.prom")
+
+        #expect(service.values("User", in: "Service") == ["hermes"])
+        #expect(service.values("StateDirectory", in: "Service") == ["hermes"])
+        let execStart = try #require(service.values("ExecStart", in: "Service").first)
+        let script = try #require(SystemdUnit.bashScript(ofExecStart: execStart, stateRoot: "/var/lib"))
+        #expect(script.contains("--textfile \(link) "), "ExecStart writes the file the link points to")
+    }
+
+    @Test func timerRunsEveryHalfHourSpreadAndCatchingUp() throws {
+        let analyze = try systemdTool("systemd-analyze")
+        let calendar = try #require(timer.values("OnCalendar", in: "Timer").first)
+        let outcome = try ChildProcess.run(analyze, ["calendar", calendar])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("Normalized form: *-*-* *:00/30:00"), "\(outcome.stdout)")
+        #expect(timer.values("Persistent", in: "Timer") == ["true"])
+        #expect(timer.values("FixedRandomDelay", in: "Timer") == ["true"])
+        #expect(!timer.values("RandomizedDelaySec", in: "Timer").isEmpty)
+        #expect(!timer.values("AccuracySec", in: "Timer").isEmpty)
+        #expect(timer.values("WantedBy", in: "Install") == ["timers.target"])
+    }
+
+    /// The pipeline ExecStart runs: the four tools in order, under pipefail, alerting optional.
+    @Test func execStartIsThePipelineUnderPipefail() throws {
+        let execStart = try #require(service.values("ExecStart", in: "Service").first)
+        let script = try #require(
+            SystemdUnit.bashScript(ofExecStart: execStart, stateRoot: "/var/lib"),
+            "ExecStart is not \(SystemdUnit.bashPrefix)...': \(execStart)")
+        let stages = script.split(separator: "|").map { $0.split(separator: " ").map(String.init) }
+        #expect(
+            stages.map { $0.first ?? "" }.map { ($0 as NSString).lastPathComponent } == [
+                "hermes-measure", "hermes-store", "hermes-export", "hermes-alert",
+            ])
+        #expect(stages.allSatisfy { $0.first?.hasPrefix("/usr/local/bin/") == true }, "scripts/install rewrites these")
+        #expect(stages[1].contains("--tee") && stages[2].contains("--tee"))
+        #expect(stages[3].contains("--if-configured"))
+        #expect(service.values("Type", in: "Service") == ["oneshot"])
+        #expect(service.values("SuccessExitStatus", in: "Service") == ["1"])
+        #expect(!service.values("TimeoutStartSec", in: "Service").isEmpty)
+        #expect(service.words("Wants", in: "Unit").contains("network-online.target"))
+        #expect(service.words("After", in: "Unit").contains("network-online.target"))
+    }
+
+    /// Every credential the tools look for in $CREDENTIALS_DIRECTORY is loaded by the unit, and
+    /// nothing else, each from /etc/credstore/hermes.<name>.
+    @Test func credentialsAreTheOnesTheToolsRead() throws {
+        var read: Set<String> = []
+        for source in try Repository.sources() {
+            for match in source.matches(of: /credential: "([a-z0-9-]+)"/) { read.insert(String(match.1)) }
+        }
+        #expect(read.isSuperset(of: ["ntfy-token", "gotify-token", "loki-password", "loki-token"]))
+        var loaded: Set<String> = []
+        for value in service.values("LoadCredential", in: "Service") {
+            let parts = value.split(separator: ":").map(String.init)
+            #expect(parts.count == 2 && parts[1] == "hermes." + parts[0], "\(value)")
+            loaded.insert(parts[0])
+        }
+        #expect(loaded == read)
+    }
+
+    /// Every variable the example environment file mentions is one some tool reads.
+    @Test func environmentExampleNamesOnlyVariablesTheToolsRead() throws {
+        let example = try Repository.text("systemd/hermes.env.example")
+        let names = example.matches(of: /(?m)^#?([A-Z][A-Z0-9_]*)=/).map { String($0.1) }
+        #expect(names.count > 20)
+        let sources = try Repository.sources().joined()
+        let unread = names.filter { !sources.contains("\"\($0)\"") }
+        #expect(unread.isEmpty, "hermes.env.example names variables no tool in Sources/ reads: \(unread)")
+        #expect(service.values("EnvironmentFile", in: "Service") == ["-/etc/hermes/hermes.env"])
+    }
+}
