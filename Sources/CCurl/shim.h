@@ -1,6 +1,8 @@
 #ifndef HERMES_CCURL_SHIM_H
 #define HERMES_CCURL_SHIM_H
 #include <curl/curl.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 
 /*
  * curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are C variadic functions, which Swift
@@ -64,6 +66,19 @@ static inline CURLcode hermes_easy_getinfo_long(CURL *handle, CURLINFO info, lon
 
 static inline CURLcode hermes_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
     return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode hermes_easy_getinfo_socket(CURL *handle, CURLINFO info, curl_socket_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+/*
+ * Bytes in a TCP socket's send queue that the peer has not acknowledged (sent or not); -1 on
+ * error. ioctl is variadic, so Swift cannot call it directly.
+ */
+static inline long hermes_socket_unacknowledged_bytes(int socket) {
+    int queued = 0;
+    return ioctl(socket, SIOCOUTQ, &queued) == 0 ? (long)queued : -1;
 }
 
 /* The string stays owned by the handle and is valid until its next transfer or cleanup. */

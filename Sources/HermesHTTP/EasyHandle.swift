@@ -16,6 +16,8 @@ final class EasyHandle {
     private var connectToList: UnsafeMutablePointer<curl_slist>?
     private var context: TransferContext?
     private var displayURL = ""
+    private var socketDescriptor: Int32?
+    private var socketNotFound: SocketPorts?
 
     /// libcurl's read/write chunk size: on loopback 100 KiB beat both the 16 KiB default and
     /// 512 KiB (see the build notes), and it bounds the chunks a streaming sink sees.
@@ -48,6 +50,8 @@ final class EasyHandle {
         connectToList = nil
         errorBuffer[0] = 0
         displayURL = request.displayURL
+        socketDescriptor = nil
+        socketNotFound = nil
 
         let url = try ParsedURL(request.url, displayURL: displayURL)
         let context = TransferContext(request: request)
@@ -115,8 +119,38 @@ final class EasyHandle {
     var byteCounts: ByteCounts {
         ByteCounts(
             received: offsetInfo(CURLINFO_SIZE_DOWNLOAD_T),
-            sent: offsetInfo(CURLINFO_SIZE_UPLOAD_T)
+            sent: offsetInfo(CURLINFO_SIZE_UPLOAD_T),
+            unacknowledged: unacknowledgedBytes
         )
+    }
+
+    /// What the connection's socket still holds of what was written to it: the part of `sent`
+    /// the peer has not received yet.
+    private var unacknowledgedBytes: Int64 {
+        guard let socket = connectionSocket() else { return 0 }
+        return Int64(max(0, hermes_socket_unacknowledged_bytes(socket)))
+    }
+
+    /// The descriptor of the connection this transfer runs on. libcurl only names it once the
+    /// transfer is over (`CURLINFO_ACTIVESOCKET`), so it is found by its ports among this
+    /// process's sockets, once per transfer, and checked again on each use.
+    private func connectionSocket() -> Int32? {
+        let local = longInfo(CURLINFO_LOCAL_PORT)
+        let remote = longInfo(CURLINFO_PRIMARY_PORT)
+        guard local > 0 && remote > 0 else { return nil }
+        if let known = socketDescriptor, SocketPorts(of: known) == SocketPorts(local: local, remote: remote) {
+            return known
+        }
+        socketDescriptor = nil
+        let wanted = SocketPorts(local: local, remote: remote)
+        guard wanted != socketNotFound else { return nil }
+        for descriptor in Int32(3)..<Int32(4096) where SocketPorts(of: descriptor) == wanted {
+            socketDescriptor = descriptor
+            return descriptor
+        }
+        // Not ours to see (another process's socket, or closed meanwhile): do not search again.
+        socketNotFound = wanted
+        return nil
     }
 
     func stoppedByCaller() -> HTTPError {
@@ -402,4 +436,48 @@ private func numericAddressFamily(_ address: String) -> Int32? {
     if inet_pton(AF_INET, address, &storage) == 1 { return AF_INET }
     if inet_pton(AF_INET6, address, &storage) == 1 { return AF_INET6 }
     return nil
+}
+
+/// A TCP socket's local and remote port.
+private struct SocketPorts: Equatable {
+    let local: Int
+    let remote: Int
+
+    init(local: Int, remote: Int) {
+        self.local = local
+        self.remote = remote
+    }
+
+    /// nil for anything but a connected IPv4 or IPv6 socket.
+    init?(of descriptor: Int32) {
+        guard let local = Self.port(descriptor, getsockname), let remote = Self.port(descriptor, getpeername) else {
+            return nil
+        }
+        self.init(local: local, remote: remote)
+    }
+
+    private static func port(
+        _ descriptor: Int32, _ name: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+    ) -> Int? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(descriptor, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                }
+            }
+        default:
+            return nil
+        }
+    }
 }

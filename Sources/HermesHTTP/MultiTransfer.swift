@@ -181,6 +181,7 @@ private struct MultiRun {
             return TransferSnapshot(
                 bytesReceived: counts.received,
                 bytesSent: counts.sent,
+                bytesUnacknowledged: isActive ? min(counts.unacknowledged, counts.sent) : 0,
                 isFinished: !isActive
             )
         }

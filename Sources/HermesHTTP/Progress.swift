@@ -17,6 +17,10 @@ public struct TransferSnapshot: Sendable, Equatable {
     public let bytesReceived: Int64
     /// Request body bytes handed to the socket so far.
     public let bytesSent: Int64
+    /// Bytes still in the connection's send queue, not yet acknowledged by the peer; zero once
+    /// finished. `bytesSent - bytesUnacknowledged` is what has reached the other side, which is
+    /// what an upload rate must count: socket buffers of megabytes fill at the start.
+    public let bytesUnacknowledged: Int64
     /// True once the transfer has a result (response, error or cancellation); its counters no
     /// longer change.
     public let isFinished: Bool
@@ -48,4 +52,5 @@ public struct ProgressDecision: Sendable {
 struct ByteCounts {
     var received: Int64 = 0
     var sent: Int64 = 0
+    var unacknowledged: Int64 = 0
 }

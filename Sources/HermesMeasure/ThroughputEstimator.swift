@@ -184,11 +184,11 @@ public struct ThroughputEstimator: Sendable {
     /// The throughput so far: over the steady window when there is one; otherwise (a phase cut
     /// short by its caps) over the second half of the phase, never over its first moments.
     public var estimate: ThroughputEstimate? {
-        guard let end = samples.last, samples.count >= 3 else { return nil }
+        guard let end = samples.last, samples.count >= 2 else { return nil }
         var startIndex = windowStartIndex ?? samples.count - 1
         var isSteady = windowStartIndex != nil && end.time - samples[startIndex].time >= settings.minimumSteady
         if end.time - samples[startIndex].time < settings.rateSpan {
-            startIndex = samples.firstIndex { $0.time >= end.time / 2 } ?? 0
+            startIndex = min(samples.firstIndex { $0.time >= end.time / 2 } ?? 0, samples.count - 2)
             isSteady = false
         }
         let start = samples[startIndex]

@@ -44,13 +44,15 @@ struct TransferPhase {
         var failedRequests = 0
 
         _ = multi.perform(
-            (0..<estimator.streams).map { _ in request() }, progressInterval: .milliseconds(100)
+            (0..<estimator.streams).map { _ in request(streams: estimator.streams) },
+            progressInterval: .milliseconds(100)
         ) { snapshot in
             var decision = ProgressDecision()
+            func next() -> HTTPRequest { request(moved: totalBytes(snapshot), streams: estimator.streams) }
             for (_, result) in snapshot.finished {
                 switch result {
                 case .success(let response) where response.isSuccess:
-                    decision.start.append(request())
+                    decision.start.append(next())
                 case .success(let response):
                     failure = MeasureFailure.status(response, during: activity)
                     return .cancelAll
@@ -62,19 +64,21 @@ struct TransferPhase {
                         failure = MeasureFailure.request(error, during: activity)
                         return .cancelAll
                     }
-                    decision.start.append(request())
+                    decision.start.append(next())
                 }
             }
             if deadline.hasPassed {
                 failure = deadline.expired(during: activity)
                 return .cancelAll
             }
-            guard snapshot.instant - lastSample >= .milliseconds(95) else { return decision }
-            lastSample = snapshot.instant
             let bytes = totalBytes(snapshot)
+            // Between samples only the byte cap is checked, so a fast link stops close to it.
+            let overCap = settings.maxBytes.map { bytes >= $0 } ?? false
+            guard snapshot.instant - lastSample >= .milliseconds(95) || overCap else { return decision }
+            lastSample = snapshot.instant
             switch estimator.record(time: snapshot.instant - start, bytes: bytes) {
             case .proceed: break
-            case .addStreams(let count): decision.start += (0..<count).map { _ in request() }
+            case .addStreams(let count): decision.start += (0..<count).map { _ in next() }
             case .stop(let reason):
                 stopReason = reason
                 return .cancelAll
@@ -99,11 +103,17 @@ struct TransferPhase {
             estimate: estimate, loadedLatency: loaded, streams: estimator.streams, stopReason: stopReason)
     }
 
-    private func request() -> HTTPRequest {
+    /// The next request. Under `--max-bytes` each carries a share of what is left, so that a
+    /// fast link cannot overshoot the cap by whole requests before the next sample.
+    private func request(moved: Int64 = 0, streams: Int = 1) -> HTTPRequest {
+        var size = direction == .download ? 100_000_000 : endpoints.uploadRequestBytes
+        if let maxBytes = settings.maxBytes {
+            size = min(size, max(64 * 1024, (maxBytes - moved) / Int64(max(1, streams))))
+        }
         var request =
             switch direction {
-            case .download: endpoints.download(upTo: settings.maxBytes ?? Int64.max)
-            case .upload: endpoints.upload(bytes: min(endpoints.uploadRequestBytes, settings.maxBytes ?? Int64.max))
+            case .download: endpoints.download(upTo: size)
+            case .upload: endpoints.upload(bytes: size)
             }
         let total = max(deadline.remaining, .milliseconds(1))
         request.timeouts = HTTPTimeouts(connect: min(.seconds(10), total), total: total)
@@ -113,7 +123,8 @@ struct TransferPhase {
     private func totalBytes(_ progress: TransferProgress) -> Int64 {
         switch direction {
         case .download: progress.transfers.reduce(0) { $0 + $1.bytesReceived }
-        case .upload: progress.transfers.reduce(0) { $0 + $1.bytesSent }
+        // What reached the server, not what sits in our socket buffers.
+        case .upload: progress.transfers.reduce(0) { $0 + $1.bytesSent - $1.bytesUnacknowledged }
         }
     }
 }

@@ -27,6 +27,14 @@ public final class TargetServer: Sendable {
         guard fd >= 0 else { throw TargetError(message: "cannot create a socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let upRate = configuration.upBytesPerSecond {
+            // A paced reader behind a multi-megabyte receive buffer would let a client's data sit
+            // in our kernel for seconds, where a real link keeps it in the sender's queue. Keep
+            // 100 ms of the link's traffic per connection (what Link may catch up on); accepted
+            // sockets inherit it.
+            var size = Int32(min(max(upRate * 0.1, 64 * 1024), 4 * 1_048_576))
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = configuration.port.bigEndian

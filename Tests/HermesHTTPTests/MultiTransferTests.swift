@@ -1,3 +1,4 @@
+import Glibc
 import HermesHTTP
 import HermesTestSupport
 import Testing
@@ -124,6 +125,45 @@ extension HermesHTTPTests {
             #expect(results.map { $0.value?.status } == [200, 200, 404, 200, 404])
             // Each transfer was reported once, the last ones too, before the run ended.
             #expect(reported == [0: 200, 1: 200, 2: 404, 3: 200, 4: 404])
+        }
+
+        /// Upload rates must count what reached the peer: bytes stuck in our send queue show.
+        @Test func bytesTheReceiverHasNotTakenAreUnacknowledged() throws {
+            // Listening but never accepting: the kernel completes the handshake and takes data
+            // until the receive buffer is full, then the rest waits in the sender's queue.
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(listener) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(listener, $0, length) == 0 && listen(listener, 4) == 0
+                        && getsockname(listener, $0, &length) == 0
+                }
+            }
+            try #require(bound)
+            let port = UInt16(bigEndian: address.sin_port)
+            let length64: Int64 = 64 << 20
+            let request = HTTPRequest(
+                url: "http://127.0.0.1:\(port)/up", method: .post,
+                body: .stream(length: length64) { offset, buffer in
+                    let count = min(Int64(buffer.count), length64 - offset)
+                    guard count > 0 else { return .end }
+                    buffer.initializeMemory(as: UInt8.self, repeating: 0x55)
+                    return .filled(Int(count))
+                })
+            var seen: TransferSnapshot?
+            _ = HTTPClient.performAll([request]) { progress in
+                guard progress.elapsed >= .milliseconds(500) else { return .proceed }
+                seen = progress.transfers[0]
+                return .cancelAll
+            }
+            let snapshot = try #require(seen)
+            #expect(snapshot.bytesSent > 0)
+            #expect(snapshot.bytesUnacknowledged > 0, "sent \(snapshot.bytesSent)")
+            #expect(snapshot.bytesUnacknowledged <= snapshot.bytesSent)
         }
 
         @Test func aRequestThatCannotStartFailsAlone() throws {
