@@ -3,7 +3,7 @@
 # Debian packages the build, the tests and the scripts need.
 # systemd brings systemd-analyze, systemd-sysusers and systemd-tmpfiles for the unit tests, and
 # man-db the man(1) that systemd-analyze verify checks Documentation= pages with.
-HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db)
+HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 iproute2)
 
 # The tools scripts/install installs (hermes-bench is a development tool and stays out).
 HERMES_TOOLS=(hermes-measure hermes-store hermes-export hermes-alert hermes-target)

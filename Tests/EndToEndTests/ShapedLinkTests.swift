@@ -1,0 +1,106 @@
+import Foundation
+import HermesCore
+import HermesTestSupport
+import Testing
+
+/// hermes-measure across a real shaped link (two network namespaces, a veth pair, tc tbf each
+/// way) against hermes-target, compared with iperf3's TCP goodput on the same link in the same
+/// test. Needs root, which CI has.
+@Suite(.enabled(if: getuid() == 0, "needs root for network namespaces and tc; CI runs it as root"))
+struct ShapedLinkTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test(arguments: [20, 100])
+    func resultsMatchTheLinksGoodputWithinThreePercent(megabits: Int) throws {
+        let link = try ShapedLink(name: "hm\(getpid() % 100_000)r\(megabits)", megabits: megabits, subnet: megabits)
+        defer { link.remove() }
+
+        let iperfDownload = try link.iperf3Goodput(reverse: true)
+        let iperfUpload = try link.iperf3Goodput(reverse: false)
+
+        let target = try BackgroundProcess(
+            link.inServer,
+            link.serverArguments + [
+                try Executable.named("hermes-target").url.path, "--listen", "\(link.serverAddress):8080",
+            ])
+        defer { target.stop() }
+        try #require(
+            target.waitForOutput(containing: "listening", timeout: .seconds(10)) != nil, "\(target.outputText)")
+        let state = try TemporaryDirectory()
+        let run = try ChildProcess.run(
+            link.inClient,
+            link.clientArguments + [
+                try Executable.named("hermes-measure").url.path, "--server", "http://\(link.serverAddress):8080",
+                "--state-directory", state.path,
+            ],
+            timeout: .seconds(90))
+        #expect(run.status == 0, "\(run.stderr)")
+        let value = try JSONParser.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard case .record(.result(let result)) = try RecordDecoder.decode(value) else {
+            Issue.record("not a result: \(run.stdout)")
+            return
+        }
+        let download = try #require(result.downloadMbps)
+        let upload = try #require(result.uploadMbps)
+        #expect(
+            abs(download - iperfDownload) <= iperfDownload * 0.03,
+            "download \(download) Mbit/s, iperf3 \(iperfDownload) on a \(megabits) Mbit/s link")
+        #expect(
+            abs(upload - iperfUpload) <= iperfUpload * 0.03,
+            "upload \(upload) Mbit/s, iperf3 \(iperfUpload) on a \(megabits) Mbit/s link")
+        #expect(result.extensions.clientIP == link.clientAddress)
+    }
+}
+
+struct SetupFailed: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A link made by `scripts/lib/shaped-link`, removed (only what it made) by `remove()`.
+struct ShapedLink {
+    let name: String
+    let serverAddress: String
+    let clientAddress: String
+    private let script = ShapedLinkTests.repository + "/scripts/lib/shaped-link"
+    let inServer = "/usr/sbin/ip"
+    var clientArguments: [String] { ["netns", "exec", "\(name)-cli"] }
+    var serverArguments: [String] { ["netns", "exec", "\(name)-srv"] }
+    var inClient: String { inServer }
+
+    init(name: String, megabits: Int, subnet: Int) throws {
+        self.name = name
+        let created = try ChildProcess.run(script, ["up", name, "\(megabits)", "77.\(subnet % 250)"])
+        guard created.status == 0 else {
+            _ = try? ChildProcess.run(script, ["down", name])
+            throw SetupFailed(description: "shaped-link up failed: \(created.stderr)")
+        }
+        serverAddress = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        clientAddress = String(serverAddress.dropLast()) + "2"
+    }
+
+    func remove() {
+        let removed = try? ChildProcess.run(script, ["down", name])
+        if removed?.status != 0 { Issue.record("shaped-link down \(name) failed: \(removed?.stderr ?? "")") }
+    }
+
+    /// iperf3's received goodput in Mbit/s over 5 s after a 1 s warm-up; `reverse` measures
+    /// server to client (download).
+    func iperf3Goodput(reverse: Bool) throws -> Double {
+        let iperf3 = try #require(ChildProcess.installed("iperf3"), "iperf3 is not installed")
+        let server = try BackgroundProcess(
+            inServer, serverArguments + [iperf3, "-s", "-1", "--forceflush", "-B", serverAddress])
+        defer { server.stop() }
+        try #require(
+            server.waitForOutput(containing: "listening", timeout: .seconds(10)) != nil, "\(server.outputText)")
+        let run = try ChildProcess.run(
+            inClient,
+            clientArguments + [iperf3, "-c", serverAddress, "-t", "5", "-O", "1", "-J"] + (reverse ? ["-R"] : []),
+            timeout: .seconds(30))
+        try #require(run.status == 0, "iperf3: \(run.stderr) \(run.stdout.prefix(500))")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let end = try #require(report["end"] as? [String: Any])
+        let received = try #require(end["sum_received"] as? [String: Any])
+        return try #require(received["bits_per_second"] as? Double) / 1e6
+    }
+}
