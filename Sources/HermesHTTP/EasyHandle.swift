@@ -19,10 +19,6 @@ final class EasyHandle {
     private var socketDescriptor: Int32?
     private var socketNotFound: SocketPorts?
 
-    /// libcurl's read/write chunk size: on loopback 100 KiB beat both the 16 KiB default and
-    /// 512 KiB (see the build notes), and it bounds the chunks a streaming sink sees.
-    static let bufferSize = 100 * 1024
-
     init() throws(HTTPError) {
         try CurlLibrary.ensureInitialized()
         guard let raw = curl_easy_init() else {
@@ -69,7 +65,7 @@ final class EasyHandle {
         if let caFile = request.caFile {
             try set(CURLOPT_CAINFO, caFile)
         }
-        try set(CURLOPT_BUFFERSIZE, Self.bufferSize)
+        try set(CURLOPT_BUFFERSIZE, request.receiveBufferSize)
         if !request.userAgent.isEmpty {
             try set(CURLOPT_USERAGENT, request.userAgent)
         }

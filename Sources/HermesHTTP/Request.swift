@@ -22,6 +22,10 @@ public struct HTTPRequest: Sendable {
     public var caFile: String?
     /// Sent as `User-Agent`; an empty string sends none.
     public var userAgent: String
+    /// libcurl's receive buffer: the most one read takes from the socket, and the largest chunk
+    /// a streaming sink sees (at most 10 MiB). 100 KiB suits most requests; a speed test that
+    /// only counts bytes spends markedly less CPU per byte with 512 KiB.
+    public var receiveBufferSize = 100 * 1024
     /// Polled while the transfer runs (at least about once a second, more often while data
     /// moves); returning true stops it with `HTTPError.Kind.aborted`. Lets another thread cancel
     /// a blocking `perform`.
@@ -107,7 +111,7 @@ public enum ResponseBodyHandling: Sendable {
     /// Keep it in `HTTPResponse.body`, up to `limit` bytes. A longer body fails the request with
     /// `HTTPError.Kind.protocol` instead of growing memory without bound.
     case collect(limit: Int)
-    /// Hand each chunk (at most 100 KiB) to `sink` as it arrives; nothing is kept. The chunk is
+    /// Hand each chunk (at most `receiveBufferSize`) to `sink` as it arrives; nothing is kept. The chunk is
     /// only valid during the call.
     case stream(@Sendable (_ chunk: UnsafeRawBufferPointer) -> StreamDecision)
     /// Drop it, counting bytes only (`TransferMetrics.bytesReceived`, `TransferProgress`), as a

@@ -117,6 +117,9 @@ struct TransferPhase {
             }
         let total = max(deadline.remaining, .milliseconds(1))
         request.timeouts = HTTPTimeouts(connect: min(.seconds(10), total), total: total)
+        // Fewer, larger reads: at loopback rates 512 KiB took 40 % less CPU per byte than 100 KiB
+        // and kept up with curl (scripts/bench measure).
+        request.receiveBufferSize = 512 * 1024
         return request
     }
 

@@ -30,6 +30,8 @@ public struct TargetConfiguration: Sendable, Equatable {
     public var maximumHeadBytes: Int
     /// A kept-alive connection with no new request for this long is closed.
     public var idleTimeout: Duration
+    /// Connections served at once (a thread and a 64 KiB buffer each); more are answered 503.
+    public var maxConnections = 1024
 
     public init(
         host: String = "127.0.0.1", port: UInt16 = 8080, downBytesPerSecond: Double? = nil,

@@ -82,6 +82,11 @@ public final class TargetServer: Sendable {
                 return
             }
             statistics.countConnection()
+            guard statistics.open(limit: configuration.maxConnections) else {
+                // Each connection is a thread and a buffer: past the limit, say so and close.
+                refuse(fd)
+                continue
+            }
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             inet_ntop(AF_INET, &peer.sin_addr, &text, socklen_t(text.count))
             let clientIP = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -94,8 +99,14 @@ public final class TargetServer: Sendable {
                 Connection(
                     fd: fd, clientIP: clientIP, configuration: configuration, links: links, statistics: statistics
                 ).serve()
+                statistics.close()
             }
-            if let thread { thread.detach() } else { close(fd) }
+            if let thread {
+                thread.detach()
+            } else {
+                statistics.close()
+                refuse(fd)
+            }
         }
     }
 
@@ -110,6 +121,14 @@ public final class TargetServer: Sendable {
     }
 
     deinit { close(listener) }
+
+    private func refuse(_ fd: Int32) {
+        let answer = Array(
+            ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 32\r\n"
+                + "Connection: close\r\nRetry-After: 1\r\n\r\ntoo many connections; try again\n").utf8)
+        _ = answer.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+        close(fd)
+    }
 
     private func configure(_ fd: Int32) {
         var one: Int32 = 1

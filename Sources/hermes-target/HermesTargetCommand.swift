@@ -59,6 +59,9 @@ struct HermesTargetCommand: HermesCommand {
     @Option(help: ArgumentHelp("Close the connection after <bytes> body bytes.", valueName: "bytes"))
     var closeAfter: Int64?
 
+    @Option(help: ArgumentHelp("Serve at most <n> connections at once; more are answered 503.", valueName: "n"))
+    var maxConnections = 1024
+
     @Option(help: ArgumentHelp("Data-centre code reported by /meta and /cdn-cgi/trace.", valueName: "code"))
     var colo = "LOCAL"
 
@@ -92,13 +95,16 @@ struct HermesTargetCommand: HermesCommand {
             throw ValidationError("--fail-status must be an HTTP status from 200 to 599, got \(failStatus)")
         }
         guard retryAfter >= 0 else { throw ValidationError("--retry-after must be 0 or more, got \(retryAfter)") }
+        guard (1...65536).contains(maxConnections) else {
+            throw ValidationError("--max-connections must be 1 to 65536, got \(maxConnections)")
+        }
         if let stallAfter, stallAfter < 0 { throw ValidationError("--stall-after must be 0 or more") }
         if let closeAfter, closeAfter < 0 { throw ValidationError("--close-after must be 0 or more") }
     }
 
     func run() throws {
         let (host, port) = TargetConfiguration.parseListenAddress(listen)!
-        let configuration = TargetConfiguration(
+        var configuration = TargetConfiguration(
             host: host, port: port,
             downBytesPerSecond: (downRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
             upBytesPerSecond: (upRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
@@ -106,6 +112,7 @@ struct HermesTargetCommand: HermesCommand {
             responseDelay: .microseconds(Int64((delay * 1000).rounded())), failStatus: failStatus,
             rateLimitRetryAfter: rateLimit ? retryAfter : nil, stallAfter: stallAfter, closeAfter: closeAfter,
             colo: colo, city: city, country: country)
+        configuration.maxConnections = maxConnections
         let server: TargetServer
         do {
             server = try TargetServer(configuration: configuration)

@@ -130,4 +130,32 @@ import Testing
         }
         #expect(server.statistics.bodyBytesSent == 50_000)
     }
+
+    @Test func manyConcurrentConnectionsAreAllServed() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let requests = Array(
+            repeating: HTTPRequest(url: server.baseURL + "/__down?bytes=1000000", responseBody: .discard), count: 200)
+        let results = HTTPClient.performAll(requests)
+        #expect(results.allSatisfy { (try? $0.get().metrics.bytesReceived) == 1_000_000 })
+        #expect(server.statistics.connections == 200)
+        #expect(server.statistics.refusedConnections == 0)
+    }
+
+    @Test func connectionsPastTheLimitAreRefusedWith503() throws {
+        let server = try startServer { $0.maxConnections = 3 }
+        defer { server.stop() }
+        let held = try (0..<3).map { _ in try EasyTransfer() }
+        for transfer in held {
+            #expect(try transfer.perform(HTTPRequest(url: server.baseURL + "/empty")).status == 200)
+        }
+        // Three kept-alive connections are open: a fourth is refused at once.
+        try withExtendedLifetime(held) {
+            let refused = try HTTPClient.perform(HTTPRequest(url: server.baseURL + "/empty"))
+            #expect(refused.status == 503)
+            #expect(refused.headers["Retry-After"] == "1")
+            #expect(server.statistics.refusedConnections == 1)
+            #expect(server.statistics.openConnections == 3)
+        }
+    }
 }
