@@ -13,12 +13,14 @@ public struct JSONParser {
         public var message: String
     }
 
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var index = 0
+    // Internal rather than private: CanonicalRecordDecoder scans with the same cursor and number
+    // grammar, so what it accepts is parsed exactly as here.
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
     private var depth = 0
     private static let maximumDepth = 64
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) {
+    init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
@@ -52,7 +54,7 @@ public struct JSONParser {
         return "byte 0x\(String(byte, radix: 16, uppercase: true))"
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -309,7 +311,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(Failure) -> JSONValue {
+    mutating func parseNumber() throws(Failure) -> JSONValue {
         let start = index
         var negative = false
         if bytes[index] == UInt8(ascii: "-") {
