@@ -20,22 +20,14 @@ struct CanonicalRecordDecoder {
 
     func decode(_ line: UnsafeBufferPointer<UInt8>) -> Record? {
         var scanner = JSONParser(bytes: line)
-        guard scanner.take(UInt8(ascii: "{")), scanner.takeKey("v"), case .number(.integer(1)) = scanner.scalar(),
+        guard scanner.take(UInt8(ascii: "{")), scanner.takeKey("v"), case .integer(1) = scanner.scalar(),
             scanner.take(UInt8(ascii: ",")), scanner.takeKey("type"), case .text(let type, _) = scanner.scalar()
         else { return nil }
-        let record: Record
-        if Self.equal(type, "result") {
-            guard let result = decodeResult(&scanner) else { return nil }
-            record = .result(result)
-        } else if Self.equal(type, "failure") {
-            guard let failure = decodeFailure(&scanner) else { return nil }
-            record = .failure(failure)
-        } else {
-            return nil
-        }
-        guard scanner.take(UInt8(ascii: "}")) else { return nil }
-        scanner.skipWhitespace()
-        return scanner.index == line.count ? record : nil
+        // Each kind returns its record itself: a Record is large, and every layer it passes
+        // through is a copy of its bytes.
+        if Self.equal(type, "result") { return decodeResult(&scanner) }
+        if Self.equal(type, "failure") { return decodeFailure(&scanner) }
+        return nil
     }
 
     private enum ResultField: Int, CaseIterable {
@@ -69,13 +61,19 @@ struct CanonicalRecordDecoder {
         }
     }
 
-    private func decodeResult(_ scanner: inout JSONParser) -> SpeedResult? {
+    private func decodeResult(_ scanner: inout JSONParser) -> Record? {
+        // Locals, and one initializer call at the end: they move into the record, where filling
+        // in a SpeedResult made copies of it (a retain and a release of every string).
         var timestamp: Timestamp?
+        var download: Double?
+        var upload: Double?
         var ping: Double?
-        var result = SpeedResult(
-            timestamp: Timestamp(millisecondsSinceEpoch: 0), downloadMbps: nil, uploadMbps: nil, pingMs: 0)
+        var jitter: Double?
+        var isp: String?
         var serverName: String?
         var serverLocation: String?
+        var serverID: String?
+        var extensions = SpeedResult.Extensions()
         var next = 0
         while scanner.take(UInt8(ascii: ",")) {
             guard let position = resultKeys.take(from: next, in: &scanner),
@@ -86,34 +84,34 @@ struct CanonicalRecordDecoder {
             let taken: Bool
             switch field {
             case .timestamp: taken = Self.timestamp(value, into: &timestamp)
-            case .downloadMbps: taken = Self.measure(value, field.key, into: &result.downloadMbps)
-            case .uploadMbps: taken = Self.measure(value, field.key, into: &result.uploadMbps)
+            case .downloadMbps: taken = Self.measure(value, field.key, into: &download)
+            case .uploadMbps: taken = Self.measure(value, field.key, into: &upload)
             case .pingMs: taken = Self.measure(value, field.key, into: &ping) && ping != nil
-            case .jitterMs: taken = Self.measure(value, field.key, into: &result.jitterMs)
-            case .ispName: taken = string(value, into: &result.ispName)
+            case .jitterMs: taken = Self.measure(value, field.key, into: &jitter)
+            case .ispName: taken = string(value, into: &isp)
             case .serverName: taken = string(value, into: &serverName)
             case .serverLocation: taken = string(value, into: &serverLocation)
-            case .serverID: taken = serverID(value, field.key, into: &result.serverID)
-            case .engine: taken = string(value, into: &result.extensions.engine)
-            case .serverURL: taken = string(value, into: &result.extensions.serverURL)
-            case .clientIP: taken = string(value, into: &result.extensions.clientIP)
-            case .probe: taken = string(value, into: &result.extensions.probe)
-            case .downloadLatencyMs: taken = Self.measure(value, field.key, into: &result.extensions.downloadLatencyMs)
-            case .uploadLatencyMs: taken = Self.measure(value, field.key, into: &result.extensions.uploadLatencyMs)
-            case .packetLossPct: taken = Self.packetLoss(value, into: &result.extensions.packetLossPct)
-            case .downloadBytes: taken = Self.count(value, field.key, into: &result.extensions.downloadBytes)
-            case .uploadBytes: taken = Self.count(value, field.key, into: &result.extensions.uploadBytes)
-            case .durationMs: taken = Self.count(value, field.key, into: &result.extensions.durationMs)
-            case .streams: taken = Self.count(value, field.key, into: &result.extensions.streams)
+            case .serverID: taken = self.serverID(value, field.key, into: &serverID)
+            case .engine: taken = string(value, into: &extensions.engine)
+            case .serverURL: taken = string(value, into: &extensions.serverURL)
+            case .clientIP: taken = string(value, into: &extensions.clientIP)
+            case .probe: taken = string(value, into: &extensions.probe)
+            case .downloadLatencyMs: taken = Self.measure(value, field.key, into: &extensions.downloadLatencyMs)
+            case .uploadLatencyMs: taken = Self.measure(value, field.key, into: &extensions.uploadLatencyMs)
+            case .packetLossPct: taken = Self.packetLoss(value, into: &extensions.packetLossPct)
+            case .downloadBytes: taken = Self.count(value, field.key, into: &extensions.downloadBytes)
+            case .uploadBytes: taken = Self.count(value, field.key, into: &extensions.uploadBytes)
+            case .durationMs: taken = Self.count(value, field.key, into: &extensions.durationMs)
+            case .streams: taken = Self.count(value, field.key, into: &extensions.streams)
             }
             guard taken else { return nil }
         }
-        guard let timestamp, let ping else { return nil }
-        result.timestamp = timestamp
-        result.pingMs = ping
-        result.serverName = serverName ?? ""
-        result.serverLocation = serverLocation ?? ""
-        return result
+        guard let timestamp, let ping, scanner.takeEnd() else { return nil }
+        return .result(
+            SpeedResult(
+                timestamp: timestamp, downloadMbps: download, uploadMbps: upload, pingMs: ping, jitterMs: jitter,
+                ispName: isp, serverName: serverName ?? "", serverLocation: serverLocation ?? "", serverID: serverID,
+                extensions: extensions))
     }
 
     private enum FailureField: Int, CaseIterable {
@@ -131,7 +129,7 @@ struct CanonicalRecordDecoder {
         }
     }
 
-    private func decodeFailure(_ scanner: inout JSONParser) -> MeasurementFailure? {
+    private func decodeFailure(_ scanner: inout JSONParser) -> Record? {
         var timestamp: Timestamp?
         var error: String?
         var kind: String?
@@ -156,11 +154,13 @@ struct CanonicalRecordDecoder {
             }
             guard taken else { return nil }
         }
-        guard let timestamp, let error, let kind = kind.flatMap(MeasurementFailure.ErrorKind.init(rawValue:)) else {
-            return nil
-        }
-        return MeasurementFailure(
-            timestamp: timestamp, error: error, errorKind: kind, engine: engine, serverURL: serverURL, probe: probe)
+        guard let timestamp, let error, let kind = kind.flatMap(MeasurementFailure.ErrorKind.init(rawValue:)),
+            scanner.takeEnd()
+        else { return nil }
+        return .failure(
+            MeasurementFailure(
+                timestamp: timestamp, error: error, errorKind: kind, engine: engine, serverURL: serverURL, probe: probe)
+        )
     }
 
     // Conversions of one value into its field. False when the fast path cannot take the value:
@@ -175,12 +175,12 @@ struct CanonicalRecordDecoder {
     }
 
     private static func measure(_ value: Scalar, _ key: String, into target: inout Double?) -> Bool {
-        switch value {
-        case .null: target = nil
-        case .number(let number):
-            do { target = try Fields.measure(key, number) } catch { return false }
-        case .text: return false
+        if case .null = value {
+            target = nil
+            return true
         }
+        guard let number = value.number else { return false }
+        do { target = try Fields.measure(key, number) } catch { return false }
         return true
     }
 
@@ -192,12 +192,12 @@ struct CanonicalRecordDecoder {
     }
 
     private static func count(_ value: Scalar, _ key: String, into target: inout Int64?) -> Bool {
-        switch value {
-        case .null: target = nil
-        case .number(let number):
-            do { target = try Fields.count(key, number) } catch { return false }
-        case .text: return false
+        if case .null = value {
+            target = nil
+            return true
         }
+        guard let number = value.number else { return false }
+        do { target = try Fields.count(key, number) } catch { return false }
         return true
     }
 
@@ -207,13 +207,13 @@ struct CanonicalRecordDecoder {
         case .text(let bytes, let isASCII):
             guard let text = interner.string(bytes, isASCII: isASCII) else { return false }
             target = text
-        case .number: return false
+        case .integer, .double: return false
         }
         return true
     }
 
     private func serverID(_ value: Scalar, _ key: String, into target: inout String?) -> Bool {
-        guard case .number(let number) = value else { return string(value, into: &target) }
+        guard let number = value.number else { return string(value, into: &target) }
         do { target = try Fields.serverID(key, number) } catch { return false }
         return true
     }
@@ -225,11 +225,22 @@ struct CanonicalRecordDecoder {
 }
 
 /// A value the fast path takes: null, a number as JSONParser reads it, or an escape-free string's
-/// bytes (valid until the line is gone).
+/// bytes (valid until the line is gone). Numbers are not kept as JSONValue, so that the enum is
+/// trivial: nothing to retain or release each time a value is passed on.
 private enum Scalar {
     case null
-    case number(JSONValue)
+    case integer(Int64)
+    case double(Double)
     case text(UnsafeBufferPointer<UInt8>, isASCII: Bool)
+
+    /// The number as JSONValue, for Fields' conversions.
+    var number: JSONValue? {
+        switch self {
+        case .integer(let integer): .integer(integer)
+        case .double(let double): .number(double)
+        case .null, .text: nil
+        }
+    }
 }
 
 /// Keys in the order the contract writes them, quoted, matched in place by a forward search: a key
@@ -302,6 +313,13 @@ extension JSONParser {
         return true
     }
 
+    /// Takes the object's closing brace, which must end the line but for whitespace.
+    fileprivate mutating func takeEnd() -> Bool {
+        guard take(UInt8(ascii: "}")) else { return false }
+        skipWhitespace()
+        return index == bytes.count
+    }
+
     /// Takes `"name":`.
     fileprivate mutating func takeKey(_ name: StaticString) -> Bool {
         guard let (key, _) = plainString(), CanonicalRecordDecoder.equal(key, name) else { return false }
@@ -366,7 +384,11 @@ extension JSONParser {
             index += 4
             return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            do { return .number(try parseNumber()) } catch { return nil }
+            switch try? parseNumber() {
+            case .integer(let integer): return .integer(integer)
+            case .number(let double): return .double(double)
+            default: return nil
+            }
         default:
             return nil
         }

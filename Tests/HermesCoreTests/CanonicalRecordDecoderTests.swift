@@ -49,6 +49,8 @@ import Testing
         #"{ "v": 1, "type": "result", "timestamp": "2026-05-01T12:00:00.000Z", "ping_ms": 1.5e1 }"#,
         #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00.000Z","download_mbps":null,"ping_ms":2,"isp_name":"Zürich Netz ✓"}"#,
         #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00.000Z","error":"x","error_kind":"rate_limited"}"#,
+        // The fast path sees the line untrimmed: surrounding whitespace and a CR are its to skip.
+        " \t\r" + #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":10}"# + " \t\r",
     ])
     func plainCanonicalLinesTakeTheFastPath(line: String) {
         #expect(Self.expectSameOutcome(line, decoder: CanonicalRecordDecoder()), "declined: \(line)")
@@ -59,6 +61,8 @@ import Testing
         #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"isp_name":"ACME \"Fibre\""}"#,
         #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"isp_name":"\u00fcber"}"#,
         #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1,"colour":"blue"}"#,
+        // The general path strips a byte order mark, then tries the fast one.
+        "\u{FEFF}" + #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00Z","ping_ms":1}"#,
         #"{"v":1,"type":"result","ping_ms":1,"timestamp":"2026-05-01T12:00:00Z"}"#,
         #"{"type":"result","v":1,"timestamp":"2026-05-01T12:00:00Z","ping_ms":1}"#,
         #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:00:00Z","error":"x","error_kind":"dns","ping_ms":1}"#,
