@@ -286,21 +286,24 @@ private final class KeySequence {
         return nil
     }
 
+    /// Whole words, the last one overlapping the one before it: keys are 7 to 21 bytes with quotes.
     private static func equal(_ first: UnsafeRawPointer, _ second: UnsafeRawPointer, count: Int) -> Bool {
-        var offset = 0
-        while offset + 8 <= count {
-            let word = first.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            if word != second.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
-            offset += 8
+        func word(_ pointer: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+            pointer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
         }
-        while offset < count {
-            if first.load(fromByteOffset: offset, as: UInt8.self) != second.load(fromByteOffset: offset, as: UInt8.self)
-            {
-                return false
+        func half(_ pointer: UnsafeRawPointer, _ offset: Int) -> UInt32 {
+            pointer.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+        }
+        if count >= 8 {
+            var offset = 0
+            while offset + 8 < count {
+                if word(first, offset) != word(second, offset) { return false }
+                offset += 8
             }
-            offset += 1
+            return word(first, count - 8) == word(second, count - 8)
         }
-        return true
+        if count >= 4 { return half(first, 0) == half(second, 0) && half(first, count - 4) == half(second, count - 4) }
+        return memcmp(first, second, count) == 0
     }
 }
 

@@ -322,23 +322,22 @@ public struct JSONParser {
             }
         }
         guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
-        // The significant digits, accumulated while they fit, for the exact fast path below.
+        // The significant digits (leading zeros skipped), for the exact fast paths below. Past 19
+        // digits the mantissa wraps, but then digitCount sends the number to the slow path,
+        // which reads the text; so each loop is only a multiply-add per digit.
         var mantissa: UInt64 = 0
         var digitCount = 0
         var decimalExponent = 0
-        func accumulate(_ byte: UInt8) {
-            if mantissa == 0 && byte == UInt8(ascii: "0") { return }
-            digitCount += 1
-            if digitCount <= 19 { mantissa = mantissa &* 10 &+ UInt64(byte - UInt8(ascii: "0")) }
-        }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if index < bytes.count && isDigit(bytes[index]) { throw failure("invalid number: leading zero") }
         } else {
-            while index < bytes.count && isDigit(bytes[index]) {
-                accumulate(bytes[index])
+            let first = index
+            while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(digit)
                 index += 1
             }
+            digitCount = index - first
         }
         var isIntegral = true
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
@@ -347,11 +346,17 @@ public struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else {
                 throw failure("invalid number: digit expected after '.'")
             }
-            while index < bytes.count && isDigit(bytes[index]) {
-                accumulate(bytes[index])
-                decimalExponent -= 1
+            let first = index
+            if mantissa == 0 {
+                while index < bytes.count && bytes[index] == UInt8(ascii: "0") { index += 1 }
+            }
+            let significant = index
+            while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(digit)
                 index += 1
             }
+            digitCount += index - significant
+            decimalExponent = first - index
         }
         var exponentPart: Int?
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
