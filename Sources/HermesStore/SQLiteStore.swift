@@ -6,6 +6,7 @@ public final class SQLiteStore: RecordStore {
     private let database: SQLiteDatabase
 
     public static let busyTimeoutMilliseconds: Int32 = 10_000
+    static let pageSize = 16_384
 
     /// Opens the database for reading only: no pragmas, no migration, nothing created, so a user
     /// who may only read the file (a dashboard, a backup job) can query it.
@@ -21,6 +22,10 @@ public final class SQLiteStore: RecordStore {
         location = path
         try storeIO { () throws(IOError) in try FileSystem.createParentDirectories(of: path) }
         database = try SQLiteDatabase(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
+        // Only a new, empty database takes it (before WAL mode is set). Bulk imports measured 3 %
+        // fewer instructions per row with 16 KiB pages than with 4 KiB (8 and 64 KiB were in
+        // between), and querying the newest rows was no slower.
+        try database.execute("PRAGMA page_size = \(Self.pageSize)")
         try database.execute("PRAGMA journal_mode = WAL")
         database.persistWriteAheadLog()
         try database.execute("PRAGMA synchronous = NORMAL")

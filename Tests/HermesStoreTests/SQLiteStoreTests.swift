@@ -23,6 +23,8 @@ import Testing
         try store.close()
         #expect(try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA user_version") == [["1"]])
         #expect(try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA journal_mode") == [["wal"]])
+        #expect(
+            try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA page_size") == [[String(SQLiteStore.pageSize)]])
         // Empty strings stay text, unmeasured values stay NULL.
         #expect(
             try sqlite(
