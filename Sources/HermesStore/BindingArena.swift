@@ -54,12 +54,17 @@ struct BindingArena: ~Copyable {
     }
 
     mutating func copy(_ text: String) -> UnsafeBufferPointer<UInt8> {
-        var text = text
-        return text.withUTF8 { bytes in
-            let destination = reserve(bytes.count)
-            if let source = bytes.baseAddress { destination.initialize(from: source, count: bytes.count) }
-            return UnsafeBufferPointer(start: destination, count: bytes.count)
-        }
+        // Borrowed where the string keeps its UTF-8 (always, for Swift's own strings): a mutable
+        // copy for withUTF8 would cost a retain and a release of each text.
+        if let copied = text.utf8.withContiguousStorageIfAvailable({ copy($0) }) { return copied }
+        var contiguous = text
+        return contiguous.withUTF8 { copy($0) }
+    }
+
+    private mutating func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        let destination = reserve(bytes.count)
+        if let source = bytes.baseAddress { destination.initialize(from: source, count: bytes.count) }
+        return UnsafeBufferPointer(start: destination, count: bytes.count)
     }
 
     mutating func copy(_ timestamp: Timestamp) -> UnsafeBufferPointer<UInt8> {
