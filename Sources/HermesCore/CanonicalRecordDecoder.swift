@@ -74,39 +74,31 @@ struct CanonicalRecordDecoder {
         var serverLocation: String?
         var serverID: String?
         var extensions = SpeedResult.Extensions()
-        var next = 0
-        while scanner.take(UInt8(ascii: ",")) {
-            guard let position = resultKeys.take(from: next, in: &scanner),
-                let field = ResultField(rawValue: position), scanner.take(UInt8(ascii: ":")),
-                let value = scanner.scalar()
-            else { return nil }
-            next = position + 1
-            let taken: Bool
+        let complete = Self.readMembers(resultKeys, &scanner) { (field: ResultField, value) in
             switch field {
-            case .timestamp: taken = Self.timestamp(value, into: &timestamp)
-            case .downloadMbps: taken = Self.measure(value, field.key, into: &download)
-            case .uploadMbps: taken = Self.measure(value, field.key, into: &upload)
-            case .pingMs: taken = Self.measure(value, field.key, into: &ping) && ping != nil
-            case .jitterMs: taken = Self.measure(value, field.key, into: &jitter)
-            case .ispName: taken = string(value, into: &isp)
-            case .serverName: taken = string(value, into: &serverName)
-            case .serverLocation: taken = string(value, into: &serverLocation)
-            case .serverID: taken = self.serverID(value, field.key, into: &serverID)
-            case .engine: taken = string(value, into: &extensions.engine)
-            case .serverURL: taken = string(value, into: &extensions.serverURL)
-            case .clientIP: taken = string(value, into: &extensions.clientIP)
-            case .probe: taken = string(value, into: &extensions.probe)
-            case .downloadLatencyMs: taken = Self.measure(value, field.key, into: &extensions.downloadLatencyMs)
-            case .uploadLatencyMs: taken = Self.measure(value, field.key, into: &extensions.uploadLatencyMs)
-            case .packetLossPct: taken = Self.packetLoss(value, into: &extensions.packetLossPct)
-            case .downloadBytes: taken = Self.count(value, field.key, into: &extensions.downloadBytes)
-            case .uploadBytes: taken = Self.count(value, field.key, into: &extensions.uploadBytes)
-            case .durationMs: taken = Self.count(value, field.key, into: &extensions.durationMs)
-            case .streams: taken = Self.count(value, field.key, into: &extensions.streams)
+            case .timestamp: Self.timestamp(value, into: &timestamp)
+            case .downloadMbps: Self.measure(value, field.key, into: &download)
+            case .uploadMbps: Self.measure(value, field.key, into: &upload)
+            case .pingMs: Self.measure(value, field.key, into: &ping) && ping != nil
+            case .jitterMs: Self.measure(value, field.key, into: &jitter)
+            case .ispName: string(value, into: &isp)
+            case .serverName: string(value, into: &serverName)
+            case .serverLocation: string(value, into: &serverLocation)
+            case .serverID: self.serverID(value, field.key, into: &serverID)
+            case .engine: string(value, into: &extensions.engine)
+            case .serverURL: string(value, into: &extensions.serverURL)
+            case .clientIP: string(value, into: &extensions.clientIP)
+            case .probe: string(value, into: &extensions.probe)
+            case .downloadLatencyMs: Self.measure(value, field.key, into: &extensions.downloadLatencyMs)
+            case .uploadLatencyMs: Self.measure(value, field.key, into: &extensions.uploadLatencyMs)
+            case .packetLossPct: Self.packetLoss(value, into: &extensions.packetLossPct)
+            case .downloadBytes: Self.count(value, field.key, into: &extensions.downloadBytes)
+            case .uploadBytes: Self.count(value, field.key, into: &extensions.uploadBytes)
+            case .durationMs: Self.count(value, field.key, into: &extensions.durationMs)
+            case .streams: Self.count(value, field.key, into: &extensions.streams)
             }
-            guard taken else { return nil }
         }
-        guard let timestamp, let ping, scanner.takeEnd() else { return nil }
+        guard complete, let timestamp, let ping else { return nil }
         return .result(
             SpeedResult(
                 timestamp: timestamp, downloadMbps: download, uploadMbps: upload, pingMs: ping, jitterMs: jitter,
@@ -136,31 +128,38 @@ struct CanonicalRecordDecoder {
         var engine: String?
         var serverURL: String?
         var probe: String?
-        var next = 0
-        while scanner.take(UInt8(ascii: ",")) {
-            guard let position = failureKeys.take(from: next, in: &scanner),
-                let field = FailureField(rawValue: position), scanner.take(UInt8(ascii: ":")),
-                let value = scanner.scalar()
-            else { return nil }
-            next = position + 1
-            let taken: Bool
+        let complete = Self.readMembers(failureKeys, &scanner) { (field: FailureField, value) in
             switch field {
-            case .timestamp: taken = Self.timestamp(value, into: &timestamp)
-            case .error: taken = string(value, into: &error) && error?.isEmpty == false
-            case .errorKind: taken = string(value, into: &kind)
-            case .engine: taken = string(value, into: &engine)
-            case .serverURL: taken = string(value, into: &serverURL)
-            case .probe: taken = string(value, into: &probe)
+            case .timestamp: Self.timestamp(value, into: &timestamp)
+            case .error: string(value, into: &error) && error?.isEmpty == false
+            case .errorKind: string(value, into: &kind)
+            case .engine: string(value, into: &engine)
+            case .serverURL: string(value, into: &serverURL)
+            case .probe: string(value, into: &probe)
             }
-            guard taken else { return nil }
         }
-        guard let timestamp, let error, let kind = kind.flatMap(MeasurementFailure.ErrorKind.init(rawValue:)),
-            scanner.takeEnd()
+        guard complete, let timestamp, let error, let kind = kind.flatMap(MeasurementFailure.ErrorKind.init(rawValue:))
         else { return nil }
         return .failure(
             MeasurementFailure(
                 timestamp: timestamp, error: error, errorKind: kind, engine: engine, serverURL: serverURL, probe: probe)
         )
+    }
+
+    /// Reads the members after `type`, in the order of `keys`, to the end of the line, handing each
+    /// field and its value to `take`. False when a member is not for the fast path, or `take`
+    /// declines its value.
+    private static func readMembers<Field: RawRepresentable<Int>>(
+        _ keys: KeySequence, _ scanner: inout JSONParser, _ take: (Field, Scalar) -> Bool
+    ) -> Bool {
+        var next = 0
+        while scanner.take(UInt8(ascii: ",")) {
+            guard let position = keys.take(from: next, in: &scanner), let field = Field(rawValue: position),
+                scanner.take(UInt8(ascii: ":")), let value = scanner.scalar(), take(field, value)
+            else { return false }
+            next = position + 1
+        }
+        return scanner.takeEnd()
     }
 
     // Conversions of one value into its field. False when the fast path cannot take the value:
