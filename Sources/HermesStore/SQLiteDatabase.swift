@@ -120,15 +120,6 @@ final class SQLiteStatement {
         }
     }
 
-    func bind(_ index: Int32, _ timestamp: Timestamp) {
-        timestamp.withRFC3339Bytes { bytes in
-            _ = bytes.withMemoryRebound(to: CChar.self) { characters in
-                sqlite3_bind_text(
-                    statement, index, characters.baseAddress, Int32(characters.count), hermes_sqlite_transient())
-            }
-        }
-    }
-
     func bind(_ index: Int32, _ value: Double?) {
         if let value { sqlite3_bind_double(statement, index, value) } else { sqlite3_bind_null(statement, index) }
     }
