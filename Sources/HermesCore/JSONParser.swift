@@ -13,12 +13,14 @@ public struct JSONParser {
         public var message: String
     }
 
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var index = 0
+    // Internal rather than private: CanonicalRecordDecoder scans with the same cursor and number
+    // grammar, so what it accepts is parsed exactly as here.
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
     private var depth = 0
     private static let maximumDepth = 64
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) {
+    init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
@@ -52,7 +54,7 @@ public struct JSONParser {
         return "byte 0x\(String(byte, radix: 16, uppercase: true))"
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -309,7 +311,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(Failure) -> JSONValue {
+    mutating func parseNumber() throws(Failure) -> JSONValue {
         let start = index
         var negative = false
         if bytes[index] == UInt8(ascii: "-") {
@@ -320,23 +322,22 @@ public struct JSONParser {
             }
         }
         guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
-        // The significant digits, accumulated while they fit, for the exact fast path below.
+        // The significant digits (leading zeros skipped), for the exact fast paths below. Past 19
+        // digits the mantissa wraps, but then digitCount sends the number to the slow path,
+        // which reads the text; so each loop is only a multiply-add per digit.
         var mantissa: UInt64 = 0
         var digitCount = 0
         var decimalExponent = 0
-        func accumulate(_ byte: UInt8) {
-            if mantissa == 0 && byte == UInt8(ascii: "0") { return }
-            digitCount += 1
-            if digitCount <= 19 { mantissa = mantissa &* 10 &+ UInt64(byte - UInt8(ascii: "0")) }
-        }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if index < bytes.count && isDigit(bytes[index]) { throw failure("invalid number: leading zero") }
         } else {
-            while index < bytes.count && isDigit(bytes[index]) {
-                accumulate(bytes[index])
+            let first = index
+            while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(digit)
                 index += 1
             }
+            digitCount = index - first
         }
         var isIntegral = true
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
@@ -345,11 +346,17 @@ public struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else {
                 throw failure("invalid number: digit expected after '.'")
             }
-            while index < bytes.count && isDigit(bytes[index]) {
-                accumulate(bytes[index])
-                decimalExponent -= 1
+            let first = index
+            if mantissa == 0 {
+                while index < bytes.count && bytes[index] == UInt8(ascii: "0") { index += 1 }
+            }
+            let significant = index
+            while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(digit)
                 index += 1
             }
+            digitCount += index - significant
+            decimalExponent = first - index
         }
         var exponentPart: Int?
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {

@@ -79,10 +79,7 @@ public enum RecordDecoder {
         extensions.probe = try fields.optionalString("probe")
         extensions.downloadLatencyMs = try fields.optionalMeasure("download_latency_ms")
         extensions.uploadLatencyMs = try fields.optionalMeasure("upload_latency_ms")
-        extensions.packetLossPct = try fields.optionalMeasure("packet_loss_pct")
-        if let loss = extensions.packetLossPct, loss > 100 {
-            throw Rejection("\"packet_loss_pct\" must be at most 100, got \(loss)")
-        }
+        extensions.packetLossPct = try checkPacketLoss(fields.optionalMeasure("packet_loss_pct"))
         extensions.downloadBytes = try fields.optionalCount("download_bytes")
         extensions.uploadBytes = try fields.optionalCount("upload_bytes")
         extensions.durationMs = try fields.optionalCount("duration_ms")
@@ -91,6 +88,11 @@ public enum RecordDecoder {
             timestamp: timestamp, downloadMbps: download, uploadMbps: upload, pingMs: ping, jitterMs: jitter,
             ispName: isp, serverName: serverName, serverLocation: serverLocation, serverID: serverID,
             extensions: extensions, unknownFields: fields.unread())
+    }
+
+    static func checkPacketLoss(_ loss: Double?) throws(Rejection) -> Double? {
+        if let loss, loss > 100 { throw Rejection("\"packet_loss_pct\" must be at most 100, got \(loss)") }
+        return loss
     }
 
     private static func decodeFailure(_ fields: inout Fields) throws(Rejection) -> MeasurementFailure {
@@ -169,7 +171,7 @@ struct Fields {
 
     mutating func requiredMeasure(_ key: String) throws(RecordDecoder.Rejection) -> Double {
         guard let value = value(key) else { throw .init("missing required field \"\(key)\"") }
-        guard case .some(let number) = try measure(key, value) else {
+        guard case .some(let number) = try Self.measure(key, value) else {
             throw .init("\"\(key)\" must be a number, got null")
         }
         return number
@@ -177,10 +179,12 @@ struct Fields {
 
     mutating func optionalMeasure(_ key: String) throws(RecordDecoder.Rejection) -> Double? {
         guard let value = value(key) else { return nil }
-        return try measure(key, value)
+        return try Self.measure(key, value)
     }
 
-    private func measure(_ key: String, _ value: JSONValue) throws(RecordDecoder.Rejection) -> Double? {
+    // The conversions below are static so that CanonicalRecordDecoder applies the same rules.
+
+    static func measure(_ key: String, _ value: JSONValue) throws(RecordDecoder.Rejection) -> Double? {
         if case .null = value { return nil }
         guard let number = value.doubleValue else {
             throw .init("\"\(key)\" must be a number or null, got \(value.typeName)")
@@ -190,17 +194,22 @@ struct Fields {
     }
 
     mutating func optionalCount(_ key: String) throws(RecordDecoder.Rejection) -> Int64? {
-        switch value(key) {
-        case .none, .some(.null): return nil
-        case .some(.integer(let count)) where count >= 0: return count
-        case .some(.number(let number)) where number >= 0 && number == number.rounded() && number < 9.0e18:
+        guard let value = value(key) else { return nil }
+        return try Self.count(key, value)
+    }
+
+    static func count(_ key: String, _ value: JSONValue) throws(RecordDecoder.Rejection) -> Int64? {
+        switch value {
+        case .null: return nil
+        case .integer(let count) where count >= 0: return count
+        case .number(let number) where number >= 0 && number == number.rounded() && number < 9.0e18:
             return Int64(number)
-        case .some(let other):
-            throw .init("\"\(key)\" must be a non-negative integer or null, got \(describe(other))")
+        default:
+            throw .init("\"\(key)\" must be a non-negative integer or null, got \(describe(value))")
         }
     }
 
-    private func describe(_ value: JSONValue) -> String {
+    private static func describe(_ value: JSONValue) -> String {
         switch value {
         case .integer(let integer): String(integer)
         case .number(let number): String(number)
@@ -219,11 +228,16 @@ struct Fields {
 
     /// Python Hermes stored integer ids; the record carries them as strings.
     mutating func serverID(_ key: String = "server_id") throws(RecordDecoder.Rejection) -> String? {
-        switch value(key) {
-        case .none, .some(.null): return nil
-        case .some(.string(let text)): return text
-        case .some(.integer(let integer)): return String(integer)
-        case .some(let other): throw .init("\"\(key)\" must be a string, an integer or null, got \(other.typeName)")
+        guard let value = value(key) else { return nil }
+        return try Self.serverID(key, value)
+    }
+
+    static func serverID(_ key: String, _ value: JSONValue) throws(RecordDecoder.Rejection) -> String? {
+        switch value {
+        case .null: return nil
+        case .string(let text): return text
+        case .integer(let integer): return String(integer)
+        default: throw .init("\"\(key)\" must be a string, an integer or null, got \(value.typeName)")
         }
     }
 }

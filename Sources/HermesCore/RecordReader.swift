@@ -17,6 +17,7 @@ public struct RecordReader {
     }
 
     private let lines: LineReader
+    private let canonical = CanonicalRecordDecoder()
 
     public init(fileDescriptor: Int32, maximumLineLength: Int = RecordReader.maximumLineLength) {
         lines = LineReader(fileDescriptor: fileDescriptor, maximumLineLength: maximumLineLength)
@@ -29,8 +30,14 @@ public struct RecordReader {
             case .tooLong(let number):
                 return .rejected(line: number, reason: "line is longer than \(lines.maximumLineLength) bytes")
             case .complete(let number, let range):
-                let outcome = lines.withBytes(in: range) { Self.decode(line: $0) }
-                switch outcome {
+                // Plain canonical records, nearly every line of a bulk import, go straight into an
+                // item: a Record is large, and each layer of wrapping is a copy of its bytes.
+                if let record = lines.withBytes(in: range, { canonical.decode($0) }) {
+                    return .record(record, line: number)
+                }
+                let outcome = lines.withBytes(in: range) { Self.decode(line: $0, canonical: nil) }
+                // Consumed, so the record moves on instead of being copied (a retain per string).
+                switch consume outcome {
                 case .success(.some(.record(let record))): return .record(record, line: number)
                 case .success(.some(.ignored)), .success(.none): continue
                 case .failure(let rejection): return .rejected(line: number, reason: rejection.reason)
@@ -48,6 +55,15 @@ public struct RecordReader {
     public static func decode(line: UnsafeBufferPointer<UInt8>) -> Result<
         RecordDecoder.Outcome?, RecordDecoder.Rejection
     > {
+        decode(line: line, canonical: nil)
+    }
+
+    /// `canonical` tries plain canonical records first (it skips surrounding whitespace itself, and
+    /// declines blank lines and a byte order mark); whatever it declines takes the general path.
+    static func decode(line: UnsafeBufferPointer<UInt8>, canonical: CanonicalRecordDecoder?) -> Result<
+        RecordDecoder.Outcome?, RecordDecoder.Rejection
+    > {
+        if let record = canonical?.decode(line) { return .success(.record(record)) }
         var end = line.count
         while end > 0, [0x20, 0x09, 0x0D].contains(line[end - 1]) { end -= 1 }
         var start = 0
@@ -55,7 +71,7 @@ public struct RecordReader {
         if start == end { return .success(nil) }
         let trimmed = UnsafeBufferPointer(rebasing: line[start..<end])
         if trimmed.count >= 3, trimmed[0] == 0xEF, trimmed[1] == 0xBB, trimmed[2] == 0xBF {
-            return decode(line: UnsafeBufferPointer(rebasing: trimmed[3...]))
+            return decode(line: UnsafeBufferPointer(rebasing: trimmed[3...]), canonical: canonical)
         }
         do {
             let value = try JSONParser.parse(trimmed)
@@ -72,9 +88,10 @@ public struct RecordReader {
     /// Decodes a whole text (tests, small inputs); the same rules as reading a stream.
     public static func decodeAll(_ text: String) -> [Item] {
         var items: [Item] = []
+        let canonical = CanonicalRecordDecoder()
         for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var copy = String(line)
-            let outcome = copy.withUTF8 { decode(line: $0) }
+            let outcome = copy.withUTF8 { decode(line: $0, canonical: canonical) }
             switch outcome {
             case .success(.some(.record(let record))): items.append(.record(record, line: offset + 1))
             case .success: continue

@@ -112,7 +112,7 @@ public struct Ingest {
         var batch: [Record] = []
         var rejected = 0
         batch.reserveCapacity(batchSize)
-        while true {
+        reading: while true {
             let item: RecordReader.Item?
             do {
                 item = try reader.next()
@@ -120,8 +120,9 @@ public struct Ingest {
                 queue.push(.failed(error, rejected: rejected))
                 return
             }
-            guard let item else { break }
-            switch item {
+            // Consumed, so the record moves into the batch instead of being copied.
+            switch consume item {
+            case .none: break reading
             case .rejected(let line, let reason):
                 diagnostics.report("line \(line): \(reason)")
                 rejected += 1

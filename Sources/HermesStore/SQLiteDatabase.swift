@@ -111,12 +111,12 @@ final class SQLiteStatement {
         }
     }
 
-    func bind(_ index: Int32, _ timestamp: Timestamp) {
-        timestamp.withRFC3339Bytes { bytes in
-            _ = bytes.withMemoryRebound(to: CChar.self) { characters in
-                sqlite3_bind_text(
-                    statement, index, characters.baseAddress, Int32(characters.count), hermes_sqlite_transient())
-            }
+    /// Binds text that SQLite reads in place instead of copying (SQLITE_STATIC, a nil destructor):
+    /// the bytes must stay unchanged until the statement has run. A nil pointer would bind NULL,
+    /// which BindingArena never hands out.
+    func bind(_ index: Int32, borrowing text: UnsafeBufferPointer<UInt8>) {
+        _ = text.withMemoryRebound(to: CChar.self) { characters in
+            sqlite3_bind_text(statement, index, characters.baseAddress, Int32(characters.count), nil)
         }
     }
 

@@ -6,6 +6,7 @@ public final class SQLiteStore: RecordStore {
     private let database: SQLiteDatabase
 
     public static let busyTimeoutMilliseconds: Int32 = 10_000
+    static let pageSize = 16_384
 
     /// Opens the database for reading only: no pragmas, no migration, nothing created, so a user
     /// who may only read the file (a dashboard, a backup job) can query it.
@@ -21,6 +22,10 @@ public final class SQLiteStore: RecordStore {
         location = path
         try storeIO { () throws(IOError) in try FileSystem.createParentDirectories(of: path) }
         database = try SQLiteDatabase(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
+        // Only a new, empty database takes it (before WAL mode is set). Bulk imports measured 3 %
+        // fewer instructions per row with 16 KiB pages than with 4 KiB (8 and 64 KiB were in
+        // between), and querying the newest rows was no slower.
+        try database.execute("PRAGMA page_size = \(Self.pageSize)")
         try database.execute("PRAGMA journal_mode = WAL")
         database.persistWriteAheadLog()
         try database.execute("PRAGMA synchronous = NORMAL")
@@ -40,12 +45,19 @@ public final class SQLiteStore: RecordStore {
         do throws(StoreError) {
             // Rows go in groups of `rowsPerInsert` per statement: SQLite's per-statement work is
             // then shared, which measured about 20 % fewer instructions per row than one row each.
+            var arena = BindingArena()
+            // Statements outlive the arena: none may keep pointers into it once it is gone.
+            defer { for statement in insertStatements.values { statement.reset() } }
             var start = 0
             while start < records.count {
                 let rows = records.count - start >= Self.rowsPerInsert ? Self.rowsPerInsert : 1
                 let insert = try preparedInsert(rows: rows)
+                // The previous statement has run, so the texts it borrowed can be overwritten.
+                arena.reset()
                 for row in 0..<rows {
-                    Self.bind(records[start + row], to: insert, firstParameter: Int32(row * SQLiteSchema.columns.count))
+                    Self.bind(
+                        records[start + row], to: insert, firstParameter: Int32(row * SQLiteSchema.columns.count),
+                        arena: &arena)
                 }
                 try insert.runKeepingBindings()
                 start += rows
@@ -74,27 +86,36 @@ public final class SQLiteStore: RecordStore {
     }
 
     /// Binds every column of the row, NULL where the record has nothing, so statements can be
-    /// reused without clearing their bindings.
-    private static func bind(_ record: Record, to statement: SQLiteStatement, firstParameter base: Int32) {
-        statement.bind(base + 1, record.timestamp)
+    /// reused without clearing their bindings. Texts are copied to the arena and borrowed from it.
+    private static func bind(
+        _ record: Record, to statement: SQLiteStatement, firstParameter base: Int32, arena: inout BindingArena
+    ) {
+        func text(_ parameter: Int32, _ value: String?) {
+            if let value {
+                statement.bind(base + parameter, borrowing: arena.copy(value))
+            } else {
+                statement.bindNull(base + parameter)
+            }
+        }
+        statement.bind(base + 1, borrowing: arena.copy(record.timestamp))
         switch record {
         case .result(let result):
             statement.bind(base + 2, result.downloadMbps)
             statement.bind(base + 3, result.uploadMbps)
             statement.bind(base + 4, result.pingMs)
             statement.bind(base + 5, result.jitterMs)
-            statement.bind(base + 6, result.ispName)
-            statement.bind(base + 7, result.serverName)
-            statement.bind(base + 8, result.serverLocation)
-            statement.bind(base + 9, result.serverID)
-            statement.bind(base + 10, "result")
+            text(6, result.ispName)
+            text(7, result.serverName)
+            text(8, result.serverLocation)
+            text(9, result.serverID)
+            text(10, "result")
             statement.bindNull(base + 11)
             statement.bindNull(base + 12)
             let extensions = result.extensions
-            statement.bind(base + 13, extensions.engine)
-            statement.bind(base + 14, extensions.serverURL)
-            statement.bind(base + 15, extensions.clientIP)
-            statement.bind(base + 16, extensions.probe)
+            text(13, extensions.engine)
+            text(14, extensions.serverURL)
+            text(15, extensions.clientIP)
+            text(16, extensions.probe)
             statement.bind(base + 17, extensions.downloadLatencyMs)
             statement.bind(base + 18, extensions.uploadLatencyMs)
             statement.bind(base + 19, extensions.packetLossPct)
@@ -104,13 +125,13 @@ public final class SQLiteStore: RecordStore {
             statement.bind(base + 23, extensions.streams)
         case .failure(let failure):
             for parameter in Int32(2)...9 { statement.bindNull(base + parameter) }
-            statement.bind(base + 10, "failure")
-            statement.bind(base + 11, failure.error)
-            statement.bind(base + 12, failure.errorKind.rawValue)
-            statement.bind(base + 13, failure.engine)
-            statement.bind(base + 14, failure.serverURL)
+            text(10, "failure")
+            text(11, failure.error)
+            text(12, failure.errorKind.rawValue)
+            text(13, failure.engine)
+            text(14, failure.serverURL)
             statement.bindNull(base + 15)
-            statement.bind(base + 16, failure.probe)
+            text(16, failure.probe)
             for parameter in Int32(17)...23 { statement.bindNull(base + parameter) }
         }
         statement.bindNull(base + 24)

@@ -109,6 +109,49 @@ import Testing
     }
 }
 
+extension JSONNumberTests {
+    /// Integers of 1 to 20 digits, either sign: exact when they fit in 64 bits, else the nearest double.
+    @Test func integersAroundSixtyFourBitsAreExactOrNearest() throws {
+        var generator = SystemRandomNumberGenerator()
+        let edges = [
+            "999999999999999999", "1000000000000000000", "9223372036854775807", "9223372036854775808",
+            "18446744073709551616", "99999999999999999999",
+        ]
+        var texts = edges + edges.map { "-" + $0 }
+        for _ in 0..<5000 {
+            let digits = Int.random(in: 1...20, using: &generator)
+            var text = String(Int.random(in: 1...9, using: &generator))
+            for _ in 1..<digits { text += String(Int.random(in: 0...9, using: &generator)) }
+            texts.append(Bool.random(using: &generator) ? "-" + text : text)
+        }
+        for text in texts {
+            let parsed = try JSONParser.parse(text)
+            if let integer = Int64(text) {
+                #expect(parsed == .integer(integer), "\(text)")
+            } else {
+                #expect(parsed == .number(try #require(Double(text))), "\(text)")
+            }
+        }
+    }
+
+    /// Fractions with leading zeros, long mantissas and exponents: the same double as strtod.
+    @Test func decimalsWithZerosAndExponentsMatchStrtod() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let whole =
+                Bool.random(using: &generator) ? "0" : String(UInt64.random(in: 1...999_999_999, using: &generator))
+            let zeros = String(repeating: "0", count: Int.random(in: 0...6, using: &generator))
+            let digits = Int.random(in: 1...20, using: &generator)
+            var fraction = ""
+            for _ in 0..<digits { fraction += String(Int.random(in: 0...9, using: &generator)) }
+            var text = whole + "." + zeros + fraction
+            if Bool.random(using: &generator) { text += "e" + String(Int.random(in: -30...30, using: &generator)) }
+            if Bool.random(using: &generator) { text = "-" + text }
+            #expect(try JSONParser.parse(text) == .number(try #require(Double(text))), "\(text)")
+        }
+    }
+}
+
 @Suite struct JSONKeyTests {
     @Test func anEscapedSpellingOfAKeyIsStillADuplicate() {
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(#"{"v":1,"\u0076":2}"#) }

@@ -42,6 +42,23 @@ import Testing
         #expect(throws: Timestamp.ParseError.self) { try Timestamp(rfc3339: input) }
     }
 
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` is read by position; written with `+00:00` instead of `Z`, the
+    /// same text goes through the general lexer, and both must agree, errors included.
+    @Test(arguments: [
+        "2026-05-01T12:00:00.123Z", "2024-02-29T23:59:59.999Z", "0001-01-01T00:00:00.000Z",
+        "9999-12-31T23:59:59.999Z", "2016-12-31T23:59:60.000Z", "9999-12-31T23:59:60.999Z",
+        "2026-02-30T00:00:00.000Z", "2025-02-29T00:00:00.000Z", "2026-13-01T00:00:00.000Z",
+        "2026-00-01T00:00:00.000Z", "2026-05-01T24:00:00.000Z", "2026-05-01T12:60:00.000Z",
+        "2026-05-01T12:00:61.000Z", "0000-01-01T00:00:00.000Z", "2026-05-01T12:00:0x.000Z",
+        "2026-05-01T12:00:00.-00Z",
+    ])
+    func fixedFormAgreesWithTheGeneralLexer(input: String) {
+        let fixed = Result { () throws(Timestamp.ParseError) in try Timestamp(rfc3339: input) }
+        let offset = String(input.dropLast()) + "+00:00"
+        let general = Result { () throws(Timestamp.ParseError) in try Timestamp(rfc3339: offset) }
+        #expect(fixed == general)
+    }
+
     @Test func civilConversionRoundTripsAcrossFourCenturies() {
         for days in stride(from: -719_162, through: 2_932_896, by: 97) {
             let (year, month, day) = Timestamp.civil(fromDays: days)

@@ -23,6 +23,8 @@ import Testing
         try store.close()
         #expect(try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA user_version") == [["1"]])
         #expect(try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA journal_mode") == [["wal"]])
+        #expect(
+            try sqlite(directory.file("nested/dir/hermes.db"), "PRAGMA page_size") == [[String(SQLiteStore.pageSize)]])
         // Empty strings stay text, unmeasured values stay NULL.
         #expect(
             try sqlite(
@@ -47,6 +49,30 @@ import Testing
             try sqlite(
                 directory.file("h.db"),
                 "SELECT count(*) FROM results WHERE type = 'failure' AND download_mbps IS NOT NULL") == [["0"]])
+    }
+
+    /// Texts are bound from BindingArena: long ones fill its chunks, longer than a chunk ones get an
+    /// allocation of their own, and the same store appends again after reusing them.
+    @Test func longTextsSurviveBindingWithoutCopies() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.file("h.db"))
+        let lengths = [0, 1, 70_000, 3_000, 200_000] + Array(repeating: 5_000, count: SQLiteStore.rowsPerInsert * 2)
+        let records: [Record] = lengths.enumerated().map { index, length in
+            let time = Timestamp(millisecondsSinceEpoch: 1_777_636_800_000 + Int64(index) * 1000)
+            let text = String(repeating: String(UnicodeScalar(UInt8(0x61 + index % 26))), count: length)
+            return index % 3 == 0
+                ? .failure(
+                    MeasurementFailure(timestamp: time, error: "e" + text, errorKind: .http, probe: text))
+                : .result(
+                    SpeedResult(
+                        timestamp: time, downloadMbps: 1, uploadMbps: nil, pingMs: 2, ispName: text,
+                        serverName: text, serverLocation: "Zürich " + text, serverID: nil))
+        }
+        try store.append(records)
+        try store.append(Array(records.reversed()))
+        let back = try store.query(RecordQuery(kinds: .all, chronological: true))
+        #expect(back.count == records.count * 2)
+        #expect(back == records.flatMap { [$0, $0] })
     }
 
     @Test func textWithANulCharacterComesBackWhole() throws {
