@@ -139,3 +139,20 @@ public final class TargetServer: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 }
+
+extension TargetServer {
+    /// A server on 127.0.0.1 and a free port, configured by `configure`, serving in the
+    /// background: what tests and benchmarks measure against.
+    public static func startOnLoopback(
+        _ configure: (inout TargetConfiguration) -> Void = { _ in }
+    ) throws(TargetError) -> TargetServer {
+        var configuration = TargetConfiguration(port: 0)
+        configure(&configuration)
+        let server = try TargetServer(configuration: configuration)
+        server.start()
+        return server
+    }
+
+    /// `http://ADDR:PORT`.
+    public var baseURL: String { "http://\(address)" }
+}

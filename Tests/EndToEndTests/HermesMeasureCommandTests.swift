@@ -7,11 +7,7 @@ import Testing
 /// exit status that says whether it is a result.
 @Suite struct HermesMeasureCommandTests {
     private func target(_ configure: (inout TargetConfiguration) -> Void = { _ in }) throws -> TargetServer {
-        var configuration = TargetConfiguration(port: 0)
-        configure(&configuration)
-        let server = try TargetServer(configuration: configuration)
-        server.start()
-        return server
+        try TargetServer.startOnLoopback(configure)
     }
 
     /// Runs hermes-measure with its own state directory and decodes its one line of output.

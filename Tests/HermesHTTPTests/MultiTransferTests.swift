@@ -131,20 +131,8 @@ extension HermesHTTPTests {
         @Test func bytesTheReceiverHasNotTakenAreUnacknowledged() throws {
             // Listening but never accepting: the kernel completes the handshake and takes data
             // until the receive buffer is full, then the rest waits in the sender's queue.
-            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let (listener, port) = try TestServer.listenOnLoopback()
             defer { close(listener) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(listener, $0, length) == 0 && listen(listener, 4) == 0
-                        && getsockname(listener, $0, &length) == 0
-                }
-            }
-            try #require(bound)
-            let port = UInt16(bigEndian: address.sin_port)
             let length64: Int64 = 64 << 20
             let request = HTTPRequest(
                 url: "http://127.0.0.1:\(port)/up", method: .post,

@@ -16,15 +16,7 @@ func temporaryDirectory() throws -> String {
 
 /// A hermes-target on a free loopback port, configured by `configure`.
 func startTarget(_ configure: (inout TargetConfiguration) -> Void = { _ in }) throws -> TargetServer {
-    var configuration = TargetConfiguration(port: 0)
-    configure(&configuration)
-    let server = try TargetServer(configuration: configuration)
-    server.start()
-    return server
-}
-
-extension TargetServer {
-    var baseURL: String { "http://\(address)" }
+    try TargetServer.startOnLoopback(configure)
 }
 
 /// Settings for a run against `server` with its own state directory.

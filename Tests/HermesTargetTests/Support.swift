@@ -4,16 +4,10 @@ import Testing
 
 /// Starts a server on a free loopback port, configured by `configure`.
 func startServer(_ configure: (inout TargetConfiguration) -> Void = { _ in }) throws -> TargetServer {
-    var configuration = TargetConfiguration(port: 0)
-    configure(&configuration)
-    let server = try TargetServer(configuration: configuration)
-    server.start()
-    return server
+    try TargetServer.startOnLoopback(configure)
 }
 
 extension TargetServer {
-    var baseURL: String { "http://\(address)" }
-
     func get(_ path: String, limit: Int = 4 << 20) throws -> HTTPResponse {
         try HTTPClient.perform(HTTPRequest(url: baseURL + path, responseBody: .collect(limit: limit)))
     }

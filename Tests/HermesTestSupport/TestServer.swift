@@ -190,7 +190,9 @@ package final class TestServer: Sendable {
         close(socket)
     }
 
-    private static func listenOnLoopback() throws -> (Int32, UInt16) {
+    /// A socket listening on 127.0.0.1 and a free port, and that port. Nothing accepts on it
+    /// unless the caller does.
+    package static func listenOnLoopback() throws -> (socket: Int32, port: UInt16) {
         let listenSocket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listenSocket >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
         var reuse: Int32 = 1
