@@ -1,6 +1,10 @@
 import HermesCore
 import HermesHTTP
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 public enum Direction: String, Sendable {
     case download, upload
 }
@@ -14,82 +18,69 @@ struct PhaseResult: Sendable {
 }
 
 /// One direction of a test: parallel streams over libcurl's multi interface, each request
-/// replaced as soon as it completes, the aggregate byte count sampled every 100 ms into the
-/// estimator, which adds streams and says when to stop; latency probed alongside on a separate
-/// connection.
-struct TransferPhase {
+/// replaced as soon as it completes. The streams are spread over a worker thread per core (one
+/// thread reading every socket tops out below what the link or a loopback server can do); the
+/// calling thread samples their aggregate byte count every 100 ms into the estimator, which adds
+/// streams and says when to stop. Latency is probed alongside on a separate connection.
+struct TransferPhase: Sendable {
     let direction: Direction
     let endpoints: any SpeedTestEndpoints
     let settings: EstimatorSettings
     let deadline: Deadline
     let progress: LiveProgress
     var probeInterval: Duration = .milliseconds(200)
+    var workers = min(4, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     private var activity: String { "the \(direction.rawValue) test against \(endpoints.serverURL)" }
 
     func run() throws(MeasureFailure) -> PhaseResult {
-        let multi: MultiTransfer
-        do {
-            multi = try MultiTransfer()
-        } catch {
-            throw MeasureFailure(.internal, "cannot prepare \(activity): \(error.message)")
-        }
         let loadedProbe = LoadedLatencyProbe(
             prober: try LatencyProber(endpoints: endpoints), interval: probeInterval, deadline: deadline)
         var estimator = ThroughputEstimator(settings: settings)
+        let workerCount = max(1, min(workers, estimator.streams))
+        let shares = (0..<workerCount).map { (estimator.streams + workerCount - 1 - $0) / workerCount }
         let start = ContinuousClock.now
-        var lastSample = start
-        var failure: MeasureFailure?
-        var stopReason: StopReason?
-        var failedRequests = 0
+        let board = PhaseBoard(streams: shares, start: start)
+        var threads: [BackgroundThread] = []
+        for (index, share) in shares.enumerated() {
+            guard let thread = BackgroundThread({ [self] in work(index, streams: share, board: board) }) else {
+                board.fail(MeasureFailure(.internal, "cannot start a thread for \(activity)"))
+                break
+            }
+            threads.append(thread)
+        }
 
-        _ = multi.perform(
-            (0..<estimator.streams).map { _ in request(streams: estimator.streams) },
-            progressInterval: .milliseconds(100)
-        ) { snapshot in
-            var decision = ProgressDecision()
-            func next() -> HTTPRequest { request(moved: totalBytes(snapshot), streams: estimator.streams) }
-            for (_, result) in snapshot.finished {
-                switch result {
-                case .success(let response) where response.isSuccess:
-                    decision.start.append(next())
-                case .success(let response):
-                    failure = MeasureFailure.status(response, during: activity)
-                    return .cancelAll
-                case .failure(let error):
-                    failedRequests += 1
-                    let nothingMoved = totalBytes(snapshot) == 0
-                    if (nothingMoved && failedRequests >= estimator.streams) || failedRequests > 2 * settings.maxStreams
-                    {
-                        failure = MeasureFailure.request(error, during: activity)
-                        return .cancelAll
-                    }
-                    decision.start.append(next())
-                }
-            }
+        var stopReason: StopReason?
+        var nextSample = start + .milliseconds(100)
+        while !board.isStopping && !board.allWorkersFinished {
+            sleepPrecisely(min(nextSample - .now, .milliseconds(10)))
             if deadline.hasPassed {
-                failure = deadline.expired(during: activity)
-                return .cancelAll
+                board.fail(deadline.expired(during: activity))
+                break
             }
-            let bytes = totalBytes(snapshot)
-            // Between samples only the byte cap is checked, so a fast link stops close to it.
-            let overCap = settings.maxBytes.map { bytes >= $0 } ?? false
-            guard snapshot.instant - lastSample >= .milliseconds(95) || overCap else { return decision }
-            lastSample = snapshot.instant
-            switch estimator.record(time: snapshot.instant - start, bytes: bytes) {
+            guard ContinuousClock.now >= nextSample else { continue }
+            nextSample = max(nextSample + .milliseconds(100), .now)
+            let reading = board.sample()
+            switch estimator.record(time: reading.instant - start, bytes: reading.bytes) {
             case .proceed: break
-            case .addStreams(let count): decision.start += (0..<count).map { _ in next() }
+            case .addStreams(let count): board.add(count)
             case .stop(let reason):
                 stopReason = reason
-                return .cancelAll
+                board.stop()
             }
-            progress.show(direction, bytes: bytes, at: snapshot.instant - start, streams: estimator.streams)
-            return decision
+            progress.show(direction, bytes: reading.bytes, at: reading.instant - start, streams: estimator.streams)
+        }
+        board.stop()
+        for thread in threads { thread.join() }
+        if stopReason == nil && board.capReached {
+            let reading = board.sample()
+            _ = estimator.record(time: reading.instant - start, bytes: reading.bytes)
+            stopReason = .byteLimit
         }
 
         let warmupEnd = estimator.estimate.map { start + $0.windowStart } ?? start
         let loaded = loadedProbe.stop(keepingFrom: warmupEnd)
-        if let failure { throw failure }
+        if let failure = board.failure { throw failure }
         if stopReason == .stalled || estimator.estimate?.windowBytes == 0 {
             throw MeasureFailure(
                 .timeout,
@@ -101,6 +92,47 @@ struct TransferPhase {
         }
         return PhaseResult(
             estimate: estimate, loadedLatency: loaded, streams: estimator.streams, stopReason: stopReason)
+    }
+
+    /// One worker: its streams on a multi handle of its own, each finished request replaced,
+    /// reporting its bytes every 10 ms and taking the coordinator's orders in return.
+    private func work(_ index: Int, streams: Int, board: PhaseBoard) {
+        defer { board.workerFinished() }
+        let multi: MultiTransfer
+        do {
+            multi = try MultiTransfer()
+        } catch {
+            board.fail(MeasureFailure(.internal, "cannot prepare \(activity): \(error.message)"))
+            return
+        }
+        let initial = (0..<streams).map { _ in request(streams: settings.initialStreams) }
+        _ = multi.perform(initial, progressInterval: .milliseconds(10)) { snapshot in
+            let report = board.report(worker: index, bytes: totalBytes(snapshot), at: snapshot.instant)
+            if report.stop { return .cancelAll }
+            var decision = ProgressDecision()
+            func next() -> HTTPRequest { request(moved: report.total, streams: report.streams) }
+            for (_, result) in snapshot.finished {
+                switch result {
+                case .success(let response) where response.isSuccess:
+                    decision.start.append(next())
+                case .success(let response):
+                    board.fail(MeasureFailure.status(response, during: activity))
+                    return .cancelAll
+                case .failure(let error):
+                    if board.countFailedRequest(limit: 2 * settings.maxStreams, nothingMoved: report.total == 0) {
+                        board.fail(MeasureFailure.request(error, during: activity))
+                        return .cancelAll
+                    }
+                    decision.start.append(next())
+                }
+            }
+            if let maxBytes = settings.maxBytes, report.total >= maxBytes {
+                board.reachCap()
+                return .cancelAll
+            }
+            decision.start += (0..<report.add).map { _ in next() }
+            return decision
+        }
     }
 
     /// The next request. Under `--max-bytes` each carries a share of what is left, so that a

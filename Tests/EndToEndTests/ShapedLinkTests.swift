@@ -6,7 +6,7 @@ import Testing
 /// hermes-measure across a real shaped link (two network namespaces, a veth pair, tc tbf each
 /// way) against hermes-target, compared with iperf3's TCP goodput on the same link in the same
 /// test. Needs root, which CI has.
-@Suite(.enabled(if: getuid() == 0, "needs root for network namespaces and tc; CI runs it as root"))
+@Suite(.serialized, .enabled(if: getuid() == 0, "needs root for network namespaces and tc; CI runs it as root"))
 struct ShapedLinkTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path

@@ -5,7 +5,9 @@ import Testing
 
 /// Native engines against hermes-target on loopback: the target paces a link every stream
 /// shares, so the right answer is known.
-@Suite struct AccuracyTests {
+// One at a time: each run saturates its in-process server, and four at once on two cores would
+// measure the scheduler.
+@Suite(.serialized) struct AccuracyTests {
     @Test(arguments: [
         (MeasureSettings.Engine.cloudflare, 50.0), (.cloudflare, 200), (.librespeed, 50), (.librespeed, 200),
     ])
