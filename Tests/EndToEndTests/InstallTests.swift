@@ -108,6 +108,19 @@ import Testing
         #expect(verify.status == 0, "systemd-analyze verify: \(verify.stdout)\(verify.stderr)")
     }
 
+    /// A packager's staging directory often does not exist yet (this once looped forever).
+    @Test func installsIntoAStagingDirectoryThatDoesNotExistYet() throws {
+        let parent = try TemporaryDirectory()
+        let destdir = parent.file("stage/root")
+        let install = try Self.script(
+            "install", ["--destdir", destdir, "--bin-dir", try Executable.binaryDirectory().path])
+        try #require(install.status == 0, "scripts/install: \(install.stderr)")
+        #expect(FileManager.default.isExecutableFile(atPath: destdir + "/usr/local/bin/hermes-measure"))
+        let uninstall = try Self.script("uninstall", ["--destdir", destdir])
+        #expect(uninstall.status == 0, "scripts/uninstall: \(uninstall.stderr)")
+        #expect(Self.files(below: destdir).isEmpty)
+    }
+
     @Test func uninstallWithoutAnInstallChangesNothing() throws {
         let destdir = try TemporaryDirectory()
         let outcome = try Self.script("uninstall", ["--destdir", destdir.path])

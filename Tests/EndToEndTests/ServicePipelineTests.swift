@@ -2,7 +2,7 @@ import Foundation
 import HermesTestSupport
 import Testing
 
-/// The pipeline of systemd/hermes.service, run as its ExecStart runs it, against hermes-target
+/// The pipeline of the installed hermes.service, run as its ExecStart runs it, against hermes-target
 /// on loopback, with the real node_exporter and Prometheus reading what it writes and a local
 /// ntfy receiver getting its alerts.
 @Suite struct ServicePipelineTests {
@@ -31,17 +31,23 @@ import Testing
         return nil
     }
 
-    /// The script ExecStart hands to bash, with systemd's %S and the install prefix of this
-    /// build. hermes-measure gets a short --duration and --max-bytes so that the test stays
-    /// quick; nothing else differs from the unit.
-    static func serviceScript(stateRoot: String, binaries: String) throws -> (script: String, unit: SystemdUnit) {
-        let path = ManualTests.packageRoot.appendingPathComponent("systemd/hermes.service").path
+    /// Installs this build with `scripts/install --prefix /usr --destdir DESTDIR`, as a package
+    /// would, and returns the script the installed unit's ExecStart hands to bash: systemd's %S
+    /// filled in and the installed binaries' paths under DESTDIR. hermes-measure gets a short
+    /// --duration and --max-bytes so that the test stays quick; nothing else differs from the unit.
+    static func installedServiceScript(destdir: String, stateRoot: String) throws -> (
+        script: String, unit: SystemdUnit
+    ) {
+        let install = try InstallTests.script(
+            "install", ["--prefix", "/usr", "--destdir", destdir, "--bin-dir", try Executable.binaryDirectory().path])
+        try #require(install.status == 0, "scripts/install: \(install.stderr)")
+        let path = destdir + "/usr/lib/systemd/system/hermes.service"
         let unit = SystemdUnit(text: try String(contentsOfFile: path, encoding: .utf8))
         let execStart = try #require(unit.values("ExecStart", in: "Service").first)
         var script = try #require(SystemdUnit.bashScript(ofExecStart: execStart, stateRoot: stateRoot))
-        script = script.replacingOccurrences(of: "/usr/local/bin/", with: binaries + "/")
-        let measure = binaries + "/hermes-measure "
-        try #require(script.hasPrefix(measure), "\(script)")
+        try #require(script.hasPrefix("/usr/bin/hermes-measure "), "\(script)")
+        script = script.replacingOccurrences(of: "/usr/bin/", with: destdir + "/usr/bin/")
+        let measure = destdir + "/usr/bin/hermes-measure "
         script = measure + "--duration 2 --max-bytes 20000000 " + script.dropFirst(measure.count)
         return (script, unit)
     }
@@ -49,10 +55,10 @@ import Testing
     @Test func theServicePipelineStoresExportsAndAlerts() throws {
         let nodeExporter = try Self.installed("prometheus-node-exporter", package: "prometheus-node-exporter")
         let prometheus = try Self.installed("prometheus", package: "prometheus")
-        let binaries = try Executable.binaryDirectory().path
         for tool in InstallTests.tools { _ = try Executable.named(tool) }
         let root = try TemporaryDirectory()
-        let (script, unit) = try Self.serviceScript(stateRoot: root.file("lib"), binaries: binaries)
+        let (script, unit) = try Self.installedServiceScript(destdir: root.file("install"), stateRoot: root.file("lib"))
+        let binaries = root.file("install/usr/bin")
 
         // What systemd sets up before ExecStart: StateDirectory=, RuntimeDirectory=,
         // LoadCredential= (the ntfy token) and WorkingDirectory=; and what tmpfiles.d links.
