@@ -24,7 +24,7 @@ public enum Measurement {
             outcome = .failure(error)
         }
         progress.finish()
-        let probe = settings.probe ?? hostName()
+        let probe = settings.probeName
         let durationMilliseconds = Int64(seconds(ContinuousClock.now - start) * 1000)
         switch outcome {
         case .success(var result):
@@ -71,7 +71,12 @@ public enum Measurement {
         }
     }
 
-    private static func hostName() -> String {
+}
+
+extension MeasureSettings {
+    /// The record's `probe`: the configured name, else this host's name.
+    var probeName: String {
+        if let probe { return probe }
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -106,7 +111,7 @@ public final class SingleRecordOutput: Sendable {
                 error: "the run did not finish within its deadline (--timeout \(Int(seconds(settings.timeout))) s) "
                     + "and was stopped; a network call did not honour its time limit",
                 errorKind: .timeout, engine: settings.engine.rawValue, serverURL: settings.serverURL,
-                probe: settings.probe)
+                probe: settings.probeName)
             if emit(.failure(failure)) { _exit(ExitCode.measurementFailed.rawValue) }
         }?.detach()
     }
