@@ -121,9 +121,10 @@ final class EasyHandle {
     }
 
     /// What the connection's socket still holds of what was written to it: the part of `sent`
-    /// the peer has not received yet.
+    /// the peer has not received yet. Only asked of requests that send a body, so downloads,
+    /// sampled every few milliseconds, cost no system calls for it.
     private var unacknowledgedBytes: Int64 {
-        guard let socket = connectionSocket() else { return 0 }
+        guard let context, context.request.sendsBody, let socket = connectionSocket() else { return 0 }
         return Int64(max(0, hermes_socket_unacknowledged_bytes(socket)))
     }
 

@@ -61,7 +61,8 @@ extension MeasureSettings {
         environment: Environment
     ) throws(ConfigurationError) -> MeasureSettings {
         let state = stateDirectory ?? environment.stateDirectory
-        let runtime = environment.first("RUNTIME_DIRECTORY").map { String($0.value.split(separator: ":")[0]) }
+        // systemd passes a colon-separated list when several are configured; the first is ours.
+        let runtime = environment.first("RUNTIME_DIRECTORY")?.value.split(separator: ":").first.map(String.init)
         var settings = MeasureSettings(stateDirectory: state, lockDirectory: stateDirectory == nil ? runtime : nil)
         if let engine {
             settings.engine = try parseEngine(engine, source: "--engine")

@@ -134,3 +134,46 @@ import Testing
         #expect(Backoff.load(from: directory) == nil)
     }
 }
+
+@Suite struct SettingsTests {
+    private func resolve(_ variables: [String: String], engine: String? = nil) throws(ConfigurationError)
+        -> MeasureSettings
+    {
+        try MeasureSettings.resolve(
+            engine: engine, server: nil, serverList: nil, probe: nil, stateDirectory: nil,
+            environment: Environment(variables.merging(["HOME": "/home/h"]) { $1 }))
+    }
+
+    @Test func theLockGoesToSystemdsRuntimeDirectory() throws {
+        let settings = try resolve(["STATE_DIRECTORY": "/var/lib/hermes", "RUNTIME_DIRECTORY": "/run/hermes:/run/x"])
+        #expect(settings.stateDirectory == "/var/lib/hermes")
+        #expect(settings.lockDirectory == "/run/hermes")
+        // A list of nothing but separators is no directory: the state directory serves.
+        #expect(try resolve(["RUNTIME_DIRECTORY": ":"]).lockDirectory == "/home/h/.local/state/hermes")
+    }
+
+    @Test func flagsWinOverTheEnvironment() throws {
+        let settings = try resolve(
+            [
+                "HERMES_MEASURE_ENGINE": "librespeed", "HERMES_MEASURE_SERVER": "http://nas:8080",
+                "HERMES_PROBE": "attic",
+            ],
+            engine: "cloudflare")
+        #expect(settings.engine == .cloudflare)
+        #expect(settings.server == "http://nas:8080")
+        #expect(settings.probe == "attic")
+    }
+
+    @Test(arguments: [
+        (["HERMES_MEASURE_ENGINE": "speedof.me"], "HERMES_MEASURE_ENGINE: unknown engine 'speedof.me'"),
+        (["HERMES_MEASURE_SERVER": "nas:8080"], "the server must be an http:// or https:// URL"),
+        (["HERMES_MEASURE_ENGINE": "librespeed"], "the librespeed engine needs --server URL or --server-list"),
+    ])
+    func aWrongEnvironmentIsAConfigurationError(variables: [String: String], message: String) {
+        #expect {
+            _ = try resolve(variables)
+        } throws: { error in
+            (error as? ConfigurationError)?.message.hasPrefix(message) == true
+        }
+    }
+}
