@@ -87,7 +87,8 @@ let package = Package(
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
         .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
-        .testTarget(name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib"]),
+        .testTarget(
+            name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib", "HermesTestSupport"]),
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesTargetTests", dependencies: ["HermesTarget", "HermesHTTP", "CZlib"]),
         .testTarget(name: "HermesMeasureTests", dependencies: ["HermesMeasure", "HermesTarget", "HermesHTTP"]),

@@ -1,4 +1,5 @@
 import Foundation
+import HermesTestSupport
 import Testing
 
 @Suite struct HermesExportCommandTests {
@@ -76,7 +77,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let secret = directory.file("password")
         try "hunter2-secret\n".write(toFile: secret, atomically: true, encoding: .utf8)
-        let port = try closedPort()
+        let port = try closedLoopbackPort()
         let outcome = try Executable.named("hermes-export").run(
             [
                 "--textfile", directory.file("h.prom"), "--loki-retries", "1", "--loki-user", "me",
@@ -88,22 +89,5 @@ import Testing
         #expect(outcome.stderr.contains("retrying in"))
         #expect(!outcome.stderr.contains("hunter2"))
         #expect(FileManager.default.fileExists(atPath: directory.file("h.prom")), "the textfile does not wait for Loki")
-    }
-
-    /// A loopback port nothing listens on: bound, then released.
-    func closedPort() throws -> UInt16 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        try #require(bound)
-        return UInt16(bigEndian: address.sin_port)
     }
 }

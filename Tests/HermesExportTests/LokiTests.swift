@@ -1,5 +1,6 @@
 import Foundation
 import HermesCore
+import HermesTestSupport
 import Synchronization
 import Testing
 
@@ -216,7 +217,7 @@ import Testing
     }
 
     @Test func anUnreachableLokiIsRetriedThenTemporary() throws {
-        let port = try freeLoopbackPort()
+        let port = try closedLoopbackPort()
         var configuration = LokiConfiguration(
             pushURL: "http://127.0.0.1:\(port)/loki/api/v1/push", staticLabels: [("job", "x")])
         configuration.maximumRetries = 2

@@ -1,6 +1,7 @@
 import Foundation
 import HermesCore
 import HermesHTTP
+import HermesTestSupport
 import Testing
 
 @testable import HermesExport
@@ -115,7 +116,7 @@ import Testing
             try export(Fixtures.resultLine + "\n" + Fixtures.failureLine + "\n", to: path, compatibility: true)
                 .exitCode == .success)
 
-        let port = try freeLoopbackPort()
+        let port = try closedLoopbackPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [

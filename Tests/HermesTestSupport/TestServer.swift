@@ -241,9 +241,9 @@ private final class ThreadBody: Sendable {
 
 /// A port that was just free and has nothing listening: connecting to it is refused.
 package func closedLoopbackPort() throws -> UInt16 {
-    let probe = try TestServer.start()
-    probe.stop()
-    return probe.port
+    let (socket, port) = try TestServer.listenOnLoopback()
+    close(socket)
+    return port
 }
 
 package func sendAll(_ socket: Int32, _ bytes: [UInt8]) -> Bool {

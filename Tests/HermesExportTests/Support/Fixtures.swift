@@ -75,33 +75,3 @@ enum RealTool {
         return Outcome(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 }
-
-/// A loopback port that was free a moment ago.
-func freeLoopbackPort() throws -> UInt16 {
-    let (descriptor, port) = try bindLoopback(listening: false)
-    close(descriptor)
-    return port
-}
-
-/// A TCP socket bound to 127.0.0.1 on an ephemeral port, listening when asked.
-func bindLoopback(listening: Bool) throws -> (descriptor: Int32, port: UInt16) {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var reuse: Int32 = 1
-    setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(descriptor, $0, length) == 0 && (!listening || listen(descriptor, 16) == 0)
-                && getsockname(descriptor, $0, &length) == 0
-        }
-    }
-    guard bound else {
-        close(descriptor)
-        Issue.record("cannot bind a loopback port: errno \(errno)")
-        throw RealTool.FixtureError()
-    }
-    return (descriptor, UInt16(bigEndian: address.sin_port))
-}

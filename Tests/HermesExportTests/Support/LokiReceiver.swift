@@ -1,4 +1,5 @@
 import Foundation
+import HermesTestSupport
 import Synchronization
 
 /// A stand-in for Loki's push endpoint on 127.0.0.1: records every request whole and answers
@@ -27,7 +28,7 @@ final class LokiReceiver: Sendable {
     var requests: [Request] { state.withLock { $0.requests } }
 
     init(script: [Reply] = []) throws {
-        let (descriptor, boundPort) = try bindLoopback(listening: true)
+        let (descriptor, boundPort) = try TestServer.listenOnLoopback()
         listenSocket = descriptor
         port = boundPort
         state = Mutex(([], script, false))
