@@ -86,12 +86,14 @@ let package = Package(
         .target(name: "HermesTestSupport", path: "Tests/HermesTestSupport"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
         .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP", "HermesTestSupport"]),
-        .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite"]),
+        .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite", "HermesTestSupport"]),
         .testTarget(
             name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib", "HermesTestSupport"]),
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesTargetTests", dependencies: ["HermesTarget", "HermesHTTP", "CZlib"]),
-        .testTarget(name: "HermesMeasureTests", dependencies: ["HermesMeasure", "HermesTarget", "HermesHTTP"]),
+        .testTarget(
+            name: "HermesMeasureTests",
+            dependencies: ["HermesMeasure", "HermesTarget", "HermesHTTP", "HermesTestSupport"]),
         // The systemd units, sysusers.d and tmpfiles.d files, checked with systemd's own tools.
         .testTarget(name: "OperationsTests", dependencies: ["HermesTestSupport"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import HermesTestSupport
 import Testing
 
 /// What many timer runs and a kill -9 do to the stores.

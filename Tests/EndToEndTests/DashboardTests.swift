@@ -1,4 +1,5 @@
 import Foundation
+import HermesTestSupport
 import Testing
 
 /// grafana/hermes-dashboard.json against what hermes-export really writes.

@@ -82,19 +82,6 @@ final class Collected: @unchecked Sendable {
     var isComplete: Bool { lock.withLock { out != nil && err != nil } }
 }
 
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "hermes-e2e-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// The sqlite3 CLI, the independent reader of what hermes-store wrote.
 func sqlite3(_ path: String, _ sql: String) throws -> String {
     let process = Process()

@@ -1,6 +1,7 @@
 import Foundation
 import HermesCore
 import HermesTarget
+import HermesTestSupport
 import Testing
 
 /// hermes-measure as a pipeline sees it: exactly one line on stdout, whatever happens, and an

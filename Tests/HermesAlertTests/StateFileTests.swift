@@ -1,5 +1,6 @@
 import HermesAlert
 import HermesCore
+import HermesTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -16,8 +17,8 @@ import Testing
     }
 
     @Test func aMissingFileIsCreatedAndReported() throws {
-        let directory = try temporaryDirectory()
-        let path = directory + "/nested/dir/state.json"
+        let directory = try TemporaryDirectory()
+        let path = directory.file("nested/dir/state.json")
         let file = try StateFile(path: path)
         let (state, problem) = try file.load()
         #expect(state == AlertState())
@@ -34,7 +35,8 @@ import Testing
         (#"{"v":1,"rules":{"failure":{"consecutive":-1}}}"#, "no valid \"consecutive\""),
     ])
     func aDamagedFileIsReplacedAndReported(contents: String, reason: String) throws {
-        let path = try temporaryDirectory() + "/state.json"
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.json")
         try FileSystem.atomicReplace(path, with: Array(contents.utf8))
         let file = try StateFile(path: path)
         let (state, problem) = try file.load()
@@ -46,7 +48,8 @@ import Testing
     }
 
     @Test func anEmptyFileIsReported() throws {
-        let path = try temporaryDirectory() + "/state.json"
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.json")
         try FileSystem.atomicReplace(path, with: [])
         let (_, problem) = try StateFile(path: path).load()
         #expect(problem == "state file \(path) is empty; starting with a fresh state")

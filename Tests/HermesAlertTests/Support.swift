@@ -35,11 +35,3 @@ struct Scenario {
         }
     }
 }
-
-func temporaryDirectory() throws -> String {
-    var template = Array("/tmp/hermes-alert-test-XXXXXX".utf8CString)
-    guard let path = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
-        throw IOError(operation: "create", path: "/tmp/hermes-alert-test-*", code: errno)
-    }
-    return String(cString: path)
-}

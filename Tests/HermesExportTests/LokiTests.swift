@@ -100,7 +100,7 @@ import Testing
     }
 
     @Test func basicAuthenticationFromASecretFile() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let file = directory.file("password")
         try "s3cr:et\n".write(toFile: file, atomically: true, encoding: .utf8)
         let password = try #require(
@@ -115,7 +115,7 @@ import Testing
     }
 
     @Test func bearerTokenFromTheCredentialsDirectory() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         try "tk_abc\n".write(toFile: directory.file("loki-token"), atomically: true, encoding: .utf8)
         let environment = Environment(["CREDENTIALS_DIRECTORY": directory.path])
         let token = try #require(try SecretFile.read(path: nil, credential: "loki-token", environment: environment))
@@ -128,7 +128,7 @@ import Testing
     }
 
     @Test func secretFileProblemsAreConfigurationErrorsThatNeverShowTheSecret() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let empty = directory.file("empty")
         try "\n".write(toFile: empty, atomically: true, encoding: .utf8)
         #expect(throws: ConfigurationError.self) {

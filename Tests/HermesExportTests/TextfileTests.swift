@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func writesAtomicallyAndLeavesNoTemporaryFile() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let path = directory.file("hermes.prom")
         let summary = try export(Fixtures.resultLine + "\n", to: path)
         #expect(summary.exitCode == .success)
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func aFailureInALaterRunKeepsTheLastGoodValuesFromTheFile() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let path = directory.file("hermes.prom")
         _ = try export(Fixtures.resultLine + "\n", to: path, compatibility: true)
         let summary = try export(Fixtures.failureLine + "\n", to: path, compatibility: true)
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func badLinesAreReportedAndTheValidRecordsStillExported() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let path = directory.file("hermes.prom")
         let summary = try export("not json\n" + Fixtures.resultLine + "\n", to: path)
         #expect(summary.exitCode == .dataError)
@@ -54,13 +54,13 @@ import Testing
     }
 
     @Test func aMissingDirectoryCannotBeCreated() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let summary = try export(Fixtures.resultLine + "\n", to: directory.file("missing/hermes.prom"))
         #expect(summary.exitCode == .cannotCreate)
     }
 
     @Test func aDirectoryInThePlaceOfTheFileCannotBeCreated() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let path = directory.file("hermes.prom")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         let summary = try export(Fixtures.resultLine + "\n", to: path)
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func emptyInputLeavesTheFileAlone() throws {
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let summary = try export("", to: directory.file("hermes.prom"))
         #expect(summary.exitCode == .success)
         #expect(directory.entries.isEmpty)
@@ -110,7 +110,7 @@ import Testing
     /// serves the same values, escaped labels included, with no scrape error.
     @Test func nodeExporterServesTheTextfile() throws {
         let binary = try RealTool.path("prometheus-node-exporter", package: "prometheus-node-exporter")
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let path = directory.file("hermes.prom")
         #expect(
             try export(Fixtures.resultLine + "\n" + Fixtures.failureLine + "\n", to: path, compatibility: true)

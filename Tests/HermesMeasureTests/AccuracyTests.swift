@@ -1,6 +1,7 @@
 import HermesCore
 import HermesMeasure
 import HermesTarget
+import HermesTestSupport
 import Testing
 
 /// Native engines against hermes-target on loopback: the target paces a link every stream
@@ -8,6 +9,13 @@ import Testing
 // One at a time: each run saturates its in-process server, and four at once on two cores would
 // measure the scheduler.
 @Suite(.serialized) struct AccuracyTests {
+    /// State, lock and files of one test, removed after it.
+    private let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory()
+    }
+
     @Test(arguments: [
         (MeasureSettings.Engine.cloudflare, 50.0), (.cloudflare, 200), (.librespeed, 50), (.librespeed, 200),
     ])
@@ -17,7 +25,7 @@ import Testing
             $0.upBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: megabits)
         }
         defer { server.stop() }
-        let record = measure(try settings(engine, server: server.baseURL))
+        let record = measure(try settings(in: scratch, engine, server: server.baseURL))
         let result = try #require(record.result, "\(record)")
         #expect(within(3, result.downloadMbps, of: megabits), "download \(result.downloadMbps ?? -1)")
         #expect(within(3, result.uploadMbps, of: megabits), "upload \(result.uploadMbps ?? -1)")
@@ -37,7 +45,7 @@ import Testing
         let server = try startTarget { $0.responseDelay = .milliseconds(30) }
         defer { server.stop() }
         let record = measure(
-            try settings(engine, server: server.baseURL) {
+            try settings(in: scratch, engine, server: server.baseURL) {
                 $0.download = false
                 $0.duration = .seconds(2)
             })
@@ -55,7 +63,7 @@ import Testing
             $0.bufferbloat = .milliseconds(120)
         }
         defer { server.stop() }
-        let record = measure(try settings(server: server.baseURL) { $0.duration = .seconds(5) })
+        let record = measure(try settings(in: scratch, server: server.baseURL) { $0.duration = .seconds(5) })
         let result = try #require(record.result, "\(record)")
         #expect(result.pingMs < 5, "idle \(result.pingMs)")
         // The queue holds 120 ms while the link is saturated. Alone this reads 120 to 125 ms; a
@@ -70,7 +78,7 @@ import Testing
         let server = try startTarget { $0.downBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: 50) }
         defer { server.stop() }
         let record = measure(
-            try settings(server: server.baseURL) {
+            try settings(in: scratch, server: server.baseURL) {
                 $0.upload = false
                 $0.duration = .seconds(4)
             })
@@ -83,7 +91,7 @@ import Testing
         let server = try startTarget { $0.downBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: 100) }
         defer { server.stop() }
         let record = measure(
-            try settings(server: server.baseURL) {
+            try settings(in: scratch, server: server.baseURL) {
                 $0.upload = false
                 $0.maxBytes = 10_000_000
             })
@@ -104,14 +112,14 @@ import Testing
             near.stop()
             far.stop()
         }
-        let list = try temporaryDirectory() + "/servers.json"
+        let list = scratch.file("servers.json")
         let json = """
             [{"id":7,"name":"far","server":"\(far.baseURL)/"},{"id":8,"name":"near","server":"\(near.baseURL)/"},
              {"id":9,"name":"down","server":"http://127.0.0.1:9/"}]
             """
         try FileSystem.atomicReplace(list, with: Array(json.utf8))
         let record = measure(
-            try settings(.librespeed, server: nil) {
+            try settings(in: scratch, .librespeed, server: nil) {
                 $0.serverList = list
                 $0.duration = .seconds(2)
             })

@@ -1,5 +1,6 @@
 import HermesCore
 import HermesTarget
+import HermesTestSupport
 import Testing
 
 @testable import HermesMeasure
@@ -11,6 +12,13 @@ import Testing
 /// Every way a test can fail ends in one failure record with the right kind and a sentence
 /// naming what failed.
 @Suite struct FailureTests {
+    /// State, lock and files of one test, removed after it.
+    private let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory()
+    }
+
     private func failure(_ settings: MeasureSettings) throws -> MeasurementFailure {
         let record = measure(settings)
         let failure = try #require(record.failure, "expected a failure, got \(record)")
@@ -20,26 +28,26 @@ import Testing
     }
 
     @Test func aRefusedConnectionIsConnect() throws {
-        let failure = try failure(try settings(server: "http://127.0.0.1:9"))
+        let failure = try failure(try settings(in: scratch, server: "http://127.0.0.1:9"))
         #expect(failure.errorKind == .connect)
         #expect(failure.error.contains("127.0.0.1:9"))
         #expect(failure.serverURL == "http://127.0.0.1:9")
     }
 
     @Test func anUnresolvableNameIsDNS() throws {
-        #expect(try failure(try settings(server: "http://speed.invalid")).errorKind == .dns)
+        #expect(try failure(try settings(in: scratch, server: "http://speed.invalid")).errorKind == .dns)
     }
 
     @Test func tlsToAPlainServerIsTLS() throws {
         let server = try startTarget()
         defer { server.stop() }
-        #expect(try failure(try settings(server: "https://\(server.address)")).errorKind == .tls)
+        #expect(try failure(try settings(in: scratch, server: "https://\(server.address)")).errorKind == .tls)
     }
 
     @Test func anErrorStatusIsHTTPWithTheServersMessage() throws {
         let server = try startTarget { $0.failStatus = 503 }
         defer { server.stop() }
-        let failure = try failure(try settings(server: server.baseURL))
+        let failure = try failure(try settings(in: scratch, server: server.baseURL))
         #expect(failure.errorKind == .http)
         #expect(failure.error.contains("HTTP 503"))
         #expect(failure.error.contains("injected failure"))
@@ -48,7 +56,7 @@ import Testing
     @Test func aRateLimitBacksOffAndTheNextRunStaysAway() throws {
         let server = try startTarget { $0.rateLimitRetryAfter = 600 }
         defer { server.stop() }
-        let settings = try settings(server: server.baseURL)
+        let settings = try settings(in: scratch, server: server.baseURL)
         let first = try failure(settings)
         #expect(first.errorKind == .rateLimited)
         #expect(first.error.contains("next test not before"))
@@ -67,7 +75,7 @@ import Testing
         let server = try startTarget { $0.stallAfter = 200_000 }
         defer { server.stop() }
         let start = ContinuousClock.now
-        let failure = try failure(try settings(server: server.baseURL) { $0.duration = .seconds(4) })
+        let failure = try failure(try settings(in: scratch, server: server.baseURL) { $0.duration = .seconds(4) })
         #expect(failure.errorKind == .timeout)
         #expect(failure.error.contains("stalled"))
         #expect(ContinuousClock.now - start < .seconds(10))
@@ -76,7 +84,7 @@ import Testing
     @Test func anEarlyCloseIsProtocol() throws {
         let server = try startTarget { $0.closeAfter = 100_000 }
         defer { server.stop() }
-        let failure = try failure(try settings(server: server.baseURL))
+        let failure = try failure(try settings(in: scratch, server: server.baseURL))
         #expect(failure.errorKind == .protocol)
         #expect(failure.error.contains("download"))
     }
@@ -85,25 +93,25 @@ import Testing
         let server = try startTarget { $0.responseDelay = .seconds(3) }
         defer { server.stop() }
         let start = ContinuousClock.now
-        let failure = try failure(try settings(server: server.baseURL) { $0.timeout = .seconds(2) })
+        let failure = try failure(try settings(in: scratch, server: server.baseURL) { $0.timeout = .seconds(2) })
         #expect(failure.errorKind == .timeout)
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(1900) && elapsed < .milliseconds(2600), "took \(elapsed)")
     }
 
     @Test func noServerInTheListAnswering() throws {
-        let list = try temporaryDirectory() + "/servers.json"
+        let list = scratch.file("servers.json")
         let json =
             #"[{"id":1,"name":"a","server":"http://127.0.0.1:9/"},{"id":2,"name":"b","server":"http://127.0.0.1:7/"}]"#
         try FileSystem.atomicReplace(list, with: Array(json.utf8))
-        let failure = try failure(try settings(.librespeed, server: nil) { $0.serverList = list })
+        let failure = try failure(try settings(in: scratch, .librespeed, server: nil) { $0.serverList = list })
         #expect(failure.errorKind == .noServer)
         #expect(failure.error.contains("none of the 2 servers"))
     }
 
     @Test func aMissingServerListIsNoServer() throws {
         let failure = try failure(
-            try settings(.librespeed, server: nil) { $0.serverList = "/nonexistent/servers.json" })
+            try settings(in: scratch, .librespeed, server: nil) { $0.serverList = "/nonexistent/servers.json" })
         #expect(failure.errorKind == .noServer)
         #expect(failure.error.contains("/nonexistent/servers.json"))
     }
@@ -111,7 +119,7 @@ import Testing
     @Test func aSecondRunWaitsForTheFirstThenGivesUp() throws {
         let server = try startTarget { $0.downBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: 20) }
         defer { server.stop() }
-        let first = try settings(server: server.baseURL) {
+        let first = try settings(in: scratch, server: server.baseURL) {
             $0.upload = false
             $0.duration = .seconds(3)
         }

@@ -1,5 +1,6 @@
 import HermesCore
 import HermesMeasure
+import HermesTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,12 +9,19 @@ import Testing
 
 /// The ookla-cli engine against stand-in `speedtest` scripts that print recorded Ookla output.
 @Suite struct OoklaCLITests {
+    /// State, lock and files of one test, removed after it.
+    private let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory()
+    }
+
     /// Ookla CLI 1.2 `--format=json`, as recorded.
     static let recorded =
         #"{"type":"result","timestamp":"2026-11-29T10:00:00Z","ping":{"jitter":0.85,"latency":9.12,"low":8.6,"high":10.4},"download":{"bandwidth":116425000,"bytes":1402335000,"elapsed":12003,"latency":{"iqm":41.2,"low":11.0,"high":120.3,"jitter":6.1}},"upload":{"bandwidth":5000000,"bytes":60000000,"elapsed":12000,"latency":{"iqm":55.5}},"packetLoss":0.5,"isp":"Example Fibre","interface":{"internalIp":"10.0.0.2","externalIp":"203.0.113.9"},"server":{"id":1234,"host":"speed.example.net","port":8080,"name":"Example","location":"Berlin","country":"Germany","ip":"198.51.100.1"},"result":{"id":"abc","url":"https://www.speedtest.net/result/c/abc","persisted":true}}"#
 
     private func standIn(_ script: String) throws -> String {
-        let path = try temporaryDirectory() + "/speedtest"
+        let path = scratch.file("speedtest")
         try FileSystem.atomicReplace(path, with: Array("#!/bin/sh\n\(script)\n".utf8), mode: 0o755)
         return path
     }
@@ -21,7 +29,7 @@ import Testing
     private func run(_ script: String, timeout: Duration = .seconds(20)) throws -> Record {
         let command = try standIn(script)
         return measure(
-            try settings(.ooklaCLI, server: nil) {
+            try settings(in: scratch, .ooklaCLI, server: nil) {
                 $0.speedtestCommand = command
                 $0.timeout = timeout
             })
@@ -79,7 +87,7 @@ import Testing
 
     @Test func aMissingBinaryIsAFailureThatSaysWhatToInstall() throws {
         let record = measure(
-            try settings(.ooklaCLI, server: nil) { $0.speedtestCommand = "/nonexistent/speedtest" })
+            try settings(in: scratch, .ooklaCLI, server: nil) { $0.speedtestCommand = "/nonexistent/speedtest" })
         let failure = try #require(record.failure, "\(record)")
         #expect(failure.errorKind == .internal)
         #expect(failure.error.contains("speedtest.net/apps/cli"))

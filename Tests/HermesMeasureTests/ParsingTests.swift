@@ -1,4 +1,5 @@
 import HermesCore
+import HermesTestSupport
 import Testing
 
 @testable import HermesMeasure
@@ -123,7 +124,8 @@ import Testing
     }
 
     @Test func theFileRoundTripsAndDamageIsIgnored() throws {
-        let directory = try temporaryDirectory()
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.path
         let backoff = Backoff(
             notBefore: now, engine: "cloudflare", serverURL: nil, strikes: 3, reason: "HTTP 429 \"quoted\"")
         try backoff.save(in: directory)

@@ -1,30 +1,24 @@
 import HermesCore
 import HermesMeasure
 import HermesTarget
+import HermesTestSupport
 import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A fresh directory under /tmp, for state and lock files.
-func temporaryDirectory() throws -> String {
-    var template = Array("/tmp/hermes-measure-test-XXXXXX".utf8CString)
-    let path = try #require(mkdtemp(&template), "mkdtemp failed")
-    return String(cString: path)
-}
-
 /// A hermes-target on a free loopback port, configured by `configure`.
 func startTarget(_ configure: (inout TargetConfiguration) -> Void = { _ in }) throws -> TargetServer {
     try TargetServer.startOnLoopback(configure)
 }
 
-/// Settings for a run against `server` with its own state directory.
+/// Settings for a run against `server`, with state and lock in `scratch`.
 func settings(
-    _ engine: MeasureSettings.Engine = .cloudflare, server: String?,
+    in scratch: TemporaryDirectory, _ engine: MeasureSettings.Engine = .cloudflare, server: String?,
     _ configure: (inout MeasureSettings) -> Void = { _ in }
 ) throws -> MeasureSettings {
-    var settings = MeasureSettings(stateDirectory: try temporaryDirectory())
+    var settings = MeasureSettings(stateDirectory: scratch.file("state"))
     settings.engine = engine
     settings.server = server
     settings.duration = .seconds(8)

@@ -1,5 +1,6 @@
 import Glibc
 import HermesCore
+import HermesTestSupport
 import Testing
 
 @testable import HermesStore

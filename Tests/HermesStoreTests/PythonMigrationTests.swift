@@ -1,4 +1,5 @@
 import HermesCore
+import HermesTestSupport
 import Testing
 
 @testable import HermesStore

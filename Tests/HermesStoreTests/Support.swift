@@ -5,23 +5,6 @@ import Testing
 
 @testable import HermesStore
 
-/// A fresh directory under /tmp, removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array("/tmp/hermes-test-XXXXXX".utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        path = try String(cString: #require(created))
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
 func timestamp(_ text: String) -> Timestamp {
     (try? Timestamp(rfc3339: text)) ?? Timestamp(millisecondsSinceEpoch: 0)
 }

@@ -30,25 +30,3 @@ func systemdTool(_ name: String) throws -> String {
     try #require(
         ChildProcess.installed(name), "\(name) is not installed: apt-get install systemd (scripts/test does this)")
 }
-
-/// A directory under /tmp, removed when the test ends.
-final class ScratchDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "hermes-operations-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    /// Writes `text` to `name` below the directory, creating what is missing on the way.
-    @discardableResult
-    func write(_ text: String, to name: String) throws -> String {
-        let file = path + "/" + name
-        try FileManager.default.createDirectory(
-            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}

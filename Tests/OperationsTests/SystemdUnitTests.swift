@@ -17,7 +17,7 @@ import Testing
     /// `documentationNamesShippedManuals`, since they are not installed here.
     @Test func unitsVerifyClean() throws {
         let analyze = try systemdTool("systemd-analyze")
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let units = try ["hermes.service", "hermes.timer"].map {
             try directory.write(try Repository.text("systemd/" + $0), to: $0)
         }
@@ -42,7 +42,7 @@ import Testing
     /// A bare unit must fail the same gate, or the gate would prove nothing.
     @Test func securityExposureIsAtMostTwo() throws {
         let analyze = try systemdTool("systemd-analyze")
-        let directory = try ScratchDirectory()
+        let directory = try TemporaryDirectory()
         let hardened = try directory.write(try Repository.text("systemd/hermes.service"), to: "hermes.service")
         let outcome = try ChildProcess.run(analyze, ["security", "--offline=true", "--threshold=20", hardened])
         #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
@@ -63,7 +63,7 @@ import Testing
     @Test func sysusersAndTmpfilesGiveNodeExporterTheTextfile() throws {
         let sysusers = try systemdTool("systemd-sysusers")
         let tmpfiles = try systemdTool("systemd-tmpfiles")
-        let root = try ScratchDirectory()
+        let root = try TemporaryDirectory()
         try root.write("", to: "etc/.keep")
         try root.write(try Repository.text("systemd/hermes.sysusers"), to: "usr/lib/sysusers.d/hermes.conf")
         try root.write(try Repository.text("systemd/hermes.tmpfiles"), to: "usr/lib/tmpfiles.d/hermes.conf")

@@ -22,22 +22,6 @@ enum Fixtures {
     struct FixtureError: Error {}
 }
 
-/// A directory under /tmp, removed when the test ends.
-final class ScratchDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "hermes-export-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    var entries: [String] { (try? FileManager.default.contentsOfDirectory(atPath: path).sorted()) ?? [] }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Real Prometheus tools the tests run. scripts/test installs them (HERMES_APT_PACKAGES); a
 /// missing one fails the test with the package to install, never skips it.
 enum RealTool {
