@@ -29,10 +29,11 @@ public final class TargetServer: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         if let upRate = configuration.upBytesPerSecond {
             // A paced reader behind a multi-megabyte receive buffer would let a client's data sit
-            // in our kernel for seconds, where a real link keeps it in the sender's queue. Keep
-            // 100 ms of the link's traffic per connection (what Link may catch up on); accepted
-            // sockets inherit it.
-            var size = Int32(min(max(upRate * 0.1, 64 * 1024), 4 * 1_048_576))
+            // in our kernel for seconds, where a real link keeps it in the sender's queue; and
+            // what sits here counts as delivered to the client, so changes in it read as rate.
+            // Keep 20 ms of the link's traffic per connection (with the usual 4 to 16 streams,
+            // together about the 100 ms Link may catch up on); accepted sockets inherit it.
+            var size = Int32(min(max(upRate * 0.02, 64 * 1024), 4 * 1_048_576))
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
         var address = sockaddr_in()

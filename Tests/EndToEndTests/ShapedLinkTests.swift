@@ -5,8 +5,8 @@ import Testing
 
 /// hermes-measure across a real shaped link (two network namespaces, a veth pair, tc tbf each
 /// way) against hermes-target, compared with iperf3's TCP goodput on the same link in the same
-/// test. Needs root, which CI has. scripts/test runs this suite first and alone: the rest of the
-/// suite saturates both cores, which slows iperf3 and hermes-measure unequally.
+/// test. Needs root, which CI has. scripts/test runs it before the rest of the suite, one test at
+/// a time: the whole suite saturates both cores, which slows iperf3 and hermes-measure unequally.
 @Suite(.serialized, .enabled(if: getuid() == 0, "needs root for network namespaces and tc; CI runs it as root"))
 struct ShapedLinkTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
