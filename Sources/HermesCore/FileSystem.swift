@@ -42,8 +42,11 @@ public enum FileSystem {
     }
 
     /// Replaces `path` with `contents`: temp file in the same directory, fsync, rename, so a
-    /// killed process leaves the old file or the new one, never a torn one.
+    /// killed process leaves the old file or the new one, never a torn one. A symbolic link is
+    /// followed and its target replaced: the link (node_exporter's textfile directory pointing
+    /// into /var/lib/hermes, say) must keep pointing where it did.
     public static func atomicReplace(_ path: String, with contents: [UInt8], mode: mode_t? = nil) throws(IOError) {
+        let path = try resolvingSymbolicLinks(path)
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -68,6 +71,28 @@ public enum FileSystem {
             throw IOError(operation: code == EISDIR ? "create" : "replace", path: path, code: code)
         }
         syncDirectory(containing: path)
+    }
+
+    /// The file a chain of symbolic links ends at, which need not exist yet; `path` itself when
+    /// it is not a link.
+    public static func resolvingSymbolicLinks(_ path: String) throws(IOError) -> String {
+        var current = path
+        for _ in 0..<40 {
+            var status = stat()
+            guard lstat(current, &status) == 0, status.st_mode & S_IFMT == S_IFLNK else { return current }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(current, &buffer, buffer.count - 1)
+            guard length > 0 else { throw IOError(operation: "read the link", path: current, code: errno) }
+            let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if target.hasPrefix("/") {
+                current = target
+            } else if let slash = current.lastIndex(of: "/") {
+                current = String(current[...slash]) + target
+            } else {
+                current = target
+            }
+        }
+        throw IOError(operation: "follow the links of", path: path, code: ELOOP)
     }
 
     /// Makes a rename durable; a failure only risks the old file coming back after a power cut.
