@@ -16,6 +16,8 @@ public struct Export {
     public var tee: BufferedOutput?
     public var diagnostics: Diagnostics
     public var quietMilliseconds: Int32 = 20
+    /// The wall clock, replaceable in tests; see `MetricState.apply(_:horizon:)`.
+    public var now: () -> Timestamp = Timestamp.now
 
     public init(diagnostics: Diagnostics) {
         self.diagnostics = diagnostics
@@ -26,22 +28,30 @@ public struct Export {
         public var rejected = 0
         public var pushed = 0
         public var notPushed = 0
+        /// Records in requests Loki answered with a final 4xx (400, 413): it may have kept some.
+        public var refusedByLoki = 0
         public var exitCode: ExitCode = .success
     }
 
     /// The state of one run; a class so the helpers can share it without inout plumbing.
     private final class Run {
+        let horizon: Timestamp
         var state = MetricState()
         var stateChanged = false
         var batch: LokiBatch?
         var summary = Summary()
         var textfileError: ExportError?
         var lokiError: ExportError?
+        /// Set when Loki cannot take anything more this run (unreachable, wrong credentials or
+        /// URL); a batch Loki merely refused does not stop the ones after it.
+        var lokiStopped = false
         var outputError: ExportError?
+
+        init(horizon: Timestamp) { self.horizon = horizon }
     }
 
     public func run(reading fileDescriptor: Int32) -> Summary {
-        let run = Run()
+        let run = Run(horizon: now().adding(milliseconds: MetricState.futureSlackMilliseconds))
         if let loki { run.batch = LokiBatch(staticLabels: loki.configuration.staticLabels) }
         if let textfile {
             do { run.state = try textfile.readState() } catch {
@@ -88,7 +98,7 @@ public struct Export {
 
     private func accept(_ record: Record, into run: Run) {
         run.summary.records += 1
-        run.state.apply(record)
+        run.state.apply(record, horizon: run.horizon)
         run.stateChanged = true
         if let tee, run.outputError == nil {
             do { try tee.write(RecordEncoder.encode(record)) } catch {
@@ -96,7 +106,7 @@ public struct Export {
                 run.outputError = .output(error)
             }
         }
-        if run.lokiError == nil {
+        if !run.lokiStopped {
             run.batch?.append(record)
         } else {
             run.summary.notPushed += 1
@@ -127,8 +137,14 @@ public struct Export {
                 run.summary.pushed += batch.recordCount
             } catch {
                 diagnostics.report(error.description)
-                run.lokiError = error
-                run.summary.notPushed += batch.recordCount
+                if error.refusesOnlyThisBatch {
+                    run.summary.refusedByLoki += batch.recordCount
+                    if run.lokiError == nil { run.lokiError = error }
+                } else {
+                    run.summary.notPushed += batch.recordCount
+                    run.lokiStopped = true
+                    run.lokiError = error
+                }
             }
             run.batch?.removeAll()
         }
@@ -139,7 +155,11 @@ public struct Export {
         if summary.rejected > 0 {
             diagnostics.report("\(summary.rejected) line(s) rejected; \(summary.records) record(s) exported")
         }
-        if summary.notPushed > 0, run.lokiError != nil {
+        if summary.refusedByLoki > 0 {
+            diagnostics.report(
+                "Loki refused requests holding \(summary.refusedByLoki) record(s); it may have stored some of them")
+        }
+        if summary.notPushed > 0 {
             diagnostics.report("\(summary.notPushed) record(s) not pushed to Loki")
         }
         // The most specific failure wins: local output, then Loki, then bad input lines.

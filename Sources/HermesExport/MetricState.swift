@@ -90,17 +90,23 @@ public struct MetricState: Equatable, Sendable {
     }
 
     /// Folds a record in. Records may arrive out of order (a backfill): an older record never
-    /// replaces a newer run or newer good values.
-    public mutating func apply(_ record: Record) {
+    /// replaces a newer run or newer good values. A value kept from after `horizon` (a record
+    /// dated in the future by a wrong clock) counts as older than anything, so one bad timestamp
+    /// cannot freeze the metrics until someone deletes the textfile.
+    public mutating func apply(_ record: Record, horizon: Timestamp = .latest) {
         let timestamp = record.timestamp
-        if lastRun.map({ timestamp >= $0 }) ?? true {
+        func supersedes(_ kept: Timestamp) -> Bool { timestamp >= kept || kept > horizon }
+        if lastRun.map(supersedes) ?? true {
             lastRun = timestamp
             lastRunSucceeded = record.kind == .result
         }
-        if case .result(let result) = record, lastGood.map({ timestamp >= $0.timestamp }) ?? true {
+        if case .result(let result) = record, lastGood.map({ supersedes($0.timestamp) }) ?? true {
             lastGood = GoodValues(result)
         }
     }
+
+    /// How far past the clock a kept timestamp may be before it stops ordering new records.
+    public static let futureSlackMilliseconds: Int64 = 10 * 60 * 1000
 }
 
 /// Conversions from the record's units to Prometheus base units and back. Results are rounded to

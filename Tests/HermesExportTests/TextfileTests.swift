@@ -7,8 +7,11 @@ import Testing
 @testable import HermesExport
 
 @Suite struct TextfileTests {
-    func export(_ input: String, to path: String, compatibility: Bool = false) throws -> Export.Summary {
+    func export(
+        _ input: String, to path: String, compatibility: Bool = false, now: Timestamp = .now()
+    ) throws -> Export.Summary {
         var export = Export(diagnostics: Diagnostics(tool: "test"))
+        export.now = { now }
         export.textfile = Textfile(path: path)
         export.compatibilityMetrics = compatibility
         let pipe = Pipe()
@@ -29,6 +32,27 @@ import Testing
         #expect(mode == 0o644)
     }
 
+    /// The layout tmpfiles.d sets up: node_exporter's directory holds a link to the file in
+    /// /var/lib/hermes. Writing through the link must update the target and keep the link.
+    @Test func writingThroughASymbolicLinkReplacesItsTargetAndKeepsTheLink() throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("state"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: directory.file("textfiles"), withIntermediateDirectories: false)
+        let link = directory.file("textfiles/hermes.prom")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "../state/hermes.prom")
+        _ = try export(Fixtures.resultLine + "\n", to: link)
+        let summary = try export(Fixtures.failureLine + "\n", to: link)
+        #expect(summary.exitCode == .success)
+        let destination = try FileManager.default.destinationOfSymbolicLink(atPath: link)
+        #expect(destination == "../state/hermes.prom")
+        let text = try String(contentsOfFile: directory.file("state/hermes.prom"), encoding: .utf8)
+        #expect(text.contains("\nhermes_last_run_success 0\n"))
+        #expect(text.contains("\nhermes_download_bytes_per_second 117062500\n"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("textfiles")) == ["hermes.prom"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("state")) == ["hermes.prom"])
+    }
+
     @Test func aFailureInALaterRunKeepsTheLastGoodValuesFromTheFile() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("hermes.prom")
@@ -42,6 +66,35 @@ import Testing
         #expect(text.contains("\nhermes_download_bytes_per_second 117062500\n"))
         #expect(text.contains(#"isp="ACME \"Fibre\" C:\\net\nline 2""#))
         #expect(text.contains(#"hermes_download_mbps{server_name="Berlin-1""#))
+    }
+
+    /// A probe whose clock once ran years ahead wrote a run dated 2099. Later runs, dated
+    /// correctly, must still update the file; within the slack, order is kept as usual.
+    @Test func aRunDatedInTheFutureDoesNotFreezeTheMetrics() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("hermes.prom")
+        let future = Fixtures.resultLine.replacingOccurrences(
+            of: "2026-05-01T12:00:00.123Z", with: "2099-01-01T00:00:00Z")
+        #expect(future != Fixtures.resultLine)
+        let now = try Timestamp(rfc3339: "2026-05-01T14:00:00Z")
+        _ = try export(future + "\n", to: path, now: now)
+        _ = try export(Fixtures.failureLine + "\n", to: path, now: now)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\nhermes_last_run_timestamp_seconds 1777640400\n"))
+        #expect(text.contains("\nhermes_last_run_success 0\n"))
+        _ = try export(Fixtures.resultLine + "\n", to: path, now: now)
+        text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\nhermes_last_success_timestamp_seconds 1777636800.123\n"))
+        #expect(
+            text.contains("\nhermes_last_run_timestamp_seconds 1777640400\n"), "an older run never replaces a newer one"
+        )
+        // Five minutes ahead is within the slack: it still orders what comes after it.
+        let soon = Fixtures.failureLine.replacingOccurrences(
+            of: "2026-05-01T13:00:00.000Z", with: "2026-05-01T14:05:00.000Z")
+        #expect(soon != Fixtures.failureLine)
+        _ = try export(soon + "\n" + Fixtures.resultLine + "\n", to: path, now: now)
+        text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\nhermes_last_run_timestamp_seconds 1777644300\n"))
     }
 
     @Test func badLinesAreReportedAndTheValidRecordsStillExported() throws {
