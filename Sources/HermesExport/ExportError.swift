@@ -22,6 +22,12 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A 4xx Loki gives for the content of one request (an entry too old or too long, a body
+    /// too large): later requests may still be taken, so the export goes on with them.
+    public var refusesOnlyThisBatch: Bool {
+        if case .lokiRejected = self { exitCode == .dataError } else { false }
+    }
+
     public var exitCode: ExitCode {
         switch self {
         case .textfile(let error), .output(let error): error.exitCode

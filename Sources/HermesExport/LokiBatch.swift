@@ -12,7 +12,17 @@ public struct LokiBatch: Sendable {
 
     struct Stream: Sendable {
         var labels: [(name: String, value: String)]
-        var entries: [(nanoseconds: String, line: [UInt8])]
+        var entries: [(milliseconds: Int64, line: [UInt8])]
+
+        /// Oldest first: Loki refuses an entry far behind the newest of its stream, so a
+        /// newest-first backfill must not be sent in input order.
+        var entriesInTimeOrder: [(milliseconds: Int64, line: [UInt8])] {
+            let ordered = zip(entries, entries.dropFirst()).allSatisfy { $0.milliseconds <= $1.milliseconds }
+            if ordered { return entries }
+            return entries.enumerated().sorted {
+                ($0.element.milliseconds, $0.offset) < ($1.element.milliseconds, $1.offset)
+            }.map(\.element)
+        }
     }
 
     public init(staticLabels: [(name: String, value: String)]) {
@@ -25,7 +35,7 @@ public struct LokiBatch: Sendable {
         var line = RecordEncoder.encode(record)
         line.removeLast()  // the newline
         let labels = self.labels(for: record)
-        let entry = (Self.nanoseconds(record.timestamp), line)
+        let entry = (record.timestamp.millisecondsSinceEpoch, line)
         if let index = streams.firstIndex(where: { Self.same($0.labels, labels) }) {
             streams[index].entries.append(entry)
         } else {
@@ -54,8 +64,8 @@ public struct LokiBatch: Sendable {
     }
 
     /// Loki wants the nanosecond epoch as a decimal string; a number is a 400.
-    static func nanoseconds(_ timestamp: Timestamp) -> String {
-        timestamp.millisecondsSinceEpoch == 0 ? "0" : "\(timestamp.millisecondsSinceEpoch)000000"
+    static func nanoseconds(milliseconds: Int64) -> String {
+        milliseconds == 0 ? "0" : "\(milliseconds)000000"
     }
 
     private static func same(_ lhs: [(name: String, value: String)], _ rhs: [(name: String, value: String)]) -> Bool {
@@ -77,10 +87,10 @@ public struct LokiBatch: Sendable {
                 JSONWriter.appendString(label.value, to: &bytes)
             }
             bytes += Array(#"},"values":["#.utf8)
-            for (entryIndex, entry) in stream.entries.enumerated() {
+            for (entryIndex, entry) in stream.entriesInTimeOrder.enumerated() {
                 if entryIndex > 0 { bytes.append(UInt8(ascii: ",")) }
                 bytes.append(UInt8(ascii: "["))
-                JSONWriter.appendString(entry.nanoseconds, to: &bytes)
+                JSONWriter.appendString(Self.nanoseconds(milliseconds: entry.milliseconds), to: &bytes)
                 bytes.append(UInt8(ascii: ","))
                 appendJSONString(utf8: entry.line, to: &bytes)
                 bytes.append(UInt8(ascii: "]"))

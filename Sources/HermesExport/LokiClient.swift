@@ -7,8 +7,8 @@ import HermesHTTP
     import Darwin
 #endif
 
-/// Pushes batches to Loki's JSON push API with a gzip body. 2xx is success; 429, 5xx and network
-/// errors are retried with exponential backoff and jitter, as Grafana's own client does; any
+/// Pushes batches to Loki's JSON push API with a gzip body. 2xx is success; 408, 429, 5xx and
+/// network errors are retried with exponential backoff and jitter, as Grafana's own client does; any
 /// other answer is final and its message is shown.
 public final class LokiClient {
     public let configuration: LokiConfiguration
@@ -28,9 +28,11 @@ public final class LokiClient {
         var headers: HTTPHeaders = ["Content-Type": "application/json", "Content-Encoding": "gzip"]
         if let tenant = configuration.tenant { headers.add(name: "X-Scope-OrgID", value: tenant) }
         if let authorization = configuration.authorization { headers.add(name: "Authorization", value: authorization) }
-        return HTTPRequest(
+        var request = HTTPRequest(
             url: configuration.pushURL, method: .post, headers: headers, body: .bytes(body),
             responseBody: .collect(limit: 64 * 1024), timeouts: configuration.timeouts)
+        request.userAgent = "hermes-export/\(HermesVersion.current)"
+        return request
     }
 
     /// Sends `batch`, retrying what is worth retrying.
@@ -83,7 +85,7 @@ public final class LokiClient {
         }
         if response.isSuccess { return .delivered }
         let message = "Loki at \(response.displayURL) answered HTTP \(response.status)\(Self.serverMessage(response))"
-        if response.status == 429 || (500..<600).contains(response.status) {
+        if [408, 429].contains(response.status) || (500..<600).contains(response.status) {
             return .retryable(message, retryAfter: Self.retryAfter(response))
         }
         if (300..<400).contains(response.status) {

@@ -263,6 +263,70 @@ import Testing
         #expect(entries == 50)
     }
 
+    /// Loki's 400s are about entries (too old, too long) in one request: a backfill whose first
+    /// batch is refused must still push the rest, and end with the data-error status.
+    @Test func aRefusedBatchDoesNotStopTheBatchesAfterIt() throws {
+        let receiver = try LokiReceiver(script: [.init(status: 400, body: "entry too far behind")])
+        defer { receiver.stop() }
+        var (loki, delays) = client(receiver)
+        var configuration = loki.configuration
+        configuration.maximumBatchBytes = 4096
+        loki = LokiClient(configuration: configuration, diagnostics: Diagnostics(tool: "test"))
+        loki.sleep = { delays.append($0) }
+        var export = Export(diagnostics: Diagnostics(tool: "test"))
+        export.loki = loki
+        let input = String(repeating: Fixtures.resultLine + "\n", count: 50)
+        let pipe = Pipe()
+        let writer = Thread {
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try? pipe.fileHandleForWriting.close()
+        }
+        writer.start()
+        let summary = export.run(reading: pipe.fileHandleForReading.fileDescriptor)
+        #expect(summary.exitCode == .dataError)
+        #expect(receiver.requests.count > 2)
+        var entriesAfterTheFirst = 0
+        for request in receiver.requests.dropFirst() {
+            let streams = try #require(try decodedBody(request)["streams"] as? [[String: Any]])
+            for stream in streams { entriesAfterTheFirst += (stream["values"] as? [[String]])?.count ?? 0 }
+        }
+        #expect(summary.refusedByLoki + summary.pushed == 50)
+        #expect(summary.pushed == entriesAfterTheFirst)
+        #expect(summary.pushed > 0)
+        #expect(summary.notPushed == 0)
+        #expect(delays.all.isEmpty, "a 400 is not retried")
+    }
+
+    /// A newest-first backfill goes out oldest first within each stream: Loki refuses entries
+    /// far behind the newest one it has for a stream.
+    @Test func entriesOfAStreamAreSentOldestFirst() throws {
+        let receiver = try LokiReceiver()
+        defer { receiver.stop() }
+        let (loki, _) = client(receiver)
+        let hours = ["13", "11", "12", "11"]
+        let lines = hours.map {
+            Fixtures.resultLine.replacingOccurrences(of: "T12:00:00.123Z", with: "T\($0):00:00.123Z")
+        }
+        try loki.push(try batch(lines))
+        let request = try #require(receiver.requests.first)
+        let streams = try #require(try decodedBody(request)["streams"] as? [[String: Any]])
+        let values = try #require(streams.first?["values"] as? [[String]])
+        #expect(
+            values.map { $0[0] } == [
+                "1777633200123000000", "1777633200123000000", "1777636800123000000", "1777640400123000000",
+            ])
+    }
+
+    @Test func aRequestTimeoutAnswerIsRetriedAndTheUserAgentNamesTheVersion() throws {
+        let receiver = try LokiReceiver(script: [.init(status: 408)])
+        defer { receiver.stop() }
+        let (loki, delays) = client(receiver)
+        try loki.push(try batch([Fixtures.resultLine]))
+        #expect(receiver.requests.count == 2)
+        #expect(delays.all.count == 1)
+        #expect(receiver.requests.first?.header("User-Agent") == "hermes-export/\(HermesVersion.current)")
+    }
+
     @Test(arguments: ["x=1", "region_2=eu"])
     func validLabels(pair: String) throws {
         _ = try LokiConfiguration.label(pair)
