@@ -99,8 +99,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "HermesCore", "HermesTarget", "HermesTestSupport", "hermes-measure", "hermes-store", "hermes-export",
-                "hermes-alert", "hermes-target",
+                "HermesCore", "HermesExport", "HermesTarget", "HermesTestSupport", "hermes-measure", "hermes-store",
+                "hermes-export", "hermes-alert", "hermes-target",
             ]
         ),
     ],

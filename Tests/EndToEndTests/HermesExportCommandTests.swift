@@ -1,4 +1,5 @@
 import Foundation
+import HermesExport
 import HermesTestSupport
 import Testing
 
@@ -89,5 +90,103 @@ import Testing
         #expect(outcome.stderr.contains("retrying in"))
         #expect(!outcome.stderr.contains("hunter2"))
         #expect(FileManager.default.fileExists(atPath: directory.file("h.prom")), "the textfile does not wait for Loki")
+    }
+    /// A Loki on loopback answering each push with `status` (and `body`).
+    static func loki(status: Int = 204, body: String = "") throws -> TestServer {
+        try TestServer.start { _ in
+            .respond(
+                status: status, reason: status == 204 ? "No Content" : "Bad Request", headers: [],
+                body: Array(body.utf8))
+        }
+    }
+
+    /// The streams of a recorded push, decompressed: labels and the entries' timestamps.
+    static func streams(_ request: RecordedRequest) throws -> [(labels: [String: String], timestamps: [String])] {
+        let json = try Gzip.decompress(request.bodyPrefix)
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        return try #require(body["streams"] as? [[String: Any]]).map { stream in
+            (
+                stream["stream"] as? [String: String] ?? [:],
+                (stream["values"] as? [[String]] ?? []).map { $0.first ?? "" }
+            )
+        }
+    }
+
+    /// Every output at once, with the Loki options from flags: the textfile, the exposition on
+    /// standard output and one push carrying the tenant, the token, the job and extra labels.
+    @Test func textfilePrometheusAndLokiTogetherWithEveryLokiFlag() throws {
+        let loki = try Self.loki()
+        defer { loki.stop() }
+        let directory = try TemporaryDirectory()
+        let token = directory.file("token")
+        try "s3cret-token\n".write(toFile: token, atomically: true, encoding: .utf8)
+        let outcome = try Executable.named("hermes-export").run(
+            [
+                "--textfile", directory.file("h.prom"), "--prometheus", "--loki", loki.baseURL + "/",
+                "--loki-job", "speed", "--loki-label", "site=attic", "--loki-label", "rack=2",
+                "--loki-tenant", "team-a", "--loki-token-file", token,
+            ],
+            stdin: resultLine(1) + "\n" + failure + "\n",
+            environment: ["LOKI_URL": "http://127.0.0.1:9/never-used", "LOKI_JOB_LABEL": "not-this"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.isEmpty)
+        #expect(outcome.stdout.contains("\nhermes_last_run_success 0\n"))
+        let text = try String(contentsOfFile: directory.file("h.prom"), encoding: .utf8)
+        #expect(text == outcome.stdout)
+        let request = try #require(loki.requests.first)
+        #expect(loki.requests.count == 1)
+        #expect(request.method == "POST" && request.target == "/loki/api/v1/push")
+        #expect(request.header("X-Scope-OrgID") == "team-a")
+        #expect(request.header("Authorization") == "Bearer s3cret-token")
+        #expect(request.header("Content-Encoding") == "gzip")
+        let streams = try Self.streams(request)
+        #expect(
+            streams.map(\.labels) == [
+                ["job": "speed", "site": "attic", "rack": "2", "type": "result"],
+                ["job": "speed", "site": "attic", "rack": "2", "type": "failure"],
+            ])
+        #expect(streams.map(\.timestamps) == [["1777636860000000000"], ["1777640400000000000"]])
+        #expect(!outcome.stdout.contains("s3cret") && !outcome.stderr.contains("s3cret"))
+    }
+
+    /// The Python Hermes's variables alone configure the push; Hermes's own names win over them.
+    @Test func lokiFromThePythonHermesEnvironment() throws {
+        let loki = try Self.loki()
+        defer { loki.stop() }
+        let unused = try Self.loki()
+        defer { unused.stop() }
+        let python = try Executable.named("hermes-export").run(
+            [], stdin: resultLine(1) + "\n",
+            environment: ["LOKI_URL": loki.baseURL, "LOKI_JOB_LABEL": "legacy_job"])
+        #expect(python.status == 0, "\(python.stderr)")
+        #expect(python.stdout.isEmpty)
+        let own = try Executable.named("hermes-export").run(
+            [], stdin: resultLine(2) + "\n",
+            environment: [
+                "LOKI_URL": unused.baseURL, "HERMES_LOKI_URL": loki.baseURL, "LOKI_JOB_LABEL": "legacy_job",
+                "HERMES_LOKI_JOB": "hermes_job",
+            ])
+        #expect(own.status == 0, "\(own.stderr)")
+        #expect(unused.requests.isEmpty)
+        let jobs = try loki.requests.map { try Self.streams($0).first?.labels["job"] }
+        #expect(jobs == ["legacy_job", "hermes_job"])
+    }
+
+    /// A 400 is final: not retried, Loki's own words on standard error, status 65, and the
+    /// textfile written all the same.
+    @Test func aRefusedPushShowsLokisMessageAndExits65() throws {
+        let loki = try Self.loki(status: 400, body: "entry with timestamp 2026-05-01 too old")
+        defer { loki.stop() }
+        let directory = try TemporaryDirectory()
+        let outcome = try Executable.named("hermes-export").run(
+            ["--textfile", directory.file("h.prom"), "--loki", loki.baseURL], stdin: resultLine(1) + "\n")
+        #expect(outcome.status == 65, "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains(
+                "hermes-export: Loki at \(loki.baseURL)/loki/api/v1/push answered HTTP 400: entry with timestamp 2026-05-01 too old"
+            ))
+        #expect(outcome.stderr.contains("it may have stored some of them"))
+        #expect(loki.requests.count == 1)
+        #expect(FileManager.default.fileExists(atPath: directory.file("h.prom")))
     }
 }
