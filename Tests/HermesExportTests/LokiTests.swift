@@ -235,39 +235,8 @@ import Testing
         #expect(delays.all.count == 2)
     }
 
-    @Test func exportSplitsLargeInputsIntoBatchesAndKeepsEveryRecord() throws {
-        let receiver = try LokiReceiver()
-        defer { receiver.stop() }
-        var (loki, _) = client(receiver)
-        var configuration = loki.configuration
-        configuration.maximumBatchBytes = 4096
-        loki = LokiClient(configuration: configuration, diagnostics: Diagnostics(tool: "test"))
-        var export = Export(diagnostics: Diagnostics(tool: "test"))
-        export.loki = loki
-        let input = String(repeating: Fixtures.resultLine + "\n", count: 50) + "bad\n"
-        let pipe = Pipe()
-        let writer = Thread {
-            pipe.fileHandleForWriting.write(Data(input.utf8))
-            try? pipe.fileHandleForWriting.close()
-        }
-        writer.start()
-        let summary = export.run(reading: pipe.fileHandleForReading.fileDescriptor)
-        #expect(summary.exitCode == .dataError)
-        #expect(summary.pushed == 50)
-        #expect(receiver.requests.count > 1)
-        var entries = 0
-        for request in receiver.requests {
-            let streams = try #require(try decodedBody(request)["streams"] as? [[String: Any]])
-            for stream in streams { entries += (stream["values"] as? [[String]])?.count ?? 0 }
-        }
-        #expect(entries == 50)
-    }
-
-    /// Loki's 400s are about entries (too old, too long) in one request: a backfill whose first
-    /// batch is refused must still push the rest, and end with the data-error status.
-    @Test func aRefusedBatchDoesNotStopTheBatchesAfterIt() throws {
-        let receiver = try LokiReceiver(script: [.init(status: 400, body: "entry too far behind")])
-        defer { receiver.stop() }
+    /// Runs a whole export of `input` into `receiver` in batches of at most 4 KiB of lines.
+    func exportInSmallBatches(_ input: String, to receiver: LokiReceiver) -> (Export.Summary, Delays) {
         var (loki, delays) = client(receiver)
         var configuration = loki.configuration
         configuration.maximumBatchBytes = 4096
@@ -275,23 +244,46 @@ import Testing
         loki.sleep = { delays.append($0) }
         var export = Export(diagnostics: Diagnostics(tool: "test"))
         export.loki = loki
-        let input = String(repeating: Fixtures.resultLine + "\n", count: 50)
         let pipe = Pipe()
         let writer = Thread {
             pipe.fileHandleForWriting.write(Data(input.utf8))
             try? pipe.fileHandleForWriting.close()
         }
         writer.start()
-        let summary = export.run(reading: pipe.fileHandleForReading.fileDescriptor)
+        return (export.run(reading: pipe.fileHandleForReading.fileDescriptor), delays)
+    }
+
+    func entryCount(_ requests: some Sequence<LokiReceiver.Request>) throws -> Int {
+        var entries = 0
+        for request in requests {
+            let streams = try #require(try decodedBody(request)["streams"] as? [[String: Any]])
+            for stream in streams { entries += (stream["values"] as? [[String]])?.count ?? 0 }
+        }
+        return entries
+    }
+
+    @Test func exportSplitsLargeInputsIntoBatchesAndKeepsEveryRecord() throws {
+        let receiver = try LokiReceiver()
+        defer { receiver.stop() }
+        let (summary, _) = exportInSmallBatches(
+            String(repeating: Fixtures.resultLine + "\n", count: 50) + "bad\n", to: receiver)
+        #expect(summary.exitCode == .dataError)
+        #expect(summary.pushed == 50)
+        #expect(receiver.requests.count > 1)
+        #expect(try entryCount(receiver.requests) == 50)
+    }
+
+    /// Loki's 400s are about entries (too old, too long) in one request: a backfill whose first
+    /// batch is refused must still push the rest, and end with the data-error status.
+    @Test func aRefusedBatchDoesNotStopTheBatchesAfterIt() throws {
+        let receiver = try LokiReceiver(script: [.init(status: 400, body: "entry too far behind")])
+        defer { receiver.stop() }
+        let (summary, delays) = exportInSmallBatches(
+            String(repeating: Fixtures.resultLine + "\n", count: 50), to: receiver)
         #expect(summary.exitCode == .dataError)
         #expect(receiver.requests.count > 2)
-        var entriesAfterTheFirst = 0
-        for request in receiver.requests.dropFirst() {
-            let streams = try #require(try decodedBody(request)["streams"] as? [[String: Any]])
-            for stream in streams { entriesAfterTheFirst += (stream["values"] as? [[String]])?.count ?? 0 }
-        }
         #expect(summary.refusedByLoki + summary.pushed == 50)
-        #expect(summary.pushed == entriesAfterTheFirst)
+        #expect(summary.pushed == (try entryCount(receiver.requests.dropFirst())))
         #expect(summary.pushed > 0)
         #expect(summary.notPushed == 0)
         #expect(delays.all.isEmpty, "a 400 is not retried")
