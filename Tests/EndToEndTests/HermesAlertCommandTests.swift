@@ -136,6 +136,25 @@ import Testing
         #expect(server.requests.map(\.path).sorted() == ["/message", "/notify/key", "/w"])
     }
 
+    /// A loopback proxy in the environment must not carry a request the guard checked: the
+    /// public address would reach the proxy on this machine without --allow-private-targets.
+    @Test func theEnvironmentsProxyIsNeverUsed() throws {
+        let proxy = try TestServer.start { _ in .ok("") }
+        defer { proxy.stop() }
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let environment = ["http_proxy": proxy.baseURL, "HTTPS_PROXY": proxy.baseURL, "all_proxy": proxy.baseURL]
+        let outside = try alert.run(
+            ["test", "--timeout", "1s", "--webhook-url", "http://8.8.8.8/x"], environment: environment, timeout: 30)
+        #expect(outside.status == 69)
+        let local = try alert.run(
+            ["test", "--allow-private-targets", "--webhook-url", server.baseURL + "/hook"], environment: environment,
+            timeout: 30)
+        #expect(local.stdout == "webhook: ok\n")
+        #expect(server.requests.map(\.target) == ["/hook"])
+        #expect(proxy.requests.map(\.target) == [])
+    }
+
     @Test func configurationErrorsExit78() throws {
         var outcome = try run([], stdin: Self.failureLine(0))
         #expect(outcome.status == 78)
