@@ -17,9 +17,21 @@ public struct AlertEngine: Sendable {
         case applied([AlertNotification])
     }
 
+    /// How far past the run's clock the replay guard may remember a record's time.
+    public static let clockSlackMilliseconds: Int64 = 10 * 60_000
+
+    /// The latest time the replay guard remembers at `now`. A record from a clock far ahead
+    /// (one dated 2099) is applied but remembered as dated this late, and a remembered time
+    /// later than this (saved under a wrong clock) is forgotten: neither can make every later
+    /// record look like a replay.
+    public static func latestRemembered(at now: Timestamp) -> Timestamp {
+        now.adding(milliseconds: clockSlackMilliseconds)
+    }
+
     public func apply(_ record: Record, to state: inout AlertState, now: Timestamp) -> Outcome {
-        if let last = state.lastRecord, record.timestamp <= last { return .ignored }
-        state.lastRecord = record.timestamp
+        let latest = Self.latestRemembered(at: now)
+        if let last = state.lastRecord, last <= latest, record.timestamp <= last { return .ignored }
+        state.lastRecord = min(record.timestamp, latest)
         var notifications: [AlertNotification] = []
         switch record {
         case .failure(let failure):

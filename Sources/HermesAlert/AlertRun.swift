@@ -38,6 +38,8 @@ public struct AlertRun {
         let time = now()
         var notifications: [AlertNotification] = []
         var rejectedLines = false
+        var ignoredRecords = 0
+        var futureRecords = 0
         var readError: IOError?
         while true {
             let item: RecordReader.Item?
@@ -50,13 +52,24 @@ public struct AlertRun {
             guard let item else { break }
             switch item {
             case .record(let record, _):
-                if case .applied(let due) = engine.apply(record, to: &state, now: time) {
-                    notifications.append(contentsOf: due)
+                if record.timestamp > AlertEngine.latestRemembered(at: time) { futureRecords += 1 }
+                switch engine.apply(record, to: &state, now: time) {
+                case .applied(let due): notifications.append(contentsOf: due)
+                case .ignored: ignoredRecords += 1
                 }
             case .rejected(let line, let reason):
                 diagnostics.report("line \(line): \(reason)")
                 rejectedLines = true
             }
+        }
+        if futureRecords > 0 {
+            diagnostics.report(
+                "\(futureRecords) record(s) dated more than 10 minutes after this machine's clock (\(time.rfc3339)); is a clock wrong?"
+            )
+        }
+        if ignoredRecords > 0, let last = state.lastRecord {
+            diagnostics.report(
+                "\(ignoredRecords) record(s) not newer than the last one applied (\(last.rfc3339)) ignored")
         }
 
         let reports = Delivery.send(notifications, through: settings.providers, options: settings.delivery)

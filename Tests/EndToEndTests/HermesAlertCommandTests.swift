@@ -45,9 +45,13 @@ import Testing
         #expect(outcome.status == 0)
         #expect(outcome.stderr.isEmpty)
         #expect(server.requests.count == 1, "the cooldown holds back the third failure")
-        // A replay of what was already applied changes nothing.
+        // A replay of what was already applied changes nothing, and says so.
         outcome = try run(hook, stdin: Self.failureLine(0) + Self.failureLine(2))
         #expect(server.requests.count == 1)
+        #expect(
+            outcome.stderrLines == [
+                "hermes-alert: 2 record(s) not newer than the last one applied (2026-06-01T10:02:00.000Z) ignored"
+            ])
         outcome = try run(hook, stdin: Self.resultLine(3))
         #expect(outcome.status == 0)
         let bodies = server.requests.map { String(decoding: $0.bodyPrefix, as: UTF8.self) }

@@ -128,6 +128,22 @@ import Testing
         #expect(scenario.feed(failure(11)).count == 1)
     }
 
+    /// A record from a clock far ahead used to make every later record a replay: silence.
+    @Test func aFutureDatedRecordCannotSilenceLaterOnes() throws {
+        let year2099 = try Timestamp(rfc3339: "2099-01-01T00:00:00.000Z")
+        var scenario = Scenario(AlertPolicy(failureThreshold: 2))
+        let future = Record.failure(MeasurementFailure(timestamp: year2099, error: "bad clock", errorKind: .connect))
+        #expect(scenario.feed(future, now: at(0)).isEmpty)
+        #expect(scenario.state.lastRecord == at(10), "remembered as the clock plus 10 minutes")
+        #expect(scenario.engine.apply(failure(9), to: &scenario.state, now: at(9)) == .ignored)
+        #expect(scenario.feed(failure(11), now: at(11)).map(\.consecutive) == [2])
+        // A state saved by an older hermes-alert may already hold the far future.
+        var stored = Scenario(AlertPolicy(failureThreshold: 1))
+        stored.state.lastRecord = year2099
+        #expect(stored.feed(failure(1), now: at(1)).count == 1)
+        #expect(stored.state.lastRecord == at(1))
+    }
+
     @Test func anUndeliveredAlertGivesItsCooldownBack() {
         var scenario = Scenario(AlertPolicy(failureThreshold: 1))
         let initial = scenario.state
