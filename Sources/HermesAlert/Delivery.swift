@@ -171,16 +171,9 @@ public enum Delivery {
         let detail = bodySnippet(response.body)
         if !detail.isEmpty { message += ": \(detail)" }
         if status == 429 || (500..<600).contains(status) {
-            return .transient(message, retryAfter: retryAfter(response.headers["Retry-After"]))
+            return .transient(message, retryAfter: response.retryAfter().map { min($0, .seconds(86_400)) })
         }
         return .failed(message)
-    }
-
-    /// `Retry-After` in seconds; the HTTP-date form is rare from these servers and falls back
-    /// to the doubling delay.
-    static func retryAfter(_ value: String?) -> Duration? {
-        guard let value, let seconds = Int(value.trimming(" \t")), seconds >= 0 else { return nil }
-        return .seconds(min(seconds, 86_400))
     }
 
     /// The start of an error body on one line, printable ASCII only, so a server's explanation

@@ -4,6 +4,10 @@ import HermesTestSupport
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite struct DeliveryTests {
     static let notification = AlertNotification.test(at: at(0))
 
@@ -68,6 +72,23 @@ import Testing
         #expect(server.requests.count == 2)
     }
 
+    @Test func aRetryAfterDateIsWaitedFor() throws {
+        let server = try TestServer.start(
+            route: firstThenOK(
+                .respond(
+                    status: 503, reason: "Service Unavailable", headers: [("Retry-After", httpDate(secondsFromNow: 2))],
+                    body: [])))
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        // Whole seconds: two from now is at least one full second away.
+        #expect(clock.now - start >= .seconds(1))
+        #expect(server.requests.count == 2)
+    }
+
     @Test func aRetryAfterBeyondTheBudgetFailsAtOnce() throws {
         let server = try TestServer.start { _ in
             .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "3600")], body: [])
@@ -117,4 +138,14 @@ import Testing
         #expect(clock.now - start < .seconds(2))
         #expect(reports.first?.failures.first?.contains("could not connect") == true, "\(reports)")
     }
+}
+
+/// The IMF-fixdate `seconds` from now, as a server writes `Retry-After`.
+func httpDate(secondsFromNow seconds: Int) -> String {
+    var time = time_t(Glibc.time(nil) + seconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    var buffer = [CChar](repeating: 0, count: 64)
+    let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+    return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
