@@ -106,7 +106,9 @@ public enum Delivery {
     ) -> Result<Void, Failure> {
         let clock = ContinuousClock()
         var retryDelay = options.firstRetryDelay
+        var attempts = 0
         while true {
+            attempts += 1
             let target: TargetGuard.Target
             switch options.targetGuard.check(url: template.url, displayURL: template.displayURL) {
             case .success(let checked): target = checked
@@ -116,13 +118,16 @@ public enum Delivery {
             let wait: Duration
             switch outcome {
             case .delivered: return .success(())
-            case .failed(let message): return .failure(Failure(message: message))
+            case .failed(let message):
+                return .failure(Failure(message: attempts > 1 ? "\(message) (attempt \(attempts))" : message))
             case .transient(let message, let retryAfter):
                 wait = retryAfter ?? retryDelay
                 retryDelay *= 2
                 guard clock.now + wait < deadline else {
                     let note = retryAfter.map { " (the server asked to wait \($0.components.seconds) s)" } ?? ""
-                    return .failure(Failure(message: "\(message); no time left to retry within the timeout\(note)"))
+                    let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+                    return .failure(
+                        Failure(message: "\(message); no time left to retry within the timeout\(tries)\(note)"))
                 }
                 pause(for: wait)
             }
@@ -157,10 +162,13 @@ public enum Delivery {
             }
         }
         guard let lastError else { return .failed("request to \(template.displayURL) timed out") }
-        switch lastError.kind {
-        case .connect: return .transient(lastError.message, retryAfter: nil)
-        default: return .failed(lastError.message)
+        // A server that closed the connection without answering (restarting, or an idle
+        // connection closed under the request) may answer the next one. The request may have
+        // been processed, so a receiver can see it twice: better than never.
+        if lastError.kind == .connect || lastError.isEmptyReply {
+            return .transient(lastError.message, retryAfter: nil)
         }
+        return .failed(lastError.message)
     }
 
     static func classify(_ response: HTTPResponse) -> Attempt {

@@ -18,13 +18,18 @@ import Testing
 
     /// Answers the first request with `first` and every later one with 200.
     func firstThenOK(_ first: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
+        firstThen(first, .ok(""))
+    }
+
+    /// Answers the first request with `first` and every later one with `rest`.
+    func firstThen(_ first: TestReply, _ rest: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
         let calls = Mutex(0)
         return { _ in
             let call = calls.withLock { count in
                 count += 1
                 return count
             }
-            return call == 1 ? first : .ok("")
+            return call == 1 ? first : rest
         }
     }
 
@@ -136,7 +141,42 @@ import Testing
             [Self.notification], through: [WebhookProvider(url: "http://127.0.0.1:\(port)/")],
             options: options(timeout: .milliseconds(600)))
         #expect(clock.now - start < .seconds(2))
-        #expect(reports.first?.failures.first?.contains("could not connect") == true, "\(reports)")
+        let message = reports.first?.failures.first ?? ""
+        #expect(message.contains("could not connect"), "\(reports)")
+        // Delays of 50, 100 and 200 ms fit in 600 ms; the next one of 400 ms does not.
+        #expect(message.hasSuffix("; no time left to retry within the timeout after 4 attempts"), "\(message)")
+    }
+
+    /// The server takes the request and hangs up without a byte of an answer, as one that
+    /// restarts does; the next attempt is answered.
+    @Test func anEmptyReplyIsRetried() throws {
+        let server = try TestServer.start(route: firstThenOK(.raw([])))
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aConnectionResetMidResponseIsRetried() throws {
+        let server = try TestServer.start(
+            route: firstThenOK(.reset(after: Array("HTTP/1.1 200 OK\r\nContent-Le".utf8))))
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aFailureAfterRetriesSaysWhichAttemptFailed() throws {
+        let server = try TestServer.start(
+            route: firstThen(
+                .respond(status: 503, reason: "Service Unavailable", headers: [], body: []),
+                .respond(status: 401, reason: "Unauthorized", headers: [], body: [])))
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.failures == ["\(server.baseURL)/… answered HTTP 401 (attempt 2)"])
     }
 }
 
