@@ -87,6 +87,19 @@ import Testing
         #expect(server.requests.count == 1)
     }
 
+    @Test func testExits75WhenOnlySomeProvidersFail() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let broken = try TestServer.start { _ in .respond(status: 403, reason: "Forbidden", headers: [], body: []) }
+        defer { broken.stop() }
+        let outcome = try alert.run([
+            "test", "--allow-private-targets", "--webhook-url", server.baseURL, "--ntfy-url", broken.baseURL,
+            "--ntfy-topic", "t",
+        ])
+        #expect(outcome.status == 75)
+        #expect(outcome.stdout == "webhook: ok\nntfy: failed: \(broken.baseURL)/… answered HTTP 403\n")
+    }
+
     @Test func aDamagedStateFileIsReportedAndReplaced() throws {
         try "{\"v\":1,".write(toFile: statePath, atomically: true, encoding: .utf8)
         let server = try TestServer.start { _ in .ok("") }

@@ -100,6 +100,18 @@ import Testing
         #expect(scenario.state.activeAlerts.isEmpty)
     }
 
+    @Test func aThresholdAlertRepeatsAfterTheCooldown() {
+        var scenario = Scenario(
+            AlertPolicy(cooldownMilliseconds: 60 * 60_000, minimumDownloadMbps: 50, breachCount: 1))
+        #expect(scenario.feed(result(0, download: 10)).map(\.isRepeat) == [false])
+        #expect(scenario.feed(result(30, download: 10)).isEmpty)
+        let repeated = scenario.feed(result(60, download: 12))
+        #expect(repeated.map(\.isRepeat) == [true])
+        #expect(repeated.first?.consecutive == 3)
+        #expect(repeated.first?.title == "Download below 50 Mbit/s (3 consecutive results)")
+        #expect(scenario.feed(result(61, download: 10)).isEmpty)
+    }
+
     @Test func pingAndDownloadAlertIndependently() {
         var scenario = Scenario(AlertPolicy(minimumDownloadMbps: 50, maximumPingMs: 100, breachCount: 1))
         let both = scenario.feed(result(0, download: 10, ping: 250))

@@ -63,5 +63,9 @@ import Testing
         #expect(lines.contains("consecutive failures: 3"))
         #expect(lines.contains("active alerts: failure"))
         #expect(lines.contains("last error: timeout"))
+        #expect(
+            lines.contains(
+                "failure: consecutive 3, firing since 2026-05-28T20:28:40.000Z, last alert 2026-05-28T20:28:40.000Z"),
+            "\(lines)")
     }
 }
