@@ -124,15 +124,21 @@ struct ProviderOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "An Apprise service URL for stateless mode; repeat for several. Visible in ps: prefer a keyed config.",
+            "An Apprise service URL for stateless mode; repeat for several. Visible in ps: prefer --apprise-urls-file.",
             valueName: "url"))
     var appriseServiceUrl: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Read Apprise service URLs for stateless mode from <path>, one a line, # for comments (default: the apprise-urls credential).",
+            valueName: "path"))
+    var appriseUrlsFile: String?
 
     func validate() throws {
         for (flag, value) in [
             ("--webhook-url", webhookUrl), ("--gotify-url", gotifyUrl), ("--ntfy-url", ntfyUrl),
             ("--apprise-url", appriseUrl), ("--ntfy-topic", ntfyTopic), ("--gotify-token-file", gotifyTokenFile),
-            ("--ntfy-token-file", ntfyTokenFile),
+            ("--ntfy-token-file", ntfyTokenFile), ("--apprise-urls-file", appriseUrlsFile),
         ] where value?.isEmpty == true {
             throw ValidationError("\(flag) needs a value")
         }
@@ -152,5 +158,6 @@ struct ProviderOptions: ParsableArguments {
         flags.ntfyTags = ntfyTags
         flags.appriseURL = appriseUrl
         flags.appriseServiceURLs = appriseServiceUrl
+        flags.appriseURLsFile = appriseUrlsFile
     }
 }

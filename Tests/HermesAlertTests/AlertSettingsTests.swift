@@ -1,6 +1,7 @@
 import HermesAlert
 import HermesCore
 import HermesHTTP
+import HermesTestSupport
 import Testing
 
 /// The Python Hermes's `ALERT_*` variables, read as its `.env` would set them.
@@ -50,5 +51,45 @@ import Testing
         flags.failureThreshold = 2
         #expect(try resolve(["HERMES_ALERT_FAILURE_THRESHOLD": "4"], flags).policy.failureThreshold == 2)
         #expect(throws: ConfigurationError.self) { try resolve(["ALERT_FAILURE_THRESHOLD": "-1"]) }
+    }
+
+    func serviceURLs(_ settings: AlertSettings) -> [String]? {
+        (settings.providers.first { $0 is AppriseProvider } as? AppriseProvider)?.serviceURLs
+    }
+
+    @Test func appriseServiceURLsComeFromAFileOrTheCredential() throws {
+        let directory = try TemporaryDirectory()
+        let list = try directory.write(
+            "# home\nmailto://u:p@mail.example\n\n  tgram://bot/chat  \n#gotifys://old/x\n", to: "list")
+        _ = try directory.write("pover://user@token\n", to: "apprise-urls")
+        let credentials = ["CREDENTIALS_DIRECTORY": directory.path, "ALERT_APPRISE_URL": "https://a.example"]
+        var flags = AlertSettings.Flags()
+        #expect(serviceURLs(try resolve(credentials, flags)) == ["pover://user@token"])
+        flags.appriseURLsFile = list
+        #expect(serviceURLs(try resolve(credentials, flags)) == ["mailto://u:p@mail.example", "tgram://bot/chat"])
+        flags.appriseServiceURLs = ["json://flag.example"]
+        #expect(
+            serviceURLs(try resolve(credentials, flags))
+                == ["json://flag.example", "mailto://u:p@mail.example", "tgram://bot/chat"])
+        flags.appriseURLsFile = nil
+        #expect(
+            serviceURLs(try resolve(credentials, flags)) == ["json://flag.example"], "a flag wins over the credential")
+    }
+
+    @Test func aBadAppriseURLsFileIsAConfigurationErrorThatHidesItsContents() throws {
+        let directory = try TemporaryDirectory()
+        var flags = AlertSettings.Flags()
+        flags.appriseURL = "https://a.example"
+        flags.appriseURLsFile = try directory.write("mailto://u:p@mail.example\nsecret-password\n", to: "list")
+        let error = try #require(throws: ConfigurationError.self) { try resolve([:], flags) }
+        #expect(
+            error.message
+                == "--apprise-urls-file: entry 2 is not an Apprise URL such as mailto://user:password@example.com")
+        flags.appriseURLsFile = try directory.write("# nothing\n\n", to: "empty")
+        #expect(throws: ConfigurationError.self) { try resolve([:], flags) }
+        flags.appriseURL = nil
+        flags.appriseURLsFile = directory.file("list")
+        let alone = try #require(throws: ConfigurationError.self) { try resolve([:], flags) }
+        #expect(alone.message.contains("need an Apprise API server"))
     }
 }
