@@ -54,6 +54,16 @@ import Testing
         #expect(body(request) == expected)
     }
 
+    @Test(arguments: [(8, 3), (2, 2)])
+    func gotifyRecoveriesUseAtMostPriority3(configured: Int, sent: Int) throws {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1))
+        let alert = try #require(scenario.feed(failure(0)).first)
+        let recovery = try #require(scenario.feed(result(1)).first)
+        let gotify = GotifyProvider(url: "https://g.example", token: "t", priority: configured)
+        #expect(self.sent(gotify.request(for: alert)).contains(#""priority":\#(configured),"#))
+        #expect(self.sent(gotify.request(for: recovery)).contains(#""priority":\#(sent),"#))
+    }
+
     @Test func ntfyPublishesTextWithTitlePriorityTagsAndBearer() throws {
         let request = try deliver {
             NtfyProvider(url: $0, topic: "/hermes-alerts", token: "tk_secret", priority: 4, tags: ["warning", "skull"])
