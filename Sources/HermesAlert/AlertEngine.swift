@@ -6,9 +6,12 @@ import HermesCore
 /// records piped in at once repeats an alert at most once per run, and a test can drive time.
 public struct AlertEngine: Sendable {
     public var policy: AlertPolicy
+    /// The providers' names: cooldowns and who received an alert are kept per provider.
+    public var providers: [String]
 
-    public init(policy: AlertPolicy) {
+    public init(policy: AlertPolicy, providers: [String] = [AlertState.everyProvider]) {
         self.policy = policy
+        self.providers = providers
     }
 
     public enum Outcome: Equatable, Sendable {
@@ -39,25 +42,25 @@ public struct AlertEngine: Sendable {
             state[.failure].consecutive += 1
             let count = state[.failure].consecutive
             if count >= policy.failureThreshold,
-                let isRepeat = fire(.failure, at: record.timestamp, in: &state, now: now)
+                let (isRepeat, targets) = fire(.failure, at: record.timestamp, in: &state, now: now)
             {
                 notifications.append(
                     AlertNotification(
                         event: .failure, rule: .failure, consecutive: count, error: failure.error, record: record,
                         timestamp: record.timestamp, title: "Speedtest failure (\(count) consecutive)",
-                        message: failure.error, isRepeat: isRepeat))
+                        message: failure.error, isRepeat: isRepeat, providers: targets))
             }
         case .result(let result):
             let failures = state[.failure].consecutive
             state.lastError = nil
-            if clear(.failure, in: &state) {
+            if let recipients = clear(.failure, in: &state) {
                 notifications.append(
                     AlertNotification(
                         event: .recovery, rule: .failure, consecutive: 0, error: nil, record: record,
                         timestamp: record.timestamp,
                         title: "Speedtest recovered after \(failures) failure\(failures == 1 ? "" : "s")",
                         message: "Measurements succeed again: \(Self.summary(of: result)).",
-                        isRepeat: false))
+                        isRepeat: false, providers: recipients))
             }
             for threshold in thresholds {
                 guard let value = threshold.value(result) else { continue }
@@ -65,7 +68,7 @@ public struct AlertEngine: Sendable {
                     state[threshold.rule].consecutive += 1
                     let count = state[threshold.rule].consecutive
                     guard count >= policy.breachCount,
-                        let isRepeat = fire(threshold.rule, at: record.timestamp, in: &state, now: now)
+                        let (isRepeat, targets) = fire(threshold.rule, at: record.timestamp, in: &state, now: now)
                     else { continue }
                     let description = threshold.breachDescription(value)
                     notifications.append(
@@ -73,43 +76,47 @@ public struct AlertEngine: Sendable {
                             event: .threshold, rule: threshold.rule, consecutive: count, error: description,
                             record: record, timestamp: record.timestamp,
                             title: "\(threshold.breachTitle) (\(count) consecutive result\(count == 1 ? "" : "s"))",
-                            message: description, isRepeat: isRepeat))
-                } else if clear(threshold.rule, in: &state) {
+                            message: description, isRepeat: isRepeat, providers: targets))
+                } else if let recipients = clear(threshold.rule, in: &state) {
                     notifications.append(
                         AlertNotification(
                             event: .recovery, rule: threshold.rule, consecutive: 0, error: nil, record: record,
                             timestamp: record.timestamp, title: threshold.recoveryTitle,
-                            message: "\(threshold.label) was \(threshold.formatted(value)).", isRepeat: false))
+                            message: "\(threshold.label) was \(threshold.formatted(value)).", isRepeat: false,
+                            providers: recipients))
                 }
             }
         }
         return .applied(notifications)
     }
 
-    /// Marks `rule` firing and returns whether a notification is due (nil: still in cooldown),
-    /// and whether it repeats an earlier one. The cooldown is claimed now; `Delivery` gives it
-    /// back when no provider took the message, so the next run tries again.
-    private func fire(_ rule: AlertRule, at time: Timestamp, in state: inout AlertState, now: Timestamp) -> Bool? {
+    /// Marks `rule` firing and returns the providers a notification is due to (nil: every one
+    /// is in its cooldown) and whether it repeats an earlier one. Each due provider's cooldown
+    /// is claimed now; `AlertRun` gives it back to a provider that did not take the message, so
+    /// the next run tries that provider again.
+    private func fire(_ rule: AlertRule, at time: Timestamp, in state: inout AlertState, now: Timestamp) -> (
+        isRepeat: Bool, targets: [String]
+    )? {
         var ruleState = state[rule]
         let wasFiring = ruleState.isFiring
         if !wasFiring { ruleState.firingSince = time }
-        if let last = ruleState.lastNotified, last <= now,
-            now.millisecondsSinceEpoch - last.millisecondsSinceEpoch < policy.cooldownMilliseconds
-        {
-            state[rule] = ruleState
-            return nil
+        let due = providers.filter { name in
+            guard let last = ruleState.lastNotified(name), last <= now else { return true }
+            return now.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= policy.cooldownMilliseconds
         }
-        ruleState.lastNotified = now
+        for name in due { ruleState.notified[name] = now }
         state[rule] = ruleState
-        return wasFiring
+        return due.isEmpty ? nil : (wasFiring, due)
     }
 
-    /// Ends `rule`'s streak and clears its cooldown. True when a recovery message is due: the
-    /// alert was firing, one of its notifications was delivered, and recovery messages are on.
-    private func clear(_ rule: AlertRule, in state: inout AlertState) -> Bool {
+    /// Ends `rule`'s streak and clears its cooldown. When a recovery message is due (the alert
+    /// was firing and recovery messages are on), the providers that received the alert.
+    private func clear(_ rule: AlertRule, in state: inout AlertState) -> [String]? {
         let previous = state[rule]
         state[rule] = RuleState()
-        return previous.isFiring && previous.lastNotified != nil && policy.sendsRecovery
+        guard previous.isFiring, policy.sendsRecovery, !previous.notified.isEmpty else { return nil }
+        if previous.notified[AlertState.everyProvider] != nil { return providers }
+        return providers.filter { previous.notified[$0] != nil }
     }
 
     private var thresholds: [Threshold] {

@@ -34,9 +34,11 @@ public struct AlertRun {
             return error.exitCode
         }
         let initial = state
-        let engine = AlertEngine(policy: settings.policy)
+        let engine = AlertEngine(policy: settings.policy, providers: settings.providers.map(\.name))
         let time = now()
-        var notifications: [AlertNotification] = []
+        // Recoveries a provider missed go first, before anything newer for the same rule.
+        let owed = Self.owedStillTried(&state, now: time, diagnostics: diagnostics)
+        var notifications = owed.map(\.notification)
         var rejectedLines = false
         var ignoredRecords = 0
         var futureRecords = 0
@@ -73,10 +75,7 @@ public struct AlertRun {
         }
 
         let reports = Delivery.send(notifications, through: settings.providers, options: settings.delivery)
-        for (index, notification) in notifications.enumerated()
-        where !reports.contains(where: { $0.delivered[index] }) {
-            Self.giveBackCooldown(notification.rule, claimedAt: time, in: &state, initial: initial)
-        }
+        Self.record(reports, of: notifications, owed: owed, claimedAt: time, in: &state, initial: initial)
         for report in reports {
             for failure in report.failures { diagnostics.report("\(report.provider): \(failure)") }
         }
@@ -95,15 +94,60 @@ public struct AlertRun {
         return delivery
     }
 
-    /// An alert that reached no provider must not start a cooldown: the next run tries again.
+    /// What the deliveries mean for the state: a provider that missed an alert gets its
+    /// cooldown back, so the next run tries it again; a provider that missed a recovery is owed
+    /// it. The first `owed.count` notifications are the owed recoveries this run retried.
+    static func record(
+        _ reports: [ProviderReport], of notifications: [AlertNotification], owed: [OwedRecovery],
+        claimedAt time: Timestamp, in state: inout AlertState, initial: AlertState
+    ) {
+        for (index, notification) in notifications.enumerated() {
+            let missed = reports.filter { $0.delivered[index] == false }.map(\.provider)
+            if notification.event == .recovery {
+                guard !missed.isEmpty else { continue }
+                var recovery =
+                    index < owed.count
+                    ? owed[index]
+                    : OwedRecovery(
+                        rule: notification.rule, providers: [], title: notification.title,
+                        message: notification.message, timestamp: notification.timestamp, since: time)
+                recovery.providers = missed
+                state.owedRecoveries.append(recovery)
+            } else {
+                for provider in missed {
+                    giveBackCooldown(notification.rule, of: provider, claimedAt: time, in: &state, initial: initial)
+                }
+            }
+        }
+    }
+
+    /// An alert that did not reach `provider` must not start its cooldown there.
     static func giveBackCooldown(
-        _ rule: AlertRule, claimedAt time: Timestamp, in state: inout AlertState, initial: AlertState
+        _ rule: AlertRule, of provider: String, claimedAt time: Timestamp, in state: inout AlertState,
+        initial: AlertState
     ) {
         var ruleState = state[rule]
-        guard ruleState.lastNotified == time else { return }
-        ruleState.lastNotified =
-            initial[rule].firingSince == ruleState.firingSince ? initial[rule].lastNotified : nil
+        guard ruleState.notified[provider] == time else { return }
+        let sameStreak = initial[rule].firingSince == ruleState.firingSince
+        ruleState.notified[provider] = sameStreak ? initial[rule].notified[provider] : nil
         state[rule] = ruleState
+    }
+
+    /// Takes the owed recoveries out of the state, dropping (and reporting) those tried for a
+    /// day already; the rest are sent again and put back by `record` if still missed.
+    static func owedStillTried(_ state: inout AlertState, now: Timestamp, diagnostics: Diagnostics)
+        -> [OwedRecovery]
+    {
+        let owed = state.owedRecoveries
+        state.owedRecoveries = []
+        return owed.filter { recovery in
+            let age = now.millisecondsSinceEpoch - recovery.since.millisecondsSinceEpoch
+            guard age > OwedRecovery.giveUpAfterMilliseconds else { return true }
+            diagnostics.report(
+                "gave up sending the \(recovery.rule.rawValue) recovery of \(recovery.timestamp.rfc3339) to \(recovery.providers.joined(separator: ", ")) after 24 hours of failures"
+            )
+            return false
+        }
     }
 
     /// 0 all delivered, 75 some, 69 none.
@@ -143,6 +187,11 @@ public enum StatusReport {
             if let since = ruleState.firingSince { parts.append("firing since \(since.rfc3339)") }
             if let last = ruleState.lastNotified { parts.append("last alert \(last.rfc3339)") }
             lines.append("\(rule.rawValue): \(parts.joined(separator: ", "))")
+        }
+        for recovery in state.owedRecoveries {
+            lines.append(
+                "recovery owed: \(recovery.rule.rawValue) to \(recovery.providers.joined(separator: ", ")), since \(recovery.since.rfc3339)"
+            )
         }
         return lines
     }

@@ -25,12 +25,12 @@ public struct DeliveryOptions: Sendable {
 /// What happened to one provider's notifications.
 public struct ProviderReport: Sendable, Equatable {
     public var provider: String
-    /// One entry per notification, in order.
-    public var delivered: [Bool]
+    /// One entry per notification, in order; nil for one not meant for this provider.
+    public var delivered: [Bool?]
     /// Why deliveries failed, one sentence each.
     public var failures: [String]
 
-    public var deliveredAll: Bool { delivered.allSatisfy { $0 } }
+    public var deliveredAll: Bool { !delivered.contains(false) }
     public var deliveredAny: Bool { delivered.contains(true) }
 }
 
@@ -61,7 +61,7 @@ public enum Delivery {
                 thread.detach()
             } else {
                 reports[index] = ProviderReport(
-                    provider: provider.name, delivered: notifications.map { _ in false },
+                    provider: provider.name, delivered: notifications.map { $0.isFor(provider.name) ? false : nil },
                     failures: ["no thread available to send through \(provider.name)"])
             }
         }
@@ -74,7 +74,8 @@ public enum Delivery {
         return reports.enumerated().map { index, report in
             report
                 ?? ProviderReport(
-                    provider: providers[index].name, delivered: notifications.map { _ in false },
+                    provider: providers[index].name,
+                    delivered: notifications.map { $0.isFor(providers[index].name) ? false : nil },
                     failures: ["\(providers[index].name) did not finish within the timeout"])
         }
     }
@@ -85,6 +86,10 @@ public enum Delivery {
     ) -> ProviderReport {
         var report = ProviderReport(provider: provider.name, delivered: [], failures: [])
         for notification in notifications {
+            guard notification.isFor(provider.name) else {
+                report.delivered.append(nil)
+                continue
+            }
             switch deliver(provider.request(for: notification), options: options, until: deadline) {
             case .success:
                 report.delivered.append(true)

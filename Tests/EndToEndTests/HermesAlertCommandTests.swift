@@ -100,6 +100,25 @@ import Testing
         #expect(outcome.stdout == "webhook: ok\nntfy: failed: \(broken.baseURL)/… answered HTTP 403\n")
     }
 
+    @Test func aRecoveryOwedForOverADayIsGivenUpAndSaidSo() throws {
+        let state =
+            #"{"v":1,"last_record":"2026-06-01T10:00:00.000Z","rules":{},"owed_recoveries":[{"rule":"failure","#
+            + #""providers":["webhook"],"title":"Speedtest recovered after 3 failures","message":"m","#
+            + #""timestamp":"2026-06-01T10:00:00.000Z","since":"2026-06-01T10:00:00.000Z"}]}"#
+        try state.write(toFile: statePath, atomically: true, encoding: .utf8)
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let outcome = try run(["--webhook-url", server.baseURL], stdin: Self.resultLine(1))
+        #expect(outcome.status == 0)
+        #expect(
+            outcome.stderrLines == [
+                "hermes-alert: gave up sending the failure recovery of 2026-06-01T10:00:00.000Z to webhook after 24 hours of failures"
+            ])
+        #expect(server.requests.isEmpty)
+        let status = try alert.run(["status", "--state", statePath])
+        #expect(!status.stdout.contains("recovery owed"))
+    }
+
     @Test func aDamagedStateFileIsReportedAndReplaced() throws {
         try "{\"v\":1,".write(toFile: statePath, atomically: true, encoding: .utf8)
         let server = try TestServer.start { _ in .ok("") }

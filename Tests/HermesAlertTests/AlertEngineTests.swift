@@ -160,7 +160,7 @@ import Testing
         var scenario = Scenario(AlertPolicy(failureThreshold: 1))
         let initial = scenario.state
         #expect(scenario.feed(failure(0), now: at(0)).count == 1)
-        AlertRun.giveBackCooldown(.failure, claimedAt: at(0), in: &scenario.state, initial: initial)
+        AlertRun.giveBackCooldown(.failure, of: "*", claimedAt: at(0), in: &scenario.state, initial: initial)
         #expect(scenario.state[.failure].lastNotified == nil)
         #expect(scenario.state.activeAlerts == [.failure])
         // Nobody was told, so the next failure tries again instead of waiting an hour.
@@ -168,7 +168,7 @@ import Testing
         // And a recovery is only announced for an alert someone received.
         var silent = Scenario(AlertPolicy(failureThreshold: 1))
         _ = silent.feed(failure(0), now: at(0))
-        AlertRun.giveBackCooldown(.failure, claimedAt: at(0), in: &silent.state, initial: AlertState())
+        AlertRun.giveBackCooldown(.failure, of: "*", claimedAt: at(0), in: &silent.state, initial: AlertState())
         #expect(silent.feed(result(1)).isEmpty)
     }
 }
