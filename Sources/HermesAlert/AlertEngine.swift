@@ -40,6 +40,7 @@ public struct AlertEngine: Sendable {
         case .failure(let failure):
             state.lastError = failure.error
             state[.failure].consecutive += 1
+            state[.failure].consecutiveGood = 0
             let count = state[.failure].consecutive
             if count >= policy.failureThreshold,
                 let (isRepeat, targets) = fire(.failure, at: record.timestamp, in: &state, now: now)
@@ -53,12 +54,14 @@ public struct AlertEngine: Sendable {
         case .result(let result):
             let failures = state[.failure].consecutive
             state.lastError = nil
-            if let recipients = clear(.failure, in: &state) {
+            if let recipients = settle(.failure, in: &state) {
                 notifications.append(
                     AlertNotification(
                         event: .recovery, rule: .failure, consecutive: 0, error: nil, record: record,
                         timestamp: record.timestamp,
-                        title: "Speedtest recovered after \(failures) failure\(failures == 1 ? "" : "s")",
+                        title: failures == 0
+                            ? "Speedtest recovered (\(policy.recoveryCount) consecutive results)"
+                            : "Speedtest recovered after \(failures) failure\(failures == 1 ? "" : "s")",
                         message: "Measurements succeed again: \(Self.summary(of: result)).",
                         isRepeat: false, providers: recipients))
             }
@@ -66,6 +69,7 @@ public struct AlertEngine: Sendable {
                 guard let value = threshold.value(result) else { continue }
                 if threshold.isBreached(by: value) {
                     state[threshold.rule].consecutive += 1
+                    state[threshold.rule].consecutiveGood = 0
                     let count = state[threshold.rule].consecutive
                     guard count >= policy.breachCount,
                         let (isRepeat, targets) = fire(threshold.rule, at: record.timestamp, in: &state, now: now)
@@ -77,7 +81,7 @@ public struct AlertEngine: Sendable {
                             record: record, timestamp: record.timestamp,
                             title: "\(threshold.breachTitle) (\(count) consecutive result\(count == 1 ? "" : "s"))",
                             message: description, isRepeat: isRepeat, providers: targets))
-                } else if let recipients = clear(threshold.rule, in: &state) {
+                } else if let recipients = settle(threshold.rule, in: &state) {
                     notifications.append(
                         AlertNotification(
                             event: .recovery, rule: threshold.rule, consecutive: 0, error: nil, record: record,
@@ -107,6 +111,20 @@ public struct AlertEngine: Sendable {
         for name in due { ruleState.notified[name] = now }
         state[rule] = ruleState
         return due.isEmpty ? nil : (wasFiring, due)
+    }
+
+    /// A good record for `rule`. While the alert fires it only counts towards
+    /// `policy.recoveryCount` (the streak of bad records ends, the alert and its cooldowns
+    /// stay); the last one needed clears it, as `clear` does.
+    private func settle(_ rule: AlertRule, in state: inout AlertState) -> [String]? {
+        var ruleState = state[rule]
+        guard ruleState.isFiring, ruleState.consecutiveGood + 1 < policy.recoveryCount else {
+            return clear(rule, in: &state)
+        }
+        ruleState.consecutiveGood += 1
+        ruleState.consecutive = 0
+        state[rule] = ruleState
+        return nil
     }
 
     /// Ends `rule`'s streak and clears its cooldown. When a recovery message is due (the alert

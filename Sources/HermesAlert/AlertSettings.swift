@@ -20,6 +20,7 @@ public struct AlertSettings: Sendable {
         public var minimumUploadMbps: Double?
         public var maximumPingMs: Double?
         public var breachCount: Int?
+        public var recoveryCount: Int?
         public var timeout: String?
         public var allowPrivateTargets = false
         public var webhookURL: String?
@@ -67,6 +68,11 @@ public struct AlertSettings: Sendable {
         policy.minimumUploadMbps = flags.minimumUploadMbps
         policy.maximumPingMs = flags.maximumPingMs
         if let breachCount = flags.breachCount { policy.breachCount = breachCount }
+        if let recoveryCount = flags.recoveryCount {
+            policy.recoveryCount = recoveryCount
+        } else if let (name, value) = environment.first("HERMES_ALERT_RECOVERY_COUNT", "ALERT_RECOVERY_COUNT") {
+            policy.recoveryCount = try integer(value, name, in: 1...10_000)
+        }
 
         var timeout = defaultTimeout
         if let text = flags.timeout ?? environment.first("HERMES_ALERT_TIMEOUT")?.value {

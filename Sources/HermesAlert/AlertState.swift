@@ -41,14 +41,20 @@ public struct AlertState: Equatable, Sendable {
 public struct RuleState: Equatable, Sendable {
     /// Consecutive failures (failure rule) or breaching results (threshold rules).
     public var consecutive: Int
+    /// Consecutive good results while the alert fires, towards `AlertPolicy.recoveryCount`.
+    public var consecutiveGood: Int
     /// The record time at which the alert fired; nil while it is not firing.
     public var firingSince: Timestamp?
     /// Per provider name, when (by the run's clock) it last received this alert; its cooldown
     /// counts from here, and only providers listed here are sent the recovery.
     public var notified: [String: Timestamp]
 
-    public init(consecutive: Int = 0, firingSince: Timestamp? = nil, notified: [String: Timestamp] = [:]) {
+    public init(
+        consecutive: Int = 0, consecutiveGood: Int = 0, firingSince: Timestamp? = nil,
+        notified: [String: Timestamp] = [:]
+    ) {
         self.consecutive = consecutive
+        self.consecutiveGood = consecutiveGood
         self.firingSince = firingSince
         self.notified = notified
     }

@@ -81,6 +81,7 @@ public enum StateCoding {
             writer.key(rule.rawValue)
             writer.beginObject()
             writer.field("consecutive", Int64(ruleState.consecutive))
+            if ruleState.consecutiveGood > 0 { writer.field("consecutive_good", Int64(ruleState.consecutiveGood)) }
             writer.field("firing_since", ruleState.firingSince?.rfc3339)
             writer.field("last_notified", ruleState.lastNotified?.rfc3339)
             let notified = ruleState.notified.sorted { $0.key < $1.key }.map { name, time in
@@ -142,8 +143,14 @@ public enum StateCoding {
                     } else if let last = try time(fields["last_notified"], "\(member.key).last_notified") {
                         notified[AlertState.everyProvider] = last
                     }
+                    var good = 0
+                    if case .integer(let count) = fields["consecutive_good"] ?? .null,
+                        (0...Int64(Int32.max)).contains(count)
+                    {
+                        good = Int(count)
+                    }
                     state[rule] = RuleState(
-                        consecutive: Int(consecutive),
+                        consecutive: Int(consecutive), consecutiveGood: good,
                         firingSince: try time(fields["firing_since"], "\(member.key).firing_since"),
                         notified: notified)
                 }

@@ -51,12 +51,21 @@ struct PolicyOptions: ParsableArguments {
             "Fire a threshold alert after <n> consecutive breaching results (default 3).", valueName: "n"))
     var breachCount: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Clear a firing alert after <n> consecutive good results (default 1; $ALERT_RECOVERY_COUNT).",
+            valueName: "n"))
+    var recoveryCount: Int?
+
     func validate() throws {
         if let failureThreshold, !(1...10_000).contains(failureThreshold) {
             throw ValidationError("--failure-threshold must be 1 to 10000, got \(failureThreshold)")
         }
         if let breachCount, !(1...10_000).contains(breachCount) {
             throw ValidationError("--breach-count must be 1 to 10000, got \(breachCount)")
+        }
+        if let recoveryCount, !(1...10_000).contains(recoveryCount) {
+            throw ValidationError("--recovery-count must be 1 to 10000, got \(recoveryCount)")
         }
         for (flag, value) in [
             ("--min-download", minimumDownload), ("--min-upload", minimumUpload), ("--max-ping", maximumPing),
@@ -75,6 +84,7 @@ struct PolicyOptions: ParsableArguments {
         flags.minimumUploadMbps = minimumUpload
         flags.maximumPingMs = maximumPing
         flags.breachCount = breachCount
+        flags.recoveryCount = recoveryCount
     }
 }
 

@@ -112,6 +112,48 @@ import Testing
         #expect(scenario.feed(result(61, download: 10)).isEmpty)
     }
 
+    /// Download 40, 40, 60, 40, 40, 60 against a minimum of 50, one run a minute.
+    func flapping(recoveryCount: Int) -> [AlertNotification.Event] {
+        var scenario = Scenario(
+            AlertPolicy(
+                cooldownMilliseconds: 60 * 60_000, minimumDownloadMbps: 50, breachCount: 2,
+                recoveryCount: recoveryCount))
+        var events: [AlertNotification.Event] = []
+        for (minute, download) in [40.0, 40, 60, 40, 40, 60].enumerated() {
+            events += scenario.feed(result(minute, download: download)).map(\.event)
+        }
+        return events
+    }
+
+    @Test func oneGoodResultClearsAnAlertByDefaultSoAFlappingLinkNotifiesOften() {
+        #expect(flapping(recoveryCount: 1) == [.threshold, .recovery, .threshold, .recovery])
+    }
+
+    @Test func aRecoveryCountHoldsTheAlertThroughOneGoodResult() {
+        #expect(flapping(recoveryCount: 2) == [.threshold])
+        var scenario = Scenario(
+            AlertPolicy(minimumDownloadMbps: 50, breachCount: 2, recoveryCount: 2))
+        _ = scenario.feed(result(0, download: 40))
+        _ = scenario.feed(result(1, download: 40))
+        #expect(scenario.feed(result(2, download: 60)).isEmpty)
+        #expect(scenario.state[.download].consecutiveGood == 1)
+        #expect(scenario.state.activeAlerts == [.download])
+        #expect(scenario.feed(result(3, download: 70)).map(\.title) == ["Download back to 50 Mbit/s"])
+        #expect(scenario.state.activeAlerts.isEmpty)
+    }
+
+    @Test func aRecoveryCountAppliesToTheFailureAlertToo() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 2, recoveryCount: 2))
+        _ = scenario.feed(failure(0))
+        #expect(scenario.feed(failure(1)).count == 1)
+        #expect(scenario.feed(result(2)).isEmpty)
+        #expect(scenario.state.activeAlerts == [.failure])
+        // A failure in between starts the count of good results again.
+        #expect(scenario.feed(failure(3)).isEmpty, "one failure, below the threshold, within the cooldown")
+        #expect(scenario.feed(result(4)).isEmpty)
+        #expect(scenario.feed(result(5)).map(\.title) == ["Speedtest recovered (2 consecutive results)"])
+    }
+
     @Test func pingAndDownloadAlertIndependently() {
         var scenario = Scenario(AlertPolicy(minimumDownloadMbps: 50, maximumPingMs: 100, breachCount: 1))
         let both = scenario.feed(result(0, download: 10, ping: 250))

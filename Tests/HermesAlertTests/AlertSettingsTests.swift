@@ -31,6 +31,15 @@ import Testing
         #expect(headers(NtfyProvider.self, in: settings)?["Authorization"] == "Bearer tk_env")
     }
 
+    @Test func recoveryCountFromFlagOrEnvironment() throws {
+        #expect(try resolve([:]).policy.recoveryCount == 1)
+        #expect(try resolve(["ALERT_RECOVERY_COUNT": "2"]).policy.recoveryCount == 2)
+        var flags = AlertSettings.Flags()
+        flags.recoveryCount = 4
+        #expect(try resolve(["HERMES_ALERT_RECOVERY_COUNT": "3"], flags).policy.recoveryCount == 4)
+        #expect(throws: ConfigurationError.self) { try resolve(["ALERT_RECOVERY_COUNT": "0"]) }
+    }
+
     @Test func theCooldownAsADurationWinsOverMinutes() throws {
         let settings = try resolve(["HERMES_ALERT_COOLDOWN": "90s", "ALERT_COOLDOWN_MINUTES": "15"])
         #expect(settings.policy.cooldownMilliseconds == 90_000)

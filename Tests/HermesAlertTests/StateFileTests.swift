@@ -12,6 +12,7 @@ import Testing
         var state = AlertState(lastRecord: at(5), lastError: "no route to \"host\"\n")
         state[.failure] = RuleState(consecutive: 4, firingSince: at(3), notified: ["ntfy": at(4), "webhook": at(2)])
         state[.ping] = RuleState(consecutive: 1)
+        state[.download] = RuleState(consecutiveGood: 1, firingSince: at(1), notified: ["*": at(1)])
         state.owedRecoveries = [
             OwedRecovery(
                 rule: .download, providers: ["gotify", "ntfy"], title: "Download back to 50 Mbit/s",
