@@ -6,9 +6,12 @@ import HermesCore
 /// records piped in at once repeats an alert at most once per run, and a test can drive time.
 public struct AlertEngine: Sendable {
     public var policy: AlertPolicy
+    /// The providers' names: cooldowns and who received an alert are kept per provider.
+    public var providers: [String]
 
-    public init(policy: AlertPolicy) {
+    public init(policy: AlertPolicy, providers: [String] = [AlertState.everyProvider]) {
         self.policy = policy
+        self.providers = providers
     }
 
     public enum Outcome: Equatable, Sendable {
@@ -17,43 +20,59 @@ public struct AlertEngine: Sendable {
         case applied([AlertNotification])
     }
 
+    /// How far past the run's clock the replay guard may remember a record's time.
+    public static let clockSlackMilliseconds: Int64 = 10 * 60_000
+
+    /// The latest time the replay guard remembers at `now`. A record from a clock far ahead
+    /// (one dated 2099) is applied but remembered as dated this late, and a remembered time
+    /// later than this (saved under a wrong clock) is forgotten: neither can make every later
+    /// record look like a replay.
+    public static func latestRemembered(at now: Timestamp) -> Timestamp {
+        now.adding(milliseconds: clockSlackMilliseconds)
+    }
+
     public func apply(_ record: Record, to state: inout AlertState, now: Timestamp) -> Outcome {
-        if let last = state.lastRecord, record.timestamp <= last { return .ignored }
-        state.lastRecord = record.timestamp
+        let latest = Self.latestRemembered(at: now)
+        if let last = state.lastRecord, last <= latest, record.timestamp <= last { return .ignored }
+        state.lastRecord = min(record.timestamp, latest)
         var notifications: [AlertNotification] = []
         switch record {
         case .failure(let failure):
             state.lastError = failure.error
             state[.failure].consecutive += 1
+            state[.failure].consecutiveGood = 0
             let count = state[.failure].consecutive
             if count >= policy.failureThreshold,
-                let isRepeat = fire(.failure, at: record.timestamp, in: &state, now: now)
+                let (isRepeat, targets) = fire(.failure, at: record.timestamp, in: &state, now: now)
             {
                 notifications.append(
                     AlertNotification(
                         event: .failure, rule: .failure, consecutive: count, error: failure.error, record: record,
                         timestamp: record.timestamp, title: "Speedtest failure (\(count) consecutive)",
-                        message: failure.error, isRepeat: isRepeat))
+                        message: failure.error, isRepeat: isRepeat, providers: targets))
             }
         case .result(let result):
             let failures = state[.failure].consecutive
             state.lastError = nil
-            if clear(.failure, in: &state) {
+            if let recipients = settle(.failure, in: &state) {
                 notifications.append(
                     AlertNotification(
                         event: .recovery, rule: .failure, consecutive: 0, error: nil, record: record,
                         timestamp: record.timestamp,
-                        title: "Speedtest recovered after \(failures) failure\(failures == 1 ? "" : "s")",
+                        title: failures == 0
+                            ? "Speedtest recovered (\(policy.recoveryCount) consecutive results)"
+                            : "Speedtest recovered after \(failures) failure\(failures == 1 ? "" : "s")",
                         message: "Measurements succeed again: \(Self.summary(of: result)).",
-                        isRepeat: false))
+                        isRepeat: false, providers: recipients))
             }
             for threshold in thresholds {
                 guard let value = threshold.value(result) else { continue }
                 if threshold.isBreached(by: value) {
                     state[threshold.rule].consecutive += 1
+                    state[threshold.rule].consecutiveGood = 0
                     let count = state[threshold.rule].consecutive
                     guard count >= policy.breachCount,
-                        let isRepeat = fire(threshold.rule, at: record.timestamp, in: &state, now: now)
+                        let (isRepeat, targets) = fire(threshold.rule, at: record.timestamp, in: &state, now: now)
                     else { continue }
                     let description = threshold.breachDescription(value)
                     notifications.append(
@@ -61,43 +80,61 @@ public struct AlertEngine: Sendable {
                             event: .threshold, rule: threshold.rule, consecutive: count, error: description,
                             record: record, timestamp: record.timestamp,
                             title: "\(threshold.breachTitle) (\(count) consecutive result\(count == 1 ? "" : "s"))",
-                            message: description, isRepeat: isRepeat))
-                } else if clear(threshold.rule, in: &state) {
+                            message: description, isRepeat: isRepeat, providers: targets))
+                } else if let recipients = settle(threshold.rule, in: &state) {
                     notifications.append(
                         AlertNotification(
                             event: .recovery, rule: threshold.rule, consecutive: 0, error: nil, record: record,
                             timestamp: record.timestamp, title: threshold.recoveryTitle,
-                            message: "\(threshold.label) was \(threshold.formatted(value)).", isRepeat: false))
+                            message: "\(threshold.label) was \(threshold.formatted(value)).", isRepeat: false,
+                            providers: recipients))
                 }
             }
         }
         return .applied(notifications)
     }
 
-    /// Marks `rule` firing and returns whether a notification is due (nil: still in cooldown),
-    /// and whether it repeats an earlier one. The cooldown is claimed now; `Delivery` gives it
-    /// back when no provider took the message, so the next run tries again.
-    private func fire(_ rule: AlertRule, at time: Timestamp, in state: inout AlertState, now: Timestamp) -> Bool? {
+    /// Marks `rule` firing and returns the providers a notification is due to (nil: every one
+    /// is in its cooldown) and whether it repeats an earlier one. Each due provider's cooldown
+    /// is claimed now; `AlertRun` gives it back to a provider that did not take the message, so
+    /// the next run tries that provider again.
+    private func fire(_ rule: AlertRule, at time: Timestamp, in state: inout AlertState, now: Timestamp) -> (
+        isRepeat: Bool, targets: [String]
+    )? {
         var ruleState = state[rule]
         let wasFiring = ruleState.isFiring
         if !wasFiring { ruleState.firingSince = time }
-        if let last = ruleState.lastNotified, last <= now,
-            now.millisecondsSinceEpoch - last.millisecondsSinceEpoch < policy.cooldownMilliseconds
-        {
-            state[rule] = ruleState
-            return nil
+        let due = providers.filter { name in
+            guard let last = ruleState.lastNotified(name), last <= now else { return true }
+            return now.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= policy.cooldownMilliseconds
         }
-        ruleState.lastNotified = now
+        for name in due { ruleState.notified[name] = now }
         state[rule] = ruleState
-        return wasFiring
+        return due.isEmpty ? nil : (wasFiring, due)
     }
 
-    /// Ends `rule`'s streak and clears its cooldown. True when a recovery message is due: the
-    /// alert was firing, one of its notifications was delivered, and recovery messages are on.
-    private func clear(_ rule: AlertRule, in state: inout AlertState) -> Bool {
+    /// A good record for `rule`. While the alert fires it only counts towards
+    /// `policy.recoveryCount` (the streak of bad records ends, the alert and its cooldowns
+    /// stay); the last one needed clears it, as `clear` does.
+    private func settle(_ rule: AlertRule, in state: inout AlertState) -> [String]? {
+        var ruleState = state[rule]
+        guard ruleState.isFiring, ruleState.consecutiveGood + 1 < policy.recoveryCount else {
+            return clear(rule, in: &state)
+        }
+        ruleState.consecutiveGood += 1
+        ruleState.consecutive = 0
+        state[rule] = ruleState
+        return nil
+    }
+
+    /// Ends `rule`'s streak and clears its cooldown. When a recovery message is due (the alert
+    /// was firing and recovery messages are on), the providers that received the alert.
+    private func clear(_ rule: AlertRule, in state: inout AlertState) -> [String]? {
         let previous = state[rule]
         state[rule] = RuleState()
-        return previous.isFiring && previous.lastNotified != nil && policy.sendsRecovery
+        guard previous.isFiring, policy.sendsRecovery, !previous.notified.isEmpty else { return nil }
+        if previous.notified[AlertState.everyProvider] != nil { return providers }
+        return providers.filter { previous.notified[$0] != nil }
     }
 
     private var thresholds: [Threshold] {

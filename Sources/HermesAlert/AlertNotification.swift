@@ -23,11 +23,14 @@ public struct AlertNotification: Equatable, Sendable {
     public var message: String
     /// A repeat of a firing alert after the cooldown.
     public var isRepeat: Bool
+    /// The names of the providers it goes to; `AlertState.everyProvider` for all.
+    public var providers: [String]
 
     public init(
         event: Event, rule: AlertRule, consecutive: Int, error: String?, record: Record?, timestamp: Timestamp,
-        title: String, message: String, isRepeat: Bool = false
+        title: String, message: String, isRepeat: Bool = false, providers: [String] = [AlertState.everyProvider]
     ) {
+        self.providers = providers
         self.event = event
         self.rule = rule
         self.consecutive = consecutive
@@ -43,6 +46,11 @@ public struct AlertNotification: Equatable, Sendable {
     public var displayTime: String {
         let text = timestamp.rfc3339
         return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(8)) + " UTC"
+    }
+
+    /// Whether the provider named `name` is to be sent this notification.
+    public func isFor(_ name: String) -> Bool {
+        providers.contains(name) || providers.contains(AlertState.everyProvider)
     }
 
     /// The notification `hermes-alert test` sends.

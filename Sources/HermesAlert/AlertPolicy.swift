@@ -11,10 +11,13 @@ public struct AlertPolicy: Equatable, Sendable {
     public var maximumPingMs: Double?
     /// Consecutive results breaching a threshold before its alert fires.
     public var breachCount: Int
+    /// Consecutive good results before a firing alert clears (1: the first one clears it).
+    public var recoveryCount: Int
 
     public static let defaultFailureThreshold = 3
     public static let defaultCooldownMilliseconds: Int64 = 60 * 60_000
     public static let defaultBreachCount = 3
+    public static let defaultRecoveryCount = 1
 
     public init(
         failureThreshold: Int = AlertPolicy.defaultFailureThreshold,
@@ -23,8 +26,10 @@ public struct AlertPolicy: Equatable, Sendable {
         minimumDownloadMbps: Double? = nil,
         minimumUploadMbps: Double? = nil,
         maximumPingMs: Double? = nil,
-        breachCount: Int = AlertPolicy.defaultBreachCount
+        breachCount: Int = AlertPolicy.defaultBreachCount,
+        recoveryCount: Int = AlertPolicy.defaultRecoveryCount
     ) {
+        self.recoveryCount = recoveryCount
         self.failureThreshold = failureThreshold
         self.cooldownMilliseconds = cooldownMilliseconds
         self.sendsRecovery = sendsRecovery

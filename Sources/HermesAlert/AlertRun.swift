@@ -34,10 +34,14 @@ public struct AlertRun {
             return error.exitCode
         }
         let initial = state
-        let engine = AlertEngine(policy: settings.policy)
+        let engine = AlertEngine(policy: settings.policy, providers: settings.providers.map(\.name))
         let time = now()
-        var notifications: [AlertNotification] = []
+        // Recoveries a provider missed go first, before anything newer for the same rule.
+        let owed = Self.owedStillTried(&state, now: time, diagnostics: diagnostics)
+        var notifications = owed.map(\.notification)
         var rejectedLines = false
+        var ignoredRecords = 0
+        var futureRecords = 0
         var readError: IOError?
         while true {
             let item: RecordReader.Item?
@@ -50,20 +54,28 @@ public struct AlertRun {
             guard let item else { break }
             switch item {
             case .record(let record, _):
-                if case .applied(let due) = engine.apply(record, to: &state, now: time) {
-                    notifications.append(contentsOf: due)
+                if record.timestamp > AlertEngine.latestRemembered(at: time) { futureRecords += 1 }
+                switch engine.apply(record, to: &state, now: time) {
+                case .applied(let due): notifications.append(contentsOf: due)
+                case .ignored: ignoredRecords += 1
                 }
             case .rejected(let line, let reason):
                 diagnostics.report("line \(line): \(reason)")
                 rejectedLines = true
             }
         }
+        if futureRecords > 0 {
+            diagnostics.report(
+                "\(futureRecords) record(s) dated more than 10 minutes after this machine's clock (\(time.rfc3339)); is a clock wrong?"
+            )
+        }
+        if ignoredRecords > 0, let last = state.lastRecord {
+            diagnostics.report(
+                "\(ignoredRecords) record(s) not newer than the last one applied (\(last.rfc3339)) ignored")
+        }
 
         let reports = Delivery.send(notifications, through: settings.providers, options: settings.delivery)
-        for (index, notification) in notifications.enumerated()
-        where !reports.contains(where: { $0.delivered[index] }) {
-            Self.giveBackCooldown(notification.rule, claimedAt: time, in: &state, initial: initial)
-        }
+        Self.record(reports, of: notifications, owed: owed, claimedAt: time, in: &state, initial: initial)
         for report in reports {
             for failure in report.failures { diagnostics.report("\(report.provider): \(failure)") }
         }
@@ -82,15 +94,60 @@ public struct AlertRun {
         return delivery
     }
 
-    /// An alert that reached no provider must not start a cooldown: the next run tries again.
+    /// What the deliveries mean for the state: a provider that missed an alert gets its
+    /// cooldown back, so the next run tries it again; a provider that missed a recovery is owed
+    /// it. The first `owed.count` notifications are the owed recoveries this run retried.
+    static func record(
+        _ reports: [ProviderReport], of notifications: [AlertNotification], owed: [OwedRecovery],
+        claimedAt time: Timestamp, in state: inout AlertState, initial: AlertState
+    ) {
+        for (index, notification) in notifications.enumerated() {
+            let missed = reports.filter { $0.delivered[index] == false }.map(\.provider)
+            if notification.event == .recovery {
+                guard !missed.isEmpty else { continue }
+                var recovery =
+                    index < owed.count
+                    ? owed[index]
+                    : OwedRecovery(
+                        rule: notification.rule, providers: [], title: notification.title,
+                        message: notification.message, timestamp: notification.timestamp, since: time)
+                recovery.providers = missed
+                state.owedRecoveries.append(recovery)
+            } else {
+                for provider in missed {
+                    giveBackCooldown(notification.rule, of: provider, claimedAt: time, in: &state, initial: initial)
+                }
+            }
+        }
+    }
+
+    /// An alert that did not reach `provider` must not start its cooldown there.
     static func giveBackCooldown(
-        _ rule: AlertRule, claimedAt time: Timestamp, in state: inout AlertState, initial: AlertState
+        _ rule: AlertRule, of provider: String, claimedAt time: Timestamp, in state: inout AlertState,
+        initial: AlertState
     ) {
         var ruleState = state[rule]
-        guard ruleState.lastNotified == time else { return }
-        ruleState.lastNotified =
-            initial[rule].firingSince == ruleState.firingSince ? initial[rule].lastNotified : nil
+        guard ruleState.notified[provider] == time else { return }
+        let sameStreak = initial[rule].firingSince == ruleState.firingSince
+        ruleState.notified[provider] = sameStreak ? initial[rule].notified[provider] : nil
         state[rule] = ruleState
+    }
+
+    /// Takes the owed recoveries out of the state, dropping (and reporting) those tried for a
+    /// day already; the rest are sent again and put back by `record` if still missed.
+    static func owedStillTried(_ state: inout AlertState, now: Timestamp, diagnostics: Diagnostics)
+        -> [OwedRecovery]
+    {
+        let owed = state.owedRecoveries
+        state.owedRecoveries = []
+        return owed.filter { recovery in
+            let age = now.millisecondsSinceEpoch - recovery.since.millisecondsSinceEpoch
+            guard age > OwedRecovery.giveUpAfterMilliseconds else { return true }
+            diagnostics.report(
+                "gave up sending the \(recovery.rule.rawValue) recovery of \(recovery.timestamp.rfc3339) to \(recovery.providers.joined(separator: ", ")) after 24 hours of failures"
+            )
+            return false
+        }
     }
 
     /// 0 all delivered, 75 some, 69 none.
@@ -130,6 +187,11 @@ public enum StatusReport {
             if let since = ruleState.firingSince { parts.append("firing since \(since.rfc3339)") }
             if let last = ruleState.lastNotified { parts.append("last alert \(last.rfc3339)") }
             lines.append("\(rule.rawValue): \(parts.joined(separator: ", "))")
+        }
+        for recovery in state.owedRecoveries {
+            lines.append(
+                "recovery owed: \(recovery.rule.rawValue) to \(recovery.providers.joined(separator: ", ")), since \(recovery.since.rfc3339)"
+            )
         }
         return lines
     }

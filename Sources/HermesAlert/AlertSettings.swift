@@ -20,6 +20,7 @@ public struct AlertSettings: Sendable {
         public var minimumUploadMbps: Double?
         public var maximumPingMs: Double?
         public var breachCount: Int?
+        public var recoveryCount: Int?
         public var timeout: String?
         public var allowPrivateTargets = false
         public var webhookURL: String?
@@ -33,6 +34,7 @@ public struct AlertSettings: Sendable {
         public var ntfyTags: String?
         public var appriseURL: String?
         public var appriseServiceURLs: [String] = []
+        public var appriseURLsFile: String?
 
         public init() {}
     }
@@ -66,6 +68,11 @@ public struct AlertSettings: Sendable {
         policy.minimumUploadMbps = flags.minimumUploadMbps
         policy.maximumPingMs = flags.maximumPingMs
         if let breachCount = flags.breachCount { policy.breachCount = breachCount }
+        if let recoveryCount = flags.recoveryCount {
+            policy.recoveryCount = recoveryCount
+        } else if let (name, value) = environment.first("HERMES_ALERT_RECOVERY_COUNT", "ALERT_RECOVERY_COUNT") {
+            policy.recoveryCount = try integer(value, name, in: 1...10_000)
+        }
 
         var timeout = defaultTimeout
         if let text = flags.timeout ?? environment.first("HERMES_ALERT_TIMEOUT")?.value {
@@ -134,9 +141,31 @@ public struct AlertSettings: Sendable {
                     topic: topic, token: token, priority: priority, tags: tags))
         }
         if let url = setting(flags.appriseURL, "HERMES_ALERT_APPRISE_URL", "ALERT_APPRISE_URL") {
-            list.append(AppriseProvider(url: url, serviceURLs: flags.appriseServiceURLs))
+            list.append(AppriseProvider(url: url, serviceURLs: try appriseServiceURLs(flags, environment)))
+        } else if !flags.appriseServiceURLs.isEmpty || flags.appriseURLsFile?.isEmpty == false {
+            throw ConfigurationError("Apprise service URLs need an Apprise API server: --apprise-url")
         }
         return list
+    }
+
+    /// `--apprise-service-url` values and `--apprise-urls-file` lines together; with neither,
+    /// the `apprise-urls` credential. They hold credentials, so no message shows one.
+    private static func appriseServiceURLs(_ flags: Flags, _ environment: Environment) throws(ConfigurationError)
+        -> [String]
+    {
+        var urls = flags.appriseServiceURLs
+        let file = flags.appriseURLsFile?.isEmpty == false ? flags.appriseURLsFile : nil
+        if file != nil || urls.isEmpty,
+            let listed = try SecretFile.readLines(path: file, credential: "apprise-urls", environment: environment)
+        {
+            let origin = file != nil ? "--apprise-urls-file" : "credential apprise-urls"
+            for (index, url) in listed.enumerated() where !url.contains("://") || url.contains(" ") {
+                throw ConfigurationError(
+                    "\(origin): entry \(index + 1) is not an Apprise URL such as mailto://user:password@example.com")
+            }
+            urls += listed
+        }
+        return urls
     }
 
     /// A token from `--…-file`, else `$CREDENTIALS_DIRECTORY/<credential>` (systemd

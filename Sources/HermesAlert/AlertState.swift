@@ -4,16 +4,26 @@ import HermesCore
 public struct AlertState: Equatable, Sendable {
     public static let formatVersion: Int64 = 1
 
+    /// Stands for every provider: in a state saved before deliveries were kept per provider,
+    /// and for an engine that is not told the providers' names.
+    public static let everyProvider = "*"
+
     /// The newest record applied; records not newer than this are ignored, so replays are safe.
     public var lastRecord: Timestamp?
     /// The error of the latest failure record while failures continue.
     public var lastError: String?
     public var rules: [AlertRule: RuleState]
+    /// Recovery messages some provider has not received yet; each run tries again.
+    public var owedRecoveries: [OwedRecovery]
 
-    public init(lastRecord: Timestamp? = nil, lastError: String? = nil, rules: [AlertRule: RuleState] = [:]) {
+    public init(
+        lastRecord: Timestamp? = nil, lastError: String? = nil, rules: [AlertRule: RuleState] = [:],
+        owedRecoveries: [OwedRecovery] = []
+    ) {
         self.lastRecord = lastRecord
         self.lastError = lastError
         self.rules = rules
+        self.owedRecoveries = owedRecoveries
     }
 
     public subscript(rule: AlertRule) -> RuleState {
@@ -31,17 +41,62 @@ public struct AlertState: Equatable, Sendable {
 public struct RuleState: Equatable, Sendable {
     /// Consecutive failures (failure rule) or breaching results (threshold rules).
     public var consecutive: Int
+    /// Consecutive good results while the alert fires, towards `AlertPolicy.recoveryCount`.
+    public var consecutiveGood: Int
     /// The record time at which the alert fired; nil while it is not firing.
     public var firingSince: Timestamp?
-    /// When (by the run's clock) a notification of this alert was last delivered; the cooldown
-    /// counts from here.
-    public var lastNotified: Timestamp?
+    /// Per provider name, when (by the run's clock) it last received this alert; its cooldown
+    /// counts from here, and only providers listed here are sent the recovery.
+    public var notified: [String: Timestamp]
 
-    public init(consecutive: Int = 0, firingSince: Timestamp? = nil, lastNotified: Timestamp? = nil) {
+    public init(
+        consecutive: Int = 0, consecutiveGood: Int = 0, firingSince: Timestamp? = nil,
+        notified: [String: Timestamp] = [:]
+    ) {
         self.consecutive = consecutive
+        self.consecutiveGood = consecutiveGood
         self.firingSince = firingSince
-        self.lastNotified = lastNotified
+        self.notified = notified
     }
 
     public var isFiring: Bool { firingSince != nil }
+
+    /// When the last notification of this alert was delivered to anyone.
+    public var lastNotified: Timestamp? { notified.values.max() }
+
+    /// When `provider` last received this alert.
+    public func lastNotified(_ provider: String) -> Timestamp? {
+        notified[provider] ?? notified[AlertState.everyProvider]
+    }
+}
+
+/// A recovery message that some providers, which had received the alert, did not get.
+public struct OwedRecovery: Equatable, Sendable {
+    public var rule: AlertRule
+    public var providers: [String]
+    public var title: String
+    public var message: String
+    /// The time of the record that cleared the alert.
+    public var timestamp: Timestamp
+    /// When (by the run's clock) it was first tried; after a day it is given up.
+    public var since: Timestamp
+
+    public static let giveUpAfterMilliseconds: Int64 = 24 * 60 * 60_000
+
+    public init(
+        rule: AlertRule, providers: [String], title: String, message: String, timestamp: Timestamp, since: Timestamp
+    ) {
+        self.rule = rule
+        self.providers = providers
+        self.title = title
+        self.message = message
+        self.timestamp = timestamp
+        self.since = since
+    }
+
+    var notification: AlertNotification {
+        AlertNotification(
+            event: .recovery, rule: rule, consecutive: 0, error: nil, record: nil, timestamp: timestamp, title: title,
+            message: message, providers: providers)
+    }
 }

@@ -25,12 +25,12 @@ public struct DeliveryOptions: Sendable {
 /// What happened to one provider's notifications.
 public struct ProviderReport: Sendable, Equatable {
     public var provider: String
-    /// One entry per notification, in order.
-    public var delivered: [Bool]
+    /// One entry per notification, in order; nil for one not meant for this provider.
+    public var delivered: [Bool?]
     /// Why deliveries failed, one sentence each.
     public var failures: [String]
 
-    public var deliveredAll: Bool { delivered.allSatisfy { $0 } }
+    public var deliveredAll: Bool { !delivered.contains(false) }
     public var deliveredAny: Bool { delivered.contains(true) }
 }
 
@@ -61,7 +61,7 @@ public enum Delivery {
                 thread.detach()
             } else {
                 reports[index] = ProviderReport(
-                    provider: provider.name, delivered: notifications.map { _ in false },
+                    provider: provider.name, delivered: notifications.map { $0.isFor(provider.name) ? false : nil },
                     failures: ["no thread available to send through \(provider.name)"])
             }
         }
@@ -74,7 +74,8 @@ public enum Delivery {
         return reports.enumerated().map { index, report in
             report
                 ?? ProviderReport(
-                    provider: providers[index].name, delivered: notifications.map { _ in false },
+                    provider: providers[index].name,
+                    delivered: notifications.map { $0.isFor(providers[index].name) ? false : nil },
                     failures: ["\(providers[index].name) did not finish within the timeout"])
         }
     }
@@ -85,6 +86,10 @@ public enum Delivery {
     ) -> ProviderReport {
         var report = ProviderReport(provider: provider.name, delivered: [], failures: [])
         for notification in notifications {
+            guard notification.isFor(provider.name) else {
+                report.delivered.append(nil)
+                continue
+            }
             switch deliver(provider.request(for: notification), options: options, until: deadline) {
             case .success:
                 report.delivered.append(true)
@@ -106,7 +111,9 @@ public enum Delivery {
     ) -> Result<Void, Failure> {
         let clock = ContinuousClock()
         var retryDelay = options.firstRetryDelay
+        var attempts = 0
         while true {
+            attempts += 1
             let target: TargetGuard.Target
             switch options.targetGuard.check(url: template.url, displayURL: template.displayURL) {
             case .success(let checked): target = checked
@@ -116,13 +123,16 @@ public enum Delivery {
             let wait: Duration
             switch outcome {
             case .delivered: return .success(())
-            case .failed(let message): return .failure(Failure(message: message))
+            case .failed(let message):
+                return .failure(Failure(message: attempts > 1 ? "\(message) (attempt \(attempts))" : message))
             case .transient(let message, let retryAfter):
                 wait = retryAfter ?? retryDelay
                 retryDelay *= 2
                 guard clock.now + wait < deadline else {
                     let note = retryAfter.map { " (the server asked to wait \($0.components.seconds) s)" } ?? ""
-                    return .failure(Failure(message: "\(message); no time left to retry within the timeout\(note)"))
+                    let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+                    return .failure(
+                        Failure(message: "\(message); no time left to retry within the timeout\(tries)\(note)"))
                 }
                 pause(for: wait)
             }
@@ -157,10 +167,13 @@ public enum Delivery {
             }
         }
         guard let lastError else { return .failed("request to \(template.displayURL) timed out") }
-        switch lastError.kind {
-        case .connect: return .transient(lastError.message, retryAfter: nil)
-        default: return .failed(lastError.message)
+        // A server that closed the connection without answering (restarting, or an idle
+        // connection closed under the request) may answer the next one. The request may have
+        // been processed, so a receiver can see it twice: better than never.
+        if lastError.kind == .connect || lastError.isEmptyReply {
+            return .transient(lastError.message, retryAfter: nil)
         }
+        return .failed(lastError.message)
     }
 
     static func classify(_ response: HTTPResponse) -> Attempt {
@@ -171,16 +184,9 @@ public enum Delivery {
         let detail = bodySnippet(response.body)
         if !detail.isEmpty { message += ": \(detail)" }
         if status == 429 || (500..<600).contains(status) {
-            return .transient(message, retryAfter: retryAfter(response.headers["Retry-After"]))
+            return .transient(message, retryAfter: response.retryAfter().map { min($0, .seconds(86_400)) })
         }
         return .failed(message)
-    }
-
-    /// `Retry-After` in seconds; the HTTP-date form is rare from these servers and falls back
-    /// to the doubling delay.
-    static func retryAfter(_ value: String?) -> Duration? {
-        guard let value, let seconds = Int(value.trimming(" \t")), seconds >= 0 else { return nil }
-        return .seconds(min(seconds, 86_400))
     }
 
     /// The start of an error body on one line, printable ASCII only, so a server's explanation

@@ -59,7 +59,9 @@ public final class StateFile {
 }
 
 /// The state as one JSON object:
-/// `{"v":1,"last_record":…,"last_error":…,"rules":{"failure":{"consecutive":3,"firing_since":…,"last_notified":…}}}`.
+/// `{"v":1,"last_record":…,"last_error":…,"rules":{"failure":{"consecutive":3,"firing_since":…,
+/// "last_notified":…,"notified":{"ntfy":…}}},"owed_recoveries":[…]}`. A state saved before
+/// deliveries were kept per provider has only `last_notified`, which counts for every provider.
 public enum StateCoding {
     public struct Problem: Error, Equatable, Sendable {
         public var message: String
@@ -79,11 +81,28 @@ public enum StateCoding {
             writer.key(rule.rawValue)
             writer.beginObject()
             writer.field("consecutive", Int64(ruleState.consecutive))
+            if ruleState.consecutiveGood > 0 { writer.field("consecutive_good", Int64(ruleState.consecutiveGood)) }
             writer.field("firing_since", ruleState.firingSince?.rfc3339)
             writer.field("last_notified", ruleState.lastNotified?.rfc3339)
+            let notified = ruleState.notified.sorted { $0.key < $1.key }.map { name, time in
+                JSONMember(key: name, value: .string(time.rfc3339))
+            }
+            writer.field("notified", .object(JSONObject(notified)))
             writer.endObject()
         }
         writer.endObject()
+        if !state.owedRecoveries.isEmpty {
+            let owed = state.owedRecoveries.map { recovery in
+                JSONValue.object(
+                    JSONObject([
+                        "rule": .string(recovery.rule.rawValue),
+                        "providers": .array(recovery.providers.map { .string($0) }),
+                        "title": .string(recovery.title), "message": .string(recovery.message),
+                        "timestamp": .string(recovery.timestamp.rfc3339), "since": .string(recovery.since.rfc3339),
+                    ]))
+            }
+            writer.field("owed_recoveries", .array(owed))
+        }
         writer.endObject()
         writer.newline()
         return writer.bytes
@@ -116,18 +135,53 @@ public enum StateCoding {
                     guard case .integer(let consecutive) = fields["consecutive"] ?? .null, consecutive >= 0,
                         consecutive <= Int64(Int32.max)
                     else { throw Problem("rule \(member.key) has no valid \"consecutive\"") }
+                    var notified: [String: Timestamp] = [:]
+                    if case .object(let providers) = fields["notified"] ?? .null {
+                        for provider in providers.members {
+                            notified[provider.key] = try time(provider.value, "\(member.key).notified")
+                        }
+                    } else if let last = try time(fields["last_notified"], "\(member.key).last_notified") {
+                        notified[AlertState.everyProvider] = last
+                    }
+                    var good = 0
+                    if case .integer(let count) = fields["consecutive_good"] ?? .null,
+                        (0...Int64(Int32.max)).contains(count)
+                    {
+                        good = Int(count)
+                    }
                     state[rule] = RuleState(
-                        consecutive: Int(consecutive),
+                        consecutive: Int(consecutive), consecutiveGood: good,
                         firingSince: try time(fields["firing_since"], "\(member.key).firing_since"),
-                        lastNotified: try time(fields["last_notified"], "\(member.key).last_notified"))
+                        notified: notified)
                 }
             } else if object["rules"] != nil {
                 throw Problem("\"rules\" is not an object")
+            }
+            if case .array(let owed) = object["owed_recoveries"] ?? .null {
+                state.owedRecoveries = try owed.map(owedRecovery)
             }
             return .success(state)
         } catch {
             return .failure(error)
         }
+    }
+
+    private static func owedRecovery(_ value: JSONValue) throws(Problem) -> OwedRecovery {
+        guard case .object(let fields) = value,
+            let rule = try string(fields["rule"], "owed_recoveries.rule").flatMap(AlertRule.init(rawValue:)),
+            case .array(let providers) = fields["providers"] ?? .null,
+            let timestamp = try time(fields["timestamp"], "owed_recoveries.timestamp"),
+            let since = try time(fields["since"], "owed_recoveries.since")
+        else { throw Problem("an entry of \"owed_recoveries\" is incomplete") }
+        var names: [String] = []
+        for provider in providers {
+            guard case .string(let name) = provider else { throw Problem("an owed recovery names no provider") }
+            names.append(name)
+        }
+        return OwedRecovery(
+            rule: rule, providers: names, title: try string(fields["title"], "owed_recoveries.title") ?? "",
+            message: try string(fields["message"], "owed_recoveries.message") ?? "", timestamp: timestamp,
+            since: since)
     }
 
     private static func string(_ value: JSONValue?, _ name: String) throws(Problem) -> String? {

@@ -14,10 +14,22 @@ import HermesHTTP
 /// the resolver turns them into the numeric address that is then classified and connected to.
 public struct TargetGuard: Sendable {
     public var allowsPrivateTargets: Bool
+    /// The host's numeric addresses: `getaddrinfo`, unless a test stands in for DNS.
+    var resolver: @Sendable (String) -> Result<[ResolvedAddress], ResolveFailure>
 
     public init(allowsPrivateTargets: Bool) {
-        self.allowsPrivateTargets = allowsPrivateTargets
+        self.init(allowsPrivateTargets: allowsPrivateTargets, resolver: Self.resolve)
     }
+
+    init(
+        allowsPrivateTargets: Bool,
+        resolver: @escaping @Sendable (String) -> Result<[ResolvedAddress], ResolveFailure>
+    ) {
+        self.allowsPrivateTargets = allowsPrivateTargets
+        self.resolver = resolver
+    }
+
+    typealias ResolvedAddress = (address: String, bytes: [UInt8])
 
     /// A URL that passed: the addresses it may connect to, in the resolver's order.
     public struct Target: Sendable, Equatable {
@@ -42,8 +54,8 @@ public struct TargetGuard: Sendable {
         }
         var host = parsed.host
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let resolved: [(address: String, bytes: [UInt8])]
-        switch Self.resolve(host) {
+        let resolved: [ResolvedAddress]
+        switch resolver(host) {
         case .success(let addresses): resolved = addresses
         case .failure(let failure):
             return .failure(Refusal(message: "could not resolve the host of \(displayURL): \(failure.message)"))
@@ -71,12 +83,12 @@ public struct TargetGuard: Sendable {
         return .success(Target(addresses: resolved.map(\.address)))
     }
 
-    /// getaddrinfo's numeric answers for `host`, each once, in order.
     struct ResolveFailure: Error {
         var message: String
     }
 
-    static func resolve(_ host: String) -> Result<[(address: String, bytes: [UInt8])], ResolveFailure> {
+    /// getaddrinfo's numeric answers for `host`, each once, in order.
+    static func resolve(_ host: String) -> Result<[ResolvedAddress], ResolveFailure> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -87,7 +99,7 @@ public struct TargetGuard: Sendable {
                 ResolveFailure(message: gai_strerror(status).map { String(cString: $0) } ?? "error \(status)"))
         }
         defer { freeaddrinfo(list) }
-        var found: [(address: String, bytes: [UInt8])] = []
+        var found: [ResolvedAddress] = []
         var entry = list
         while let current = entry {
             entry = current.pointee.ai_next

@@ -10,15 +10,42 @@ public enum SecretFile {
     public static func read(
         path: String?, credential: String, environment: Environment
     ) throws(ConfigurationError) -> String? {
-        let file: String
-        if let path, !path.isEmpty {
-            file = path
-        } else if let directory = environment.first("CREDENTIALS_DIRECTORY")?.value {
-            file = directory + "/" + credential
-            guard access(file, F_OK) == 0 else { return nil }
-        } else {
-            return nil
+        guard let file = location(path: path, credential: credential, environment: environment) else { return nil }
+        var contents = try bytes(of: file)
+        while let last = contents.last, last == 0x0A || last == 0x0D { contents.removeLast() }
+        guard !contents.isEmpty else { throw ConfigurationError("secret file \(file) is empty") }
+        guard !contents.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
+            throw ConfigurationError("secret file \(file) must hold one line")
         }
+        return String(decoding: contents, as: UTF8.self)
+    }
+
+    /// Several secrets, one a line, from the same places as `read`: blank lines and lines
+    /// starting with `#` are skipped, surrounding spaces dropped. A file with none is an error.
+    public static func readLines(
+        path: String?, credential: String, environment: Environment
+    ) throws(ConfigurationError) -> [String]? {
+        guard let file = location(path: path, credential: credential, environment: environment) else { return nil }
+        let contents = try bytes(of: file)
+        guard !contents.contains(0) else { throw ConfigurationError("secret file \(file) is not text") }
+        let lines = contents.split(separator: 0x0A).compactMap { line -> String? in
+            let text = String(decoding: line, as: UTF8.self).trimming(" \t\r")
+            return text.isEmpty || text.hasPrefix("#") ? nil : text
+        }
+        guard !lines.isEmpty else { throw ConfigurationError("secret file \(file) has no entries") }
+        return lines
+    }
+
+    /// `path` when given, else the credential when systemd passed it, else nil.
+    private static func location(path: String?, credential: String, environment: Environment) -> String? {
+        if let path, !path.isEmpty { return path }
+        guard let directory = environment.first("CREDENTIALS_DIRECTORY")?.value else { return nil }
+        let file = directory + "/" + credential
+        return access(file, F_OK) == 0 ? file : nil
+    }
+
+    /// The file's bytes, at most 64 KiB.
+    private static func bytes(of file: String) throws(ConfigurationError) -> [UInt8] {
         let descriptor = open(file, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw ConfigurationError(IOError(operation: "read secret file", path: file, code: errno).description)
@@ -36,11 +63,7 @@ public enum SecretFile {
                 throw ConfigurationError(IOError(operation: "read secret file", path: file, code: errno).description)
             }
         }
-        while let last = contents.last, last == 0x0A || last == 0x0D { contents.removeLast() }
-        guard !contents.isEmpty else { throw ConfigurationError("secret file \(file) is empty") }
-        guard contents.count <= 64 * 1024, !contents.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
-            throw ConfigurationError("secret file \(file) must hold one line")
-        }
-        return String(decoding: contents, as: UTF8.self)
+        guard contents.count <= 64 * 1024 else { throw ConfigurationError("secret file \(file) is over 64 KiB") }
+        return contents
     }
 }

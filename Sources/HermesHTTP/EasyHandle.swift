@@ -77,6 +77,9 @@ final class EasyHandle {
                     message: "\(displayURL): a request pinned to an address cannot follow redirects")
             }
             try pin(url, to: address)
+            // A proxy from http_proxy/https_proxy/all_proxy would make the connection, to
+            // wherever it likes: the checked address would be bypassed.
+            try set(CURLOPT_NOPROXY, "*")
         }
         try setHeaders(request)
         try setMethodAndBody(request)

@@ -70,6 +70,13 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+extension HTTPError {
+    /// The server closed the connection without sending a byte of an answer (libcurl's "empty
+    /// reply from server"): a `protocol` error, but one that a restarting server or a closed
+    /// idle connection also produces, so a caller may want to try again.
+    public var isEmptyReply: Bool { curlCode == Int(CURLE_GOT_NOTHING.rawValue) }
+}
+
 extension HTTPError.Kind {
     /// Classifies a libcurl result. Only codes that http(s) transfers can produce are listed;
     /// anything else means libcurl did something this module does not expect.

@@ -15,7 +15,8 @@ public struct HTTPRequest: Sendable {
     /// header, TLS SNI and certificate checks still use the URL's host, so an address that was
     /// checked beforehand (for example against an allow-list) is the one connected to. Applies
     /// to the URL's own host and port only, so a pinned request may not follow redirects
-    /// (`invalidRequest`): the next hop would be an address nobody checked.
+    /// (`invalidRequest`): the next hop would be an address nobody checked. A pinned request
+    /// never goes through a proxy named in the environment (`http_proxy` and the like).
     public var pinnedAddress: String?
     /// A PEM bundle to trust instead of the system's CA store. There is deliberately no way to
     /// turn verification off.

@@ -51,12 +51,21 @@ struct PolicyOptions: ParsableArguments {
             "Fire a threshold alert after <n> consecutive breaching results (default 3).", valueName: "n"))
     var breachCount: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Clear a firing alert after <n> consecutive good results (default 1; $ALERT_RECOVERY_COUNT).",
+            valueName: "n"))
+    var recoveryCount: Int?
+
     func validate() throws {
         if let failureThreshold, !(1...10_000).contains(failureThreshold) {
             throw ValidationError("--failure-threshold must be 1 to 10000, got \(failureThreshold)")
         }
         if let breachCount, !(1...10_000).contains(breachCount) {
             throw ValidationError("--breach-count must be 1 to 10000, got \(breachCount)")
+        }
+        if let recoveryCount, !(1...10_000).contains(recoveryCount) {
+            throw ValidationError("--recovery-count must be 1 to 10000, got \(recoveryCount)")
         }
         for (flag, value) in [
             ("--min-download", minimumDownload), ("--min-upload", minimumUpload), ("--max-ping", maximumPing),
@@ -75,6 +84,7 @@ struct PolicyOptions: ParsableArguments {
         flags.minimumUploadMbps = minimumUpload
         flags.maximumPingMs = maximumPing
         flags.breachCount = breachCount
+        flags.recoveryCount = recoveryCount
     }
 }
 
@@ -124,15 +134,21 @@ struct ProviderOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "An Apprise service URL for stateless mode; repeat for several. Visible in ps: prefer a keyed config.",
+            "An Apprise service URL for stateless mode; repeat for several. Visible in ps: prefer --apprise-urls-file.",
             valueName: "url"))
     var appriseServiceUrl: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Read Apprise service URLs for stateless mode from <path>, one a line, # for comments (default: the apprise-urls credential).",
+            valueName: "path"))
+    var appriseUrlsFile: String?
 
     func validate() throws {
         for (flag, value) in [
             ("--webhook-url", webhookUrl), ("--gotify-url", gotifyUrl), ("--ntfy-url", ntfyUrl),
             ("--apprise-url", appriseUrl), ("--ntfy-topic", ntfyTopic), ("--gotify-token-file", gotifyTokenFile),
-            ("--ntfy-token-file", ntfyTokenFile),
+            ("--ntfy-token-file", ntfyTokenFile), ("--apprise-urls-file", appriseUrlsFile),
         ] where value?.isEmpty == true {
             throw ValidationError("\(flag) needs a value")
         }
@@ -152,5 +168,6 @@ struct ProviderOptions: ParsableArguments {
         flags.ntfyTags = ntfyTags
         flags.appriseURL = appriseUrl
         flags.appriseServiceURLs = appriseServiceUrl
+        flags.appriseURLsFile = appriseUrlsFile
     }
 }

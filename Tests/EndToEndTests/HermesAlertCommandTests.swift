@@ -45,9 +45,13 @@ import Testing
         #expect(outcome.status == 0)
         #expect(outcome.stderr.isEmpty)
         #expect(server.requests.count == 1, "the cooldown holds back the third failure")
-        // A replay of what was already applied changes nothing.
+        // A replay of what was already applied changes nothing, and says so.
         outcome = try run(hook, stdin: Self.failureLine(0) + Self.failureLine(2))
         #expect(server.requests.count == 1)
+        #expect(
+            outcome.stderrLines == [
+                "hermes-alert: 2 record(s) not newer than the last one applied (2026-06-01T10:02:00.000Z) ignored"
+            ])
         outcome = try run(hook, stdin: Self.resultLine(3))
         #expect(outcome.status == 0)
         let bodies = server.requests.map { String(decoding: $0.bodyPrefix, as: UTF8.self) }
@@ -81,6 +85,38 @@ import Testing
         #expect(outcome.stderrLines.last?.hasPrefix("hermes-alert: ntfy: ") == true)
         // The undelivered first alert was retried by the second run and reached the webhook.
         #expect(server.requests.count == 1)
+    }
+
+    @Test func testExits75WhenOnlySomeProvidersFail() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let broken = try TestServer.start { _ in .respond(status: 403, reason: "Forbidden", headers: [], body: []) }
+        defer { broken.stop() }
+        let outcome = try alert.run([
+            "test", "--allow-private-targets", "--webhook-url", server.baseURL, "--ntfy-url", broken.baseURL,
+            "--ntfy-topic", "t",
+        ])
+        #expect(outcome.status == 75)
+        #expect(outcome.stdout == "webhook: ok\nntfy: failed: \(broken.baseURL)/… answered HTTP 403\n")
+    }
+
+    @Test func aRecoveryOwedForOverADayIsGivenUpAndSaidSo() throws {
+        let state =
+            #"{"v":1,"last_record":"2026-06-01T10:00:00.000Z","rules":{},"owed_recoveries":[{"rule":"failure","#
+            + #""providers":["webhook"],"title":"Speedtest recovered after 3 failures","message":"m","#
+            + #""timestamp":"2026-06-01T10:00:00.000Z","since":"2026-06-01T10:00:00.000Z"}]}"#
+        try state.write(toFile: statePath, atomically: true, encoding: .utf8)
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let outcome = try run(["--webhook-url", server.baseURL], stdin: Self.resultLine(1))
+        #expect(outcome.status == 0)
+        #expect(
+            outcome.stderrLines == [
+                "hermes-alert: gave up sending the failure recovery of 2026-06-01T10:00:00.000Z to webhook after 24 hours of failures"
+            ])
+        #expect(server.requests.isEmpty)
+        let status = try alert.run(["status", "--state", statePath])
+        #expect(!status.stdout.contains("recovery owed"))
     }
 
     @Test func aDamagedStateFileIsReportedAndReplaced() throws {
@@ -134,6 +170,25 @@ import Testing
         #expect(outcome.stdout == "webhook: ok\ngotify: ok\napprise: ok\n")
         #expect(outcome.status == 0)
         #expect(server.requests.map(\.path).sorted() == ["/message", "/notify/key", "/w"])
+    }
+
+    /// A loopback proxy in the environment must not carry a request the guard checked: the
+    /// public address would reach the proxy on this machine without --allow-private-targets.
+    @Test func theEnvironmentsProxyIsNeverUsed() throws {
+        let proxy = try TestServer.start { _ in .ok("") }
+        defer { proxy.stop() }
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let environment = ["http_proxy": proxy.baseURL, "HTTPS_PROXY": proxy.baseURL, "all_proxy": proxy.baseURL]
+        let outside = try alert.run(
+            ["test", "--timeout", "1s", "--webhook-url", "http://8.8.8.8/x"], environment: environment, timeout: 30)
+        #expect(outside.status == 69)
+        let local = try alert.run(
+            ["test", "--allow-private-targets", "--webhook-url", server.baseURL + "/hook"], environment: environment,
+            timeout: 30)
+        #expect(local.stdout == "webhook: ok\n")
+        #expect(server.requests.map(\.target) == ["/hook"])
+        #expect(proxy.requests.map(\.target) == [])
     }
 
     @Test func configurationErrorsExit78() throws {

@@ -100,6 +100,60 @@ import Testing
         #expect(scenario.state.activeAlerts.isEmpty)
     }
 
+    @Test func aThresholdAlertRepeatsAfterTheCooldown() {
+        var scenario = Scenario(
+            AlertPolicy(cooldownMilliseconds: 60 * 60_000, minimumDownloadMbps: 50, breachCount: 1))
+        #expect(scenario.feed(result(0, download: 10)).map(\.isRepeat) == [false])
+        #expect(scenario.feed(result(30, download: 10)).isEmpty)
+        let repeated = scenario.feed(result(60, download: 12))
+        #expect(repeated.map(\.isRepeat) == [true])
+        #expect(repeated.first?.consecutive == 3)
+        #expect(repeated.first?.title == "Download below 50 Mbit/s (3 consecutive results)")
+        #expect(scenario.feed(result(61, download: 10)).isEmpty)
+    }
+
+    /// Download 40, 40, 60, 40, 40, 60 against a minimum of 50, one run a minute.
+    func flapping(recoveryCount: Int) -> [AlertNotification.Event] {
+        var scenario = Scenario(
+            AlertPolicy(
+                cooldownMilliseconds: 60 * 60_000, minimumDownloadMbps: 50, breachCount: 2,
+                recoveryCount: recoveryCount))
+        var events: [AlertNotification.Event] = []
+        for (minute, download) in [40.0, 40, 60, 40, 40, 60].enumerated() {
+            events += scenario.feed(result(minute, download: download)).map(\.event)
+        }
+        return events
+    }
+
+    @Test func oneGoodResultClearsAnAlertByDefaultSoAFlappingLinkNotifiesOften() {
+        #expect(flapping(recoveryCount: 1) == [.threshold, .recovery, .threshold, .recovery])
+    }
+
+    @Test func aRecoveryCountHoldsTheAlertThroughOneGoodResult() {
+        #expect(flapping(recoveryCount: 2) == [.threshold])
+        var scenario = Scenario(
+            AlertPolicy(minimumDownloadMbps: 50, breachCount: 2, recoveryCount: 2))
+        _ = scenario.feed(result(0, download: 40))
+        _ = scenario.feed(result(1, download: 40))
+        #expect(scenario.feed(result(2, download: 60)).isEmpty)
+        #expect(scenario.state[.download].consecutiveGood == 1)
+        #expect(scenario.state.activeAlerts == [.download])
+        #expect(scenario.feed(result(3, download: 70)).map(\.title) == ["Download back to 50 Mbit/s"])
+        #expect(scenario.state.activeAlerts.isEmpty)
+    }
+
+    @Test func aRecoveryCountAppliesToTheFailureAlertToo() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 2, recoveryCount: 2))
+        _ = scenario.feed(failure(0))
+        #expect(scenario.feed(failure(1)).count == 1)
+        #expect(scenario.feed(result(2)).isEmpty)
+        #expect(scenario.state.activeAlerts == [.failure])
+        // A failure in between starts the count of good results again.
+        #expect(scenario.feed(failure(3)).isEmpty, "one failure, below the threshold, within the cooldown")
+        #expect(scenario.feed(result(4)).isEmpty)
+        #expect(scenario.feed(result(5)).map(\.title) == ["Speedtest recovered (2 consecutive results)"])
+    }
+
     @Test func pingAndDownloadAlertIndependently() {
         var scenario = Scenario(AlertPolicy(minimumDownloadMbps: 50, maximumPingMs: 100, breachCount: 1))
         let both = scenario.feed(result(0, download: 10, ping: 250))
@@ -128,11 +182,27 @@ import Testing
         #expect(scenario.feed(failure(11)).count == 1)
     }
 
+    /// A record from a clock far ahead used to make every later record a replay: silence.
+    @Test func aFutureDatedRecordCannotSilenceLaterOnes() throws {
+        let year2099 = try Timestamp(rfc3339: "2099-01-01T00:00:00.000Z")
+        var scenario = Scenario(AlertPolicy(failureThreshold: 2))
+        let future = Record.failure(MeasurementFailure(timestamp: year2099, error: "bad clock", errorKind: .connect))
+        #expect(scenario.feed(future, now: at(0)).isEmpty)
+        #expect(scenario.state.lastRecord == at(10), "remembered as the clock plus 10 minutes")
+        #expect(scenario.engine.apply(failure(9), to: &scenario.state, now: at(9)) == .ignored)
+        #expect(scenario.feed(failure(11), now: at(11)).map(\.consecutive) == [2])
+        // A state saved by an older hermes-alert may already hold the far future.
+        var stored = Scenario(AlertPolicy(failureThreshold: 1))
+        stored.state.lastRecord = year2099
+        #expect(stored.feed(failure(1), now: at(1)).count == 1)
+        #expect(stored.state.lastRecord == at(1))
+    }
+
     @Test func anUndeliveredAlertGivesItsCooldownBack() {
         var scenario = Scenario(AlertPolicy(failureThreshold: 1))
         let initial = scenario.state
         #expect(scenario.feed(failure(0), now: at(0)).count == 1)
-        AlertRun.giveBackCooldown(.failure, claimedAt: at(0), in: &scenario.state, initial: initial)
+        AlertRun.giveBackCooldown(.failure, of: "*", claimedAt: at(0), in: &scenario.state, initial: initial)
         #expect(scenario.state[.failure].lastNotified == nil)
         #expect(scenario.state.activeAlerts == [.failure])
         // Nobody was told, so the next failure tries again instead of waiting an hour.
@@ -140,7 +210,7 @@ import Testing
         // And a recovery is only announced for an alert someone received.
         var silent = Scenario(AlertPolicy(failureThreshold: 1))
         _ = silent.feed(failure(0), now: at(0))
-        AlertRun.giveBackCooldown(.failure, claimedAt: at(0), in: &silent.state, initial: AlertState())
+        AlertRun.giveBackCooldown(.failure, of: "*", claimedAt: at(0), in: &silent.state, initial: AlertState())
         #expect(silent.feed(result(1)).isEmpty)
     }
 }

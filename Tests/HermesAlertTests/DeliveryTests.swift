@@ -4,6 +4,10 @@ import HermesTestSupport
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite struct DeliveryTests {
     static let notification = AlertNotification.test(at: at(0))
 
@@ -14,13 +18,18 @@ import Testing
 
     /// Answers the first request with `first` and every later one with 200.
     func firstThenOK(_ first: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
+        firstThen(first, .ok(""))
+    }
+
+    /// Answers the first request with `first` and every later one with `rest`.
+    func firstThen(_ first: TestReply, _ rest: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
         let calls = Mutex(0)
         return { _ in
             let call = calls.withLock { count in
                 count += 1
                 return count
             }
-            return call == 1 ? first : .ok("")
+            return call == 1 ? first : rest
         }
     }
 
@@ -64,6 +73,23 @@ import Testing
         let reports = Delivery.send(
             [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
         #expect(reports.first?.deliveredAll == true)
+        #expect(clock.now - start >= .seconds(1))
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aRetryAfterDateIsWaitedFor() throws {
+        let server = try TestServer.start(
+            route: firstThenOK(
+                .respond(
+                    status: 503, reason: "Service Unavailable", headers: [("Retry-After", httpDate(secondsFromNow: 2))],
+                    body: [])))
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        // Whole seconds: two from now is at least one full second away.
         #expect(clock.now - start >= .seconds(1))
         #expect(server.requests.count == 2)
     }
@@ -115,6 +141,51 @@ import Testing
             [Self.notification], through: [WebhookProvider(url: "http://127.0.0.1:\(port)/")],
             options: options(timeout: .milliseconds(600)))
         #expect(clock.now - start < .seconds(2))
-        #expect(reports.first?.failures.first?.contains("could not connect") == true, "\(reports)")
+        let message = reports.first?.failures.first ?? ""
+        #expect(message.contains("could not connect"), "\(reports)")
+        // Delays of 50, 100 and 200 ms fit in 600 ms; the next one of 400 ms does not.
+        #expect(message.hasSuffix("; no time left to retry within the timeout after 4 attempts"), "\(message)")
     }
+
+    /// The server takes the request and hangs up without a byte of an answer, as one that
+    /// restarts does; the next attempt is answered.
+    @Test func anEmptyReplyIsRetried() throws {
+        let server = try TestServer.start(route: firstThenOK(.raw([])))
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aConnectionResetMidResponseIsRetried() throws {
+        let server = try TestServer.start(
+            route: firstThenOK(.reset(after: Array("HTTP/1.1 200 OK\r\nContent-Le".utf8))))
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aFailureAfterRetriesSaysWhichAttemptFailed() throws {
+        let server = try TestServer.start(
+            route: firstThen(
+                .respond(status: 503, reason: "Service Unavailable", headers: [], body: []),
+                .respond(status: 401, reason: "Unauthorized", headers: [], body: [])))
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        #expect(reports.first?.failures == ["\(server.baseURL)/… answered HTTP 401 (attempt 2)"])
+    }
+}
+
+/// The IMF-fixdate `seconds` from now, as a server writes `Retry-After`.
+func httpDate(secondsFromNow seconds: Int) -> String {
+    var time = time_t(Glibc.time(nil) + seconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    var buffer = [CChar](repeating: 0, count: 64)
+    let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+    return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

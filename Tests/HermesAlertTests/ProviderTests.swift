@@ -1,5 +1,6 @@
 import HermesAlert
 import HermesCore
+import HermesHTTP
 import HermesTestSupport
 import Testing
 
@@ -53,6 +54,16 @@ import Testing
         #expect(body(request) == expected)
     }
 
+    @Test(arguments: [(8, 3), (2, 2)])
+    func gotifyRecoveriesUseAtMostPriority3(configured: Int, sent: Int) throws {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1))
+        let alert = try #require(scenario.feed(failure(0)).first)
+        let recovery = try #require(scenario.feed(result(1)).first)
+        let gotify = GotifyProvider(url: "https://g.example", token: "t", priority: configured)
+        #expect(self.sent(gotify.request(for: alert)).contains(#""priority":\#(configured),"#))
+        #expect(self.sent(gotify.request(for: recovery)).contains(#""priority":\#(sent),"#))
+    }
+
     @Test func ntfyPublishesTextWithTitlePriorityTagsAndBearer() throws {
         let request = try deliver {
             NtfyProvider(url: $0, topic: "/hermes-alerts", token: "tk_secret", priority: 4, tags: ["warning", "skull"])
@@ -94,6 +105,52 @@ import Testing
         #expect(AppriseProvider(url: "https://notify.example.com").endpoint == "https://notify.example.com/notify")
         #expect(AppriseProvider(url: "https://a.example/apprise/").endpoint == "https://a.example/apprise/notify")
         #expect(AppriseProvider(url: "https://a.example/notify/k").endpoint == "https://a.example/notify/k")
+    }
+
+    /// The body a provider would send for `notification`.
+    func sent(_ request: HTTPRequest) -> String {
+        guard case .bytes(let bytes) = request.body else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static let resultRecord =
+        #"{"v":1,"type":"result","timestamp":"2026-05-28T20:27:40.000Z","download_mbps":42.5,"upload_mbps":20.0,"#
+        + #""ping_ms":10.0,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#
+
+    @Test func webhookRecoveryBody() throws {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1))
+        _ = scenario.feed(failure(0))
+        let recovery = try #require(scenario.feed(result(1, download: 42.5)).first)
+        let expected =
+            #"{"type":"speedtest_recovery","consecutive_failures":0,"error":null,"#
+            + #""timestamp":"2026-05-28T20:27:40.000Z","event":"recovery","rule":"failure","#
+            + #""title":"Speedtest recovered after 1 failure","#
+            + #""message":"Measurements succeed again: download 42.5 Mbit/s, upload 20 Mbit/s, ping 10 ms.","#
+            + #""repeat":false,"record":"# + Self.resultRecord + "}"
+        #expect(sent(WebhookProvider(url: "https://hooks.example/h").request(for: recovery)) == expected)
+    }
+
+    @Test func webhookThresholdBody() throws {
+        var scenario = Scenario(AlertPolicy(minimumDownloadMbps: 50, breachCount: 1))
+        let breach = try #require(scenario.feed(result(1, download: 42.5)).first)
+        let expected =
+            #"{"type":"speedtest_threshold","consecutive_failures":0,"#
+            + #""error":"Download was 42.5 Mbit/s, below the minimum of 50 Mbit/s.","#
+            + #""timestamp":"2026-05-28T20:27:40.000Z","event":"threshold","rule":"download","#
+            + #""title":"Download below 50 Mbit/s (1 consecutive result)","#
+            + #""message":"Download was 42.5 Mbit/s, below the minimum of 50 Mbit/s.","#
+            + #""repeat":false,"record":"# + Self.resultRecord + "}"
+        #expect(sent(WebhookProvider(url: "https://hooks.example/h").request(for: breach)) == expected)
+    }
+
+    @Test func appriseKeyedBody() throws {
+        let request = AppriseProvider(url: "https://apprise.example/notify/hermes-key").request(for: Self.notification)
+        #expect(request.url == "https://apprise.example/notify/hermes-key")
+        #expect(request.displayURL == "https://apprise.example/…")
+        let expected =
+            #"{"title":"Speedtest failure (3 consecutive)","#
+            + #""body":"could not connect to \"speed.example\"\n\nTime: 2026-05-28 20:26:40 UTC","type":"failure"}"#
+        #expect(sent(request) == expected)
     }
 
     @Test func secretPathsStayOutOfMessages() {

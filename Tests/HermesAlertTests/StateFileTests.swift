@@ -10,10 +10,33 @@ import Testing
 @Suite struct StateFileTests {
     @Test func stateSurvivesARoundTrip() throws {
         var state = AlertState(lastRecord: at(5), lastError: "no route to \"host\"\n")
-        state[.failure] = RuleState(consecutive: 4, firingSince: at(3), lastNotified: at(4))
+        state[.failure] = RuleState(consecutive: 4, firingSince: at(3), notified: ["ntfy": at(4), "webhook": at(2)])
         state[.ping] = RuleState(consecutive: 1)
+        state[.download] = RuleState(consecutiveGood: 1, firingSince: at(1), notified: ["*": at(1)])
+        state.owedRecoveries = [
+            OwedRecovery(
+                rule: .download, providers: ["gotify", "ntfy"], title: "Download back to 50 Mbit/s",
+                message: "Download was 80 Mbit/s.", timestamp: at(1), since: at(2))
+        ]
         let decoded = StateCoding.decode(StateCoding.encode(state))
         #expect(decoded == .success(state))
+    }
+
+    /// A state saved before deliveries were kept per provider: its one time counts for all.
+    @Test func anOlderStateFileStillLoads() throws {
+        let old =
+            #"{"v":1,"last_record":"2026-05-28T20:28:40.000Z","last_error":"timeout","#
+            + #""rules":{"failure":{"consecutive":3,"firing_since":"2026-05-28T20:28:40.000Z","#
+            + #""last_notified":"2026-05-28T20:28:40.000Z"}}}"#
+        var state = try StateCoding.decode(Array(old.utf8)).get()
+        #expect(state[.failure] == RuleState(consecutive: 3, firingSince: at(2), notified: ["*": at(2)]))
+        let engine = AlertEngine(policy: AlertPolicy(failureThreshold: 3), providers: ["webhook", "ntfy"])
+        #expect(engine.apply(failure(3), to: &state, now: at(3)) == .applied([]), "in every provider's cooldown")
+        guard case .applied(let recovery) = engine.apply(result(4), to: &state, now: at(4)) else {
+            Issue.record("the result was ignored")
+            return
+        }
+        #expect(recovery.map(\.providers) == [["webhook", "ntfy"]])
     }
 
     @Test func aMissingFileIsCreatedAndReported() throws {
@@ -58,10 +81,18 @@ import Testing
 
     @Test func statusListsActiveAlerts() {
         var state = AlertState(lastRecord: at(2), lastError: "timeout")
-        state[.failure] = RuleState(consecutive: 3, firingSince: at(2), lastNotified: at(2))
+        state[.failure] = RuleState(consecutive: 3, firingSince: at(2), notified: ["webhook": at(2)])
+        state.owedRecoveries = [
+            OwedRecovery(rule: .ping, providers: ["ntfy"], title: "t", message: "m", timestamp: at(1), since: at(1))
+        ]
         let lines = StatusReport.lines(for: state, path: "/s.json")
+        #expect(lines.last == "recovery owed: ping to ntfy, since 2026-05-28T20:27:40.000Z")
         #expect(lines.contains("consecutive failures: 3"))
         #expect(lines.contains("active alerts: failure"))
         #expect(lines.contains("last error: timeout"))
+        #expect(
+            lines.contains(
+                "failure: consecutive 3, firing since 2026-05-28T20:28:40.000Z, last alert 2026-05-28T20:28:40.000Z"),
+            "\(lines)")
     }
 }

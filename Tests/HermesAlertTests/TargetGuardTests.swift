@@ -1,7 +1,9 @@
-import HermesAlert
 import HermesCore
 import HermesTestSupport
+import Synchronization
 import Testing
+
+@testable import HermesAlert
 
 @Suite struct TargetGuardTests {
     static let strict = TargetGuard(allowsPrivateTargets: false)
@@ -27,6 +29,10 @@ import Testing
         ("http://[2001:db8::1]/", "reserved"),
         ("http://[::ffff:169.254.169.254]/", "link-local"),
         ("http://[64:ff9b::a9fe:a9fe]/", "link-local"),
+        // Other spellings of 169.254.169.254, resolved by the real getaddrinfo.
+        ("http://2852039166/", "link-local"),
+        ("http://0xa9.0xfe.0xa9.0xfe/", "link-local"),
+        ("http://169.254.43518/", "link-local"),
     ])
     func alwaysRefusedEvenWithTheAllowFlag(url: String, kind: String) {
         let message = refusal(url, Self.lenient)
@@ -98,6 +104,73 @@ import Testing
             #expect(reports.first?.deliveredAll == true, "\(reports)")
         }
         #expect(server.requests.count == 2)
+    }
+
+    /// A stand-in for DNS: each name resolves to the numeric addresses given (through
+    /// getaddrinfo of those), any other host as usual.
+    static func guardian(_ names: [String: [String]], allowsPrivate: Bool = false) -> TargetGuard {
+        TargetGuard(allowsPrivateTargets: allowsPrivate) { host in
+            guard let addresses = names[host] else { return TargetGuard.resolve(host) }
+            var found: [TargetGuard.ResolvedAddress] = []
+            for address in addresses {
+                switch TargetGuard.resolve(address) {
+                case .success(let resolved): found += resolved
+                case .failure(let failure): return .failure(failure)
+                }
+            }
+            return .success(found)
+        }
+    }
+
+    @Test func aNameResolvingToTheMetadataAddressIsAlwaysRefused() {
+        let guardian = Self.guardian(["metadata.example": ["169.254.169.254"]], allowsPrivate: true)
+        #expect(
+            refusal("http://metadata.example/latest", guardian)
+                == "refusing http://metadata.example/latest: metadata.example resolves to 169.254.169.254, a link-local address, which is never allowed"
+        )
+    }
+
+    @Test func everyAddressOfANameIsChecked() {
+        let guardian = Self.guardian(["mixed.example": ["8.8.8.8", "10.0.0.7"]])
+        let message = refusal("http://mixed.example/", guardian)
+        #expect(message?.contains("mixed.example resolves to 10.0.0.7, a private address") == true, "\(message ?? "")")
+    }
+
+    /// The name does not resolve at all outside the guard, so a delivered request went to the
+    /// address the guard checked, with the URL's host in its Host header.
+    @Test func deliveryConnectsToTheAddressTheGuardChecked() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let guardian = Self.guardian(["hook.example": ["127.0.0.1"]], allowsPrivate: true)
+        let reports = Delivery.send(
+            [AlertNotification.test(at: at(0))],
+            through: [WebhookProvider(url: "http://hook.example:\(server.port)/hook")],
+            options: DeliveryOptions(timeout: .seconds(2), targetGuard: guardian))
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        #expect(server.requests.map { $0.header("Host") } == ["hook.example:\(server.port)"])
+    }
+
+    /// A name that rebinds to the metadata address between two attempts is refused on the
+    /// second: every attempt is checked again.
+    @Test func aRetryIsCheckedAgain() throws {
+        let server = try TestServer.start { _ in
+            .respond(status: 503, reason: "Service Unavailable", headers: [], body: [])
+        }
+        defer { server.stop() }
+        let lookups = Mutex(0)
+        let guardian = TargetGuard(allowsPrivateTargets: true) { _ in
+            let lookup = lookups.withLock { count in
+                count += 1
+                return count
+            }
+            return TargetGuard.resolve(lookup == 1 ? "127.0.0.1" : "169.254.169.254")
+        }
+        let reports = Delivery.send(
+            [AlertNotification.test(at: at(0))],
+            through: [WebhookProvider(url: "http://rebind.example:\(server.port)/")],
+            options: DeliveryOptions(timeout: .seconds(2), targetGuard: guardian, firstRetryDelay: .milliseconds(10)))
+        #expect(server.requests.count == 1)
+        #expect(reports.first?.failures.first?.contains("169.254.169.254, a link-local address") == true, "\(reports)")
     }
 
     @Test func addressClassesFromBytes() {

@@ -71,6 +71,8 @@ package enum TestReply: Sendable {
     case neverAnswer
     /// These bytes, then the connection closes.
     case raw([UInt8])
+    /// These bytes, then the connection is reset (RST, not FIN): the client's next read fails.
+    case reset(after: [UInt8])
 
     package static func ok(_ body: String, headers: [(String, String)] = []) -> TestReply {
         .respond(status: 200, reason: "OK", headers: headers, body: Array(body.utf8))

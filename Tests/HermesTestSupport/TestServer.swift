@@ -168,6 +168,12 @@ package final class TestServer: Sendable {
         case .raw(let bytes):
             _ = sendAll(socket, bytes)
             return false
+        case .reset(let bytes):
+            _ = sendAll(socket, bytes)
+            // A zero linger time makes close() send RST.
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(socket, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            return false
         }
     }
 

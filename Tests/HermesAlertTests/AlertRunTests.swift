@@ -1,0 +1,128 @@
+import HermesAlert
+import HermesCore
+import HermesTestSupport
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Whole runs, in process, against loopback receivers, on a fake clock: what each provider
+/// receives when another fails.
+@Suite struct AlertRunTests {
+    let directory: TemporaryDirectory
+    let webhook: TestServer
+    let ntfy: TestServer
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        webhook = try TestServer.start { _ in .ok("") }
+        let down = Mutex(false)
+        ntfy = try TestServer.start { _ in
+            down.withLock { $0 } ? .respond(status: 403, reason: "Forbidden", headers: [], body: []) : .ok("")
+        }
+        ntfyIsDown = { value in down.withLock { $0 = value } }
+    }
+
+    /// While set, the ntfy receiver answers 403, which is not retried.
+    let ntfyIsDown: @Sendable (Bool) -> Void
+
+    func stop() {
+        webhook.stop()
+        ntfy.stop()
+    }
+
+    /// One run at `minute` reading `records`; its exit status.
+    func run(_ records: [Record], at minute: Int, cooldown: String = "60m") throws -> ExitCode {
+        var flags = AlertSettings.Flags()
+        flags.statePath = directory.file("state.json")
+        flags.failureThreshold = 1
+        flags.cooldown = cooldown
+        flags.timeout = "2s"
+        flags.allowPrivateTargets = true
+        flags.webhookURL = webhook.baseURL + "/hook"
+        flags.ntfyURL = ntfy.baseURL
+        flags.ntfyTopic = "topic"
+        let settings = try AlertSettings.resolve(flags, environment: Environment(["HOME": directory.path]))
+        var descriptors: [Int32] = [0, 0]
+        try #require(pipe(&descriptors) == 0)
+        var writer = JSONWriter()
+        for record in records {
+            RecordEncoder.append(record, to: &writer)
+            writer.newline()
+        }
+        try writeAll(writer.bytes, to: descriptors[1], name: "pipe")
+        close(descriptors[1])
+        defer { close(descriptors[0]) }
+        let time = at(minute)
+        return AlertRun(settings: settings, diagnostics: Diagnostics(tool: "test"), now: { time })
+            .run(reading: descriptors[0])
+    }
+
+    func events(_ server: TestServer) -> [String] {
+        server.requests.map { request in
+            let body = String(decoding: request.bodyPrefix, as: UTF8.self)
+            if request.header("Title")?.hasPrefix("Speedtest recovered") == true
+                || body.contains(#""event":"recovery""#)
+            {
+                return "recovery"
+            }
+            return "alert"
+        }
+    }
+
+    func state() throws -> AlertState {
+        try #require(try StateFile.read(path: directory.file("state.json"))).get()
+    }
+
+    @Test func aProviderThatMissedTheAlertGetsItNextRunAndOnlyReceiversGetTheRecovery() throws {
+        defer { stop() }
+        ntfyIsDown(true)
+        #expect(try run([failure(0)], at: 0) == .temporaryFailure)
+        #expect(try state()[.failure].notified == ["webhook": at(0)])
+        ntfyIsDown(false)
+        // The webhook is in its cooldown; ntfy never saw the alert, so it gets it now.
+        #expect(try run([failure(1)], at: 1) == .success)
+        #expect(events(webhook) == ["alert"])
+        #expect(events(ntfy) == ["alert", "alert"], "refused, then delivered")
+        #expect(try run([result(2)], at: 2) == .success)
+        #expect(events(webhook) == ["alert", "recovery"])
+        #expect(events(ntfy) == ["alert", "alert", "recovery"])
+    }
+
+    @Test func aProviderThatNeverGotTheAlertGetsNoRecovery() throws {
+        defer { stop() }
+        ntfyIsDown(true)
+        #expect(try run([failure(0)], at: 0) == .temporaryFailure)
+        #expect(try run([result(1)], at: 1) == .success, "the recovery goes to the webhook only")
+        #expect(events(webhook) == ["alert", "recovery"])
+        #expect(ntfy.requests.count == 1, "only the refused alert")
+    }
+
+    @Test func aMissedRecoveryIsSentOnTheNextRuns() throws {
+        defer { stop() }
+        #expect(try run([failure(0)], at: 0) == .success)
+        ntfyIsDown(true)
+        #expect(try run([result(1)], at: 1) == .temporaryFailure)
+        #expect(try state().owedRecoveries.map(\.providers) == [["ntfy"]])
+        #expect(try run([result(30)], at: 30) == .unavailable, "still down")
+        ntfyIsDown(false)
+        #expect(try run([result(40)], at: 40) == .success)
+        #expect(events(webhook) == ["alert", "recovery"])
+        #expect(events(ntfy).filter { $0 == "recovery" }.count == 3, "two refused, the third delivered")
+        #expect(ntfy.requests.last?.header("Title") == "Speedtest recovered after 1 failure")
+        #expect(try state().owedRecoveries.isEmpty)
+    }
+
+    @Test func aMissedRecoveryIsGivenUpAfterADay() throws {
+        defer { stop() }
+        #expect(try run([failure(0)], at: 0) == .success)
+        ntfyIsDown(true)
+        #expect(try run([result(1)], at: 1) == .temporaryFailure)
+        let tries = ntfy.requests.count
+        #expect(try run([result(24 * 60 + 2)], at: 24 * 60 + 2) == .success)
+        #expect(ntfy.requests.count == tries)
+        #expect(try state().owedRecoveries.isEmpty)
+    }
+}
