@@ -86,7 +86,7 @@ public final class LokiClient {
         if response.isSuccess { return .delivered }
         let message = "Loki at \(response.displayURL) answered HTTP \(response.status)\(Self.serverMessage(response))"
         if [408, 429].contains(response.status) || (500..<600).contains(response.status) {
-            return .retryable(message, retryAfter: Self.retryAfter(response))
+            return .retryable(message, retryAfter: response.retryAfter())
         }
         if (300..<400).contains(response.status) {
             let location = response.headers["Location"].map { " (to \(ParsedURLText.redact($0)))" } ?? ""
@@ -111,13 +111,6 @@ public final class LokiClient {
         let text = String(decoding: response.body.prefix(500), as: UTF8.self)
         let line = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 }).trimming()
         return line.isEmpty ? "" : ": \(line)"
-    }
-
-    static func retryAfter(_ response: HTTPResponse) -> Duration? {
-        guard let value = response.headers["Retry-After"]?.trimming(), let seconds = Int(value), seconds >= 0 else {
-            return nil
-        }
-        return .seconds(min(seconds, 3600))
     }
 
     static func seconds(_ duration: Duration) -> String {

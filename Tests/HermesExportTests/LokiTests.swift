@@ -180,11 +180,14 @@ import Testing
     }
 
     @Test func retryAfterIsHonouredUpToTheCap() throws {
-        let receiver = try LokiReceiver(script: [.init(status: 429, headers: ["Retry-After": "7"])])
+        let receiver = try LokiReceiver(script: [
+            .init(status: 429, headers: ["Retry-After": "7"]), .init(status: 503, headers: ["Retry-After": "600"]),
+            .init(status: 429, headers: ["Retry-After": "Thu, 01 Jan 2099 00:00:00 GMT"]),
+        ])
         defer { receiver.stop() }
         let (loki, delays) = client(receiver)
         try loki.push(try batch([Fixtures.resultLine]))
-        #expect(delays.all == [.seconds(7)])
+        #expect(delays.all == [.seconds(7), .seconds(30), .seconds(30)])
     }
 
     @Test func otherClientErrorsAreNotRetriedAndShowTheServersMessage() throws {

@@ -38,17 +38,6 @@ import Testing
         #expect(ServerTiming.duration(of: "cfRequestDuration", in: header) == nil)
     }
 
-    @Test func retryAfterTakesSecondsOrAnHTTPDate() throws {
-        #expect(RetryAfter.parse("120") == .seconds(120))
-        #expect(RetryAfter.parse(" 7 ") == .seconds(7))
-        #expect(RetryAfter.parse("soon") == nil)
-        #expect(RetryAfter.parse("-3") == nil)
-        let past = try #require(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT"))
-        #expect(past == .zero)
-        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT")?.rfc3339 == "1994-11-06T08:49:37.000Z")
-        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == nil)
-    }
-
     @Test func aLibreSpeedServerListIsRead() throws {
         let list = """
             [{"id":1,"name":"Frankfurt, Germany (Clouvider)","server":"//fra.example.net/backend/",
