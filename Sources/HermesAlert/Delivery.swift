@@ -90,7 +90,10 @@ public enum Delivery {
                 report.delivered.append(nil)
                 continue
             }
-            switch deliver(provider.request(for: notification), options: options, until: deadline) {
+            switch deliver(
+                provider.request(for: notification), options: options, until: deadline,
+                undelivered: provider.undelivered)
+            {
             case .success:
                 report.delivered.append(true)
             case .failure(let reason):
@@ -107,7 +110,8 @@ public enum Delivery {
 
     /// One notification through one provider, retrying transient failures while time is left.
     static func deliver(
-        _ template: HTTPRequest, options: DeliveryOptions, until deadline: ContinuousClock.Instant
+        _ template: HTTPRequest, options: DeliveryOptions, until deadline: ContinuousClock.Instant,
+        undelivered: (HTTPResponse) -> String? = { _ in nil }
     ) -> Result<Void, Failure> {
         let clock = ContinuousClock()
         var retryDelay = options.firstRetryDelay
@@ -119,15 +123,17 @@ public enum Delivery {
             case .success(let checked): target = checked
             case .failure(let refusal): return .failure(Failure(message: refusal.message))
             }
-            let outcome = attempt(template, addresses: target.addresses, until: deadline)
+            let outcome = attempt(template, addresses: target.addresses, until: deadline, undelivered: undelivered)
             let wait: Duration
             switch outcome {
             case .delivered: return .success(())
             case .failed(let message):
                 return .failure(Failure(message: attempts > 1 ? "\(message) (attempt \(attempts))" : message))
             case .transient(let message, let retryAfter):
-                wait = retryAfter ?? retryDelay
-                retryDelay *= 2
+                // A Retry-After of 0 (or a date already past) must not turn into a busy loop:
+                // the backoff is the shortest wait, and it stops growing at a second.
+                wait = max(retryAfter ?? .zero, retryDelay)
+                retryDelay = min(retryDelay * 2, .seconds(1))
                 guard clock.now + wait < deadline else {
                     let note = retryAfter.map { " (the server asked to wait \($0.components.seconds) s)" } ?? ""
                     let tries = attempts > 1 ? " after \(attempts) attempts" : ""
@@ -146,7 +152,8 @@ public enum Delivery {
     }
 
     private static func attempt(
-        _ template: HTTPRequest, addresses: [String], until deadline: ContinuousClock.Instant
+        _ template: HTTPRequest, addresses: [String], until deadline: ContinuousClock.Instant,
+        undelivered: (HTTPResponse) -> String?
     ) -> Attempt {
         var lastError: HTTPError?
         for address in addresses {
@@ -158,7 +165,9 @@ public enum Delivery {
             request.timeouts = HTTPTimeouts(connect: left, total: left)
             request.responseBody = .collect(limit: 64 * 1024)
             do throws(HTTPError) {
-                return classify(try HTTPClient.perform(request))
+                let response = try HTTPClient.perform(request)
+                if response.isSuccess, let reason = undelivered(response) { return .failed(reason) }
+                return classify(response)
             } catch {
                 lastError = error
                 // A refused or unreachable address: the host's next address may answer.

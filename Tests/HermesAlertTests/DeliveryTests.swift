@@ -94,6 +94,27 @@ import Testing
         #expect(server.requests.count == 2)
     }
 
+    /// `Retry-After: 0` from a server that keeps failing must neither spin nor overflow the
+    /// growing backoff: a few paced attempts, then the budget ends the delivery.
+    @Test func aZeroRetryAfterIsPacedByTheBackoffUntilTheBudgetEnds() throws {
+        let server = try TestServer.start { _ in
+            .respond(status: 503, reason: "Service Unavailable", headers: [("Retry-After", "0")], body: [])
+        }
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)],
+            options: DeliveryOptions(
+                timeout: .seconds(3), targetGuard: TargetGuard(allowsPrivateTargets: true),
+                firstRetryDelay: .milliseconds(250)))
+        let elapsed = clock.now - start
+        #expect(reports.first?.deliveredAll == false)
+        #expect(elapsed < .seconds(4))
+        // 250, 500, 1000, 1000 ms ...: at most 5 attempts fit in 3 s.
+        #expect((2...5).contains(server.requests.count), "\(server.requests.count) attempts")
+    }
+
     @Test func aRetryAfterBeyondTheBudgetFailsAtOnce() throws {
         let server = try TestServer.start { _ in
             .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "3600")], body: [])
