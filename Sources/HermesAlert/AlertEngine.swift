@@ -53,6 +53,7 @@ public struct AlertEngine: Sendable {
             }
         case .result(let result):
             let failures = state[.failure].consecutive
+            let raised = Self.raisedNote(state[.failure])
             state.lastError = nil
             if let recipients = settle(.failure, in: &state) {
                 notifications.append(
@@ -62,7 +63,7 @@ public struct AlertEngine: Sendable {
                         title: failures == 0
                             ? "Speedtest recovered (\(policy.recoveryCount) consecutive results)"
                             : "Speedtest recovered after \(failures) failure\(failures == 1 ? "" : "s")",
-                        message: "Measurements succeed again: \(Self.summary(of: result)).",
+                        message: "Measurements succeed again: \(Self.summary(of: result)).\(raised)",
                         isRepeat: false, providers: recipients))
             }
             for threshold in thresholds {
@@ -81,12 +82,14 @@ public struct AlertEngine: Sendable {
                             record: record, timestamp: record.timestamp,
                             title: "\(threshold.breachTitle) (\(count) consecutive result\(count == 1 ? "" : "s"))",
                             message: description, isRepeat: isRepeat, providers: targets))
-                } else if let recipients = settle(threshold.rule, in: &state) {
+                } else if case let raised = Self.raisedNote(state[threshold.rule]),
+                    let recipients = settle(threshold.rule, in: &state)
+                {
                     notifications.append(
                         AlertNotification(
                             event: .recovery, rule: threshold.rule, consecutive: 0, error: nil, record: record,
                             timestamp: record.timestamp, title: threshold.recoveryTitle,
-                            message: "\(threshold.label) was \(threshold.formatted(value)).", isRepeat: false,
+                            message: "\(threshold.label) was \(threshold.formatted(value)).\(raised)", isRepeat: false,
                             providers: recipients))
                 }
             }
@@ -128,13 +131,19 @@ public struct AlertEngine: Sendable {
     }
 
     /// Ends `rule`'s streak and clears its cooldown. When a recovery message is due (the alert
-    /// was firing and recovery messages are on), the providers that received the alert.
+    /// was firing and recovery messages are on), every provider: also one the alert never
+    /// reached. When the uplink itself was down, no alert got out, and the recovery, which says
+    /// when the alert was raised, is the only word of the outage anyone gets.
     private func clear(_ rule: AlertRule, in state: inout AlertState) -> [String]? {
         let previous = state[rule]
         state[rule] = RuleState()
-        guard previous.isFiring, policy.sendsRecovery, !previous.notified.isEmpty else { return nil }
-        if previous.notified[AlertState.everyProvider] != nil { return providers }
-        return providers.filter { previous.notified[$0] != nil }
+        guard previous.isFiring, policy.sendsRecovery else { return nil }
+        return providers
+    }
+
+    /// " The alert was raised at <time>." for a firing rule's recovery message.
+    private static func raisedNote(_ ruleState: RuleState) -> String {
+        ruleState.firingSince.map { " The alert was raised at \($0.rfc3339)." } ?? ""
     }
 
     private var thresholds: [Threshold] {

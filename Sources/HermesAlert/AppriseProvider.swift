@@ -54,4 +54,11 @@ public struct AppriseProvider: NotificationProvider {
         request.displayURL = Self.hostOnly(endpoint)
         return request
     }
+
+    /// The Apprise API answers 204 when it has no configuration for the key: nothing was sent.
+    public func undelivered(_ response: HTTPResponse) -> String? {
+        guard response.status == 204 else { return nil }
+        return
+            "\(response.displayURL) answered HTTP 204: the Apprise API has no configuration for this key, so nothing was sent"
+    }
 }

@@ -9,9 +9,14 @@ public protocol NotificationProvider: Sendable {
     /// The request that delivers `notification`: URL, method, headers, body and `displayURL`.
     /// Timeouts, address pinning and the redirect policy are `Delivery`'s business.
     func request(for notification: AlertNotification) -> HTTPRequest
+
+    /// Why a 2xx answer still means nothing was sent; nil when it was delivered.
+    func undelivered(_ response: HTTPResponse) -> String?
 }
 
 extension NotificationProvider {
+    public func undelivered(_ response: HTTPResponse) -> String? { nil }
+
     /// `scheme://host[:port]/…`: for URLs whose path is itself a secret (webhook paths, ntfy
     /// topics), shown instead of the URL in every message.
     static func hostOnly(_ url: String) -> String {

@@ -17,15 +17,20 @@ import Testing
 
     init() throws {
         directory = try TemporaryDirectory()
-        webhook = try TestServer.start { _ in .ok("") }
-        let down = Mutex(false)
-        ntfy = try TestServer.start { _ in
-            down.withLock { $0 } ? .respond(status: 403, reason: "Forbidden", headers: [], body: []) : .ok("")
-        }
-        ntfyIsDown = { value in down.withLock { $0 = value } }
+        (webhook, webhookIsDown) = try Self.receiver()
+        (ntfy, ntfyIsDown) = try Self.receiver()
     }
 
-    /// While set, the ntfy receiver answers 403, which is not retried.
+    /// A receiver answering 200, or 403 (which is not retried) while its switch is set.
+    static func receiver() throws -> (TestServer, @Sendable (Bool) -> Void) {
+        let down = Mutex(false)
+        let server = try TestServer.start { _ in
+            down.withLock { $0 } ? .respond(status: 403, reason: "Forbidden", headers: [], body: []) : .ok("")
+        }
+        return (server, { value in down.withLock { $0 = value } })
+    }
+
+    let webhookIsDown: @Sendable (Bool) -> Void
     let ntfyIsDown: @Sendable (Bool) -> Void
 
     func stop() {
@@ -91,13 +96,33 @@ import Testing
         #expect(events(ntfy) == ["alert", "alert", "recovery"])
     }
 
-    @Test func aProviderThatNeverGotTheAlertGetsNoRecovery() throws {
+    @Test func aProviderThatNeverGotTheAlertHearsOfTheOutageFromTheRecovery() throws {
         defer { stop() }
         ntfyIsDown(true)
         #expect(try run([failure(0)], at: 0) == .temporaryFailure)
-        #expect(try run([result(1)], at: 1) == .success, "the recovery goes to the webhook only")
+        ntfyIsDown(false)
+        #expect(try run([result(1)], at: 1) == .success)
         #expect(events(webhook) == ["alert", "recovery"])
-        #expect(ntfy.requests.count == 1, "only the refused alert")
+        #expect(events(ntfy) == ["alert", "recovery"], "the refused alert, then the recovery")
+    }
+
+    /// The most likely outage for this tool: the uplink is down, so no alert reaches anyone.
+    /// When it is back, the recovery tells every provider, with the time the alert was raised.
+    @Test func anOutageNoAlertGotOutOfIsAnnouncedByTheRecovery() throws {
+        defer { stop() }
+        webhookIsDown(true)
+        ntfyIsDown(true)
+        #expect(try run([failure(0)], at: 0) == .unavailable)
+        webhookIsDown(false)
+        ntfyIsDown(false)
+        #expect(try run([result(1)], at: 1) == .success)
+        #expect(events(webhook) == ["alert", "recovery"])
+        #expect(events(ntfy) == ["alert", "recovery"])
+        let recovery = try #require(ntfy.requests.last)
+        #expect(recovery.header("Title") == "Speedtest recovered after 1 failure")
+        #expect(
+            String(decoding: recovery.bodyPrefix, as: UTF8.self).contains(
+                "The alert was raised at \(failure(0).timestamp.rfc3339)."))
     }
 
     @Test func aMissedRecoveryIsSentOnTheNextRuns() throws {

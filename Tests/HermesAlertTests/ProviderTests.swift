@@ -125,7 +125,8 @@ import Testing
             #"{"type":"speedtest_recovery","consecutive_failures":0,"error":null,"#
             + #""timestamp":"2026-05-28T20:27:40.000Z","event":"recovery","rule":"failure","#
             + #""title":"Speedtest recovered after 1 failure","#
-            + #""message":"Measurements succeed again: download 42.5 Mbit/s, upload 20 Mbit/s, ping 10 ms.","#
+            + #""message":"Measurements succeed again: download 42.5 Mbit/s, upload 20 Mbit/s, ping 10 ms."#
+            + #" The alert was raised at 2026-05-28T20:26:40.000Z.","#
             + #""repeat":false,"record":"# + Self.resultRecord + "}"
         #expect(sent(WebhookProvider(url: "https://hooks.example/h").request(for: recovery)) == expected)
     }
@@ -151,6 +152,22 @@ import Testing
             #"{"title":"Speedtest failure (3 consecutive)","#
             + #""body":"could not connect to \"speed.example\"\n\nTime: 2026-05-28 20:26:40 UTC","type":"failure"}"#
         #expect(sent(request) == expected)
+    }
+
+    /// 204 from the Apprise API means it has no configuration for the key: nothing was sent,
+    /// and saying "ok" would be a silent failure.
+    @Test func appriseNoContentIsNotDelivered() throws {
+        let server = try TestServer.start { _ in .respond(status: 204, reason: "No Content", headers: [], body: []) }
+        defer { server.stop() }
+        let reports = Delivery.send(
+            [Self.notification], through: [AppriseProvider(url: server.baseURL + "/notify/wrong-key")],
+            options: Self.options)
+        #expect(reports.first?.deliveredAll == false)
+        #expect(reports.first?.failures.first?.contains("no configuration for this key") == true)
+        #expect(server.requests.count == 1, "not retried")
+        let webhook = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL + "/hook")], options: Self.options)
+        #expect(webhook.first?.deliveredAll == true, "a webhook's 204 is a delivery")
     }
 
     @Test func secretPathsStayOutOfMessages() {
