@@ -24,14 +24,17 @@ public struct AlertRun {
         _ = reader.awaitInput(milliseconds: -1)
         let stateFile: StateFile
         var state: AlertState
-        do throws(IOError) {
+        do {
             stateFile = try StateFile(path: settings.statePath)
             let loaded = try stateFile.load()
             state = loaded.state
             if let problem = loaded.problem { diagnostics.report(problem) }
-        } catch {
+        } catch let error as IOError {
             diagnostics.report(error.description)
             return error.exitCode
+        } catch {
+            diagnostics.report("\(error)")
+            return .configuration
         }
         let initial = state
         let engine = AlertEngine(policy: settings.policy, providers: settings.providers.map(\.name))
@@ -178,7 +181,7 @@ public enum StatusReport {
         var lines = ["state file: \(path)"]
         lines.append("last record: \(state.lastRecord?.rfc3339 ?? "none")")
         lines.append("consecutive failures: \(state.consecutiveFailures)")
-        if let error = state.lastError { lines.append("last error: \(error)") }
+        if let error = state.lastError { lines.append("last error: \(printable(error))") }
         let active = state.activeAlerts
         lines.append("active alerts: \(active.isEmpty ? "none" : active.map(\.rawValue).joined(separator: ", "))")
         for rule in state.rules.keys.sorted() {
@@ -194,5 +197,19 @@ public enum StatusReport {
             )
         }
         return lines
+    }
+
+    /// `text` with control characters (a record's error could carry terminal escapes) shown as
+    /// `?` and line breaks as spaces, so one state line stays one line.
+    static func printable(_ text: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar in
+                    switch scalar.value {
+                    case 0x0A, 0x0D, 0x09: " "
+                    case 0..<0x20, 0x7F..<0xA0: "?"
+                    default: scalar
+                    }
+                }))
     }
 }

@@ -1,4 +1,5 @@
 import HermesCore
+import HermesHTTP
 
 #if canImport(Glibc)
     import Glibc
@@ -33,7 +34,6 @@ public struct AlertSettings: Sendable {
         public var ntfyPriority: Int?
         public var ntfyTags: String?
         public var appriseURL: String?
-        public var appriseServiceURLs: [String] = []
         public var appriseURLsFile: String?
 
         public init() {}
@@ -142,30 +142,36 @@ public struct AlertSettings: Sendable {
         }
         if let url = setting(flags.appriseURL, "HERMES_ALERT_APPRISE_URL", "ALERT_APPRISE_URL") {
             list.append(AppriseProvider(url: url, serviceURLs: try appriseServiceURLs(flags, environment)))
-        } else if !flags.appriseServiceURLs.isEmpty || flags.appriseURLsFile?.isEmpty == false {
+        } else if flags.appriseURLsFile?.isEmpty == false {
             throw ConfigurationError("Apprise service URLs need an Apprise API server: --apprise-url")
+        }
+        // A URL that can never work is a configuration error now, not a failed delivery on
+        // every run. Where it points is checked at send time, after resolution (TargetGuard).
+        for provider in list {
+            let request = provider.request(for: .test(at: Timestamp(millisecondsSinceEpoch: 0)))
+            do throws(HTTPError) {
+                _ = try ParsedURL(request.url, displayURL: request.displayURL)
+            } catch {
+                throw ConfigurationError("\(provider.name): \(error.message)")
+            }
         }
         return list
     }
 
-    /// `--apprise-service-url` values and `--apprise-urls-file` lines together; with neither,
-    /// the `apprise-urls` credential. They hold credentials, so no message shows one.
+    /// The `--apprise-urls-file` lines, else the `apprise-urls` credential; never a flag value,
+    /// since they hold credentials, and no message shows one.
     private static func appriseServiceURLs(_ flags: Flags, _ environment: Environment) throws(ConfigurationError)
         -> [String]
     {
-        var urls = flags.appriseServiceURLs
         let file = flags.appriseURLsFile?.isEmpty == false ? flags.appriseURLsFile : nil
-        if file != nil || urls.isEmpty,
-            let listed = try SecretFile.readLines(path: file, credential: "apprise-urls", environment: environment)
-        {
-            let origin = file != nil ? "--apprise-urls-file" : "credential apprise-urls"
-            for (index, url) in listed.enumerated() where !url.contains("://") || url.contains(" ") {
-                throw ConfigurationError(
-                    "\(origin): entry \(index + 1) is not an Apprise URL such as mailto://user:password@example.com")
-            }
-            urls += listed
+        guard let listed = try SecretFile.readLines(path: file, credential: "apprise-urls", environment: environment)
+        else { return [] }
+        let origin = file != nil ? "--apprise-urls-file" : "credential apprise-urls"
+        for (index, url) in listed.enumerated() where !url.contains("://") || url.contains(" ") {
+            throw ConfigurationError(
+                "\(origin): entry \(index + 1) is not an Apprise URL such as mailto://user:password@example.com")
         }
-        return urls
+        return listed
     }
 
     /// A token from `--…-file`, else `$CREDENTIALS_DIRECTORY/<credential>` (systemd

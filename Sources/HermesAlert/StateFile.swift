@@ -24,8 +24,15 @@ public final class StateFile {
         file = try LockedFile(path: path, flags: O_RDWR | O_CREAT)
     }
 
+    /// A state file written by a newer hermes-alert: kept as it is, not replaced by a fresh
+    /// state, so going back to an older version loses nothing.
+    public struct NewerFormat: Error, Equatable, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
     /// The stored state, or a fresh one with the reason when the file was missing or unreadable.
-    public func load() throws(IOError) -> (state: AlertState, problem: String?) {
+    /// Throws `NewerFormat` for a state file this version cannot read but must not replace.
+    public func load() throws -> (state: AlertState, problem: String?) {
         let contents = try FileSystem.readAll(file.descriptor, path: path)
         guard !contents.isEmpty else {
             let reason = existed ? "is empty" : "did not exist"
@@ -33,6 +40,9 @@ public final class StateFile {
         }
         switch StateCoding.decode(contents) {
         case .success(let state): return (state, nil)
+        case .failure(let problem) where problem.isNewerFormat:
+            throw NewerFormat(
+                description: "state file \(path) has \(problem.message): upgrade hermes-alert or move the file away")
         case .failure(let problem):
             return (AlertState(), "state file \(path) is damaged (\(problem.message)); starting with a fresh state")
         }
@@ -65,7 +75,12 @@ public final class StateFile {
 public enum StateCoding {
     public struct Problem: Error, Equatable, Sendable {
         public var message: String
-        init(_ message: String) { self.message = message }
+        /// The file names a format version after this one.
+        public var isNewerFormat = false
+        init(_ message: String, isNewerFormat: Bool = false) {
+            self.message = message
+            self.isNewerFormat = isNewerFormat
+        }
     }
 
     public static func encode(_ state: AlertState) -> [UInt8] {
@@ -121,7 +136,9 @@ public enum StateCoding {
             guard case .object(let object) = value else { throw Problem("not a JSON object") }
             guard case .integer(let version) = object["v"] ?? .null else { throw Problem("no version field \"v\"") }
             guard version == AlertState.formatVersion else {
-                throw Problem("format version \(version), this hermes-alert reads \(AlertState.formatVersion)")
+                throw Problem(
+                    "format version \(version), this hermes-alert reads \(AlertState.formatVersion)",
+                    isNewerFormat: version > AlertState.formatVersion)
             }
             var state = AlertState()
             state.lastRecord = try time(object["last_record"], "last_record")

@@ -134,12 +134,6 @@ struct ProviderOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "An Apprise service URL for stateless mode; repeat for several. Visible in ps: prefer --apprise-urls-file.",
-            valueName: "url"))
-    var appriseServiceUrl: [String] = []
-
-    @Option(
-        help: ArgumentHelp(
             "Read Apprise service URLs for stateless mode from <path>, one a line, # for comments (default: the apprise-urls credential).",
             valueName: "path"))
     var appriseUrlsFile: String?
@@ -167,7 +161,6 @@ struct ProviderOptions: ParsableArguments {
         flags.ntfyPriority = ntfyPriority
         flags.ntfyTags = ntfyTags
         flags.appriseURL = appriseUrl
-        flags.appriseServiceURLs = appriseServiceUrl
         flags.appriseURLsFile = appriseUrlsFile
     }
 }

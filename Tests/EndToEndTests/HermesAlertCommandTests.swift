@@ -202,6 +202,25 @@ import Testing
         #expect(outcome.status == 78)
         outcome = try run(["--webhook-url", "http://127.0.0.1:1", "--failure-threshold", "0"], stdin: "")
         #expect(outcome.status == 64)
+        // A URL that can never work is found before any record is read, not at every delivery.
+        for arguments in [
+            ["--webhook-url", "ftp://files.example/hook"], ["--webhook-url", "http://bad host/"],
+            ["--ntfy-url", "http://127.0.0.1:1", "--ntfy-topic", "two words"],
+        ] {
+            outcome = try run(arguments, stdin: Self.failureLine(0))
+            #expect(outcome.status == 78, "\(arguments): \(outcome.stderr)")
+            #expect(outcome.stderr.hasPrefix("hermes-alert: "))
+        }
+        // And a state file from a newer version is left for that version.
+        let directory = try TemporaryDirectory()
+        let newer = #"{"v":99}"#
+        try newer.write(toFile: directory.file("state.json"), atomically: true, encoding: .utf8)
+        outcome = try alert.run(
+            ["--state", directory.file("state.json"), "--webhook-url", "http://127.0.0.1:1"],
+            stdin: Self.failureLine(0))
+        #expect(outcome.status == 78)
+        #expect(outcome.stderr.contains("upgrade hermes-alert"))
+        #expect(try String(contentsOfFile: directory.file("state.json"), encoding: .utf8) == newer)
     }
 
     /// hermes.service ends its pipeline with --if-configured: with no provider it must read the

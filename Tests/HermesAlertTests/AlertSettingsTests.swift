@@ -76,13 +76,8 @@ import Testing
         #expect(serviceURLs(try resolve(credentials, flags)) == ["pover://user@token"])
         flags.appriseURLsFile = list
         #expect(serviceURLs(try resolve(credentials, flags)) == ["mailto://u:p@mail.example", "tgram://bot/chat"])
-        flags.appriseServiceURLs = ["json://flag.example"]
-        #expect(
-            serviceURLs(try resolve(credentials, flags))
-                == ["json://flag.example", "mailto://u:p@mail.example", "tgram://bot/chat"])
         flags.appriseURLsFile = nil
-        #expect(
-            serviceURLs(try resolve(credentials, flags)) == ["json://flag.example"], "a flag wins over the credential")
+        #expect(serviceURLs(try resolve(["ALERT_APPRISE_URL": "https://a.example"], flags)) == [], "stateful")
     }
 
     @Test func aBadAppriseURLsFileIsAConfigurationErrorThatHidesItsContents() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import HermesAlert
 import HermesCore
 import HermesTestSupport
@@ -53,7 +54,7 @@ import Testing
     @Test(arguments: [
         ("{not json", "invalid JSON"),
         ("[]", "not a JSON object"),
-        (#"{"v":2}"#, "format version 2"),
+        (#"{"v":0}"#, "format version 0"),
         (#"{"v":1,"last_record":"yesterday"}"#, "\"last_record\" is not an RFC 3339 time"),
         (#"{"v":1,"rules":{"failure":{"consecutive":-1}}}"#, "no valid \"consecutive\""),
     ])
@@ -68,6 +69,17 @@ import Testing
         #expect(problem?.contains(reason) == true, "\(problem ?? "nil")")
         try file.save(state)
         #expect(try StateFile.read(path: path) == .success(AlertState()))
+    }
+
+    /// A file from a newer hermes-alert is neither read nor replaced: going back a version
+    /// must not wipe the newer version's alert state.
+    @Test func aFileFromANewerVersionIsLeftAsItIs() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.json")
+        let contents = #"{"v":2,"future":true}"#
+        try FileSystem.atomicReplace(path, with: Array(contents.utf8))
+        #expect(throws: StateFile.NewerFormat.self) { try StateFile(path: path).load() }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == contents)
     }
 
     @Test func anEmptyFileIsReported() throws {
@@ -94,5 +106,13 @@ import Testing
             lines.contains(
                 "failure: consecutive 3, firing since 2026-05-28T20:28:40.000Z, last alert 2026-05-28T20:28:40.000Z"),
             "\(lines)")
+    }
+
+    /// A record's error is the measuring host's text: escape sequences in it must not reach
+    /// the terminal of whoever runs `status`.
+    @Test func statusShowsTheLastErrorWithoutControlCharacters() {
+        let state = AlertState(lastRecord: at(2), lastError: "bad\u{1B}[2Jthing\nsecond line\u{7}")
+        let lines = StatusReport.lines(for: state, path: "/s.json")
+        #expect(lines.contains("last error: bad?[2Jthing second line?"), "\(lines)")
     }
 }
