@@ -21,6 +21,22 @@ import Testing
         firstThen(first, .ok(""))
     }
 
+    /// Delivers one webhook notification to a receiver that answers `first`, then 200, and
+    /// expects it delivered on the second attempt; the time it took.
+    @discardableResult
+    func deliveredOnTheSecondAttempt(after first: TestReply) throws -> Duration {
+        let server = try TestServer.start(route: firstThenOK(first))
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reports = Delivery.send(
+            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
+        let elapsed = clock.now - start
+        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        #expect(server.requests.count == 2)
+        return elapsed
+    }
+
     /// Answers the first request with `first` and every later one with `rest`.
     func firstThen(_ first: TestReply, _ rest: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
         let calls = Mutex(0)
@@ -53,45 +69,23 @@ import Testing
     }
 
     @Test func aServerErrorIsRetried() throws {
-        let server = try TestServer.start(
-            route: firstThenOK(
-                .respond(status: 500, reason: "Internal Server Error", headers: [], body: Array("oops".utf8))))
-        defer { server.stop() }
-        let reports = Delivery.send(
-            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
-        #expect(reports.first?.deliveredAll == true, "\(reports)")
-        #expect(server.requests.count == 2)
+        try deliveredOnTheSecondAttempt(
+            after: .respond(status: 500, reason: "Internal Server Error", headers: [], body: Array("oops".utf8)))
     }
 
     @Test func tooManyRequestsWaitsForRetryAfter() throws {
-        let server = try TestServer.start(
-            route: firstThenOK(
-                .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "1")], body: [])))
-        defer { server.stop() }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let reports = Delivery.send(
-            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
-        #expect(reports.first?.deliveredAll == true)
-        #expect(clock.now - start >= .seconds(1))
-        #expect(server.requests.count == 2)
+        let elapsed = try deliveredOnTheSecondAttempt(
+            after: .respond(status: 429, reason: "Too Many Requests", headers: [("Retry-After", "1")], body: []))
+        #expect(elapsed >= .seconds(1))
     }
 
     @Test func aRetryAfterDateIsWaitedFor() throws {
-        let server = try TestServer.start(
-            route: firstThenOK(
-                .respond(
-                    status: 503, reason: "Service Unavailable", headers: [("Retry-After", httpDate(secondsFromNow: 2))],
-                    body: [])))
-        defer { server.stop() }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let reports = Delivery.send(
-            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
-        #expect(reports.first?.deliveredAll == true, "\(reports)")
+        let elapsed = try deliveredOnTheSecondAttempt(
+            after: .respond(
+                status: 503, reason: "Service Unavailable", headers: [("Retry-After", httpDate(secondsFromNow: 2))],
+                body: []))
         // Whole seconds: two from now is at least one full second away.
-        #expect(clock.now - start >= .seconds(1))
-        #expect(server.requests.count == 2)
+        #expect(elapsed >= .seconds(1))
     }
 
     /// `Retry-After: 0` from a server that keeps failing must neither spin nor overflow the
@@ -171,22 +165,11 @@ import Testing
     /// The server takes the request and hangs up without a byte of an answer, as one that
     /// restarts does; the next attempt is answered.
     @Test func anEmptyReplyIsRetried() throws {
-        let server = try TestServer.start(route: firstThenOK(.raw([])))
-        defer { server.stop() }
-        let reports = Delivery.send(
-            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
-        #expect(reports.first?.deliveredAll == true, "\(reports)")
-        #expect(server.requests.count == 2)
+        try deliveredOnTheSecondAttempt(after: .raw([]))
     }
 
     @Test func aConnectionResetMidResponseIsRetried() throws {
-        let server = try TestServer.start(
-            route: firstThenOK(.reset(after: Array("HTTP/1.1 200 OK\r\nContent-Le".utf8))))
-        defer { server.stop() }
-        let reports = Delivery.send(
-            [Self.notification], through: [WebhookProvider(url: server.baseURL)], options: options())
-        #expect(reports.first?.deliveredAll == true, "\(reports)")
-        #expect(server.requests.count == 2)
+        try deliveredOnTheSecondAttempt(after: .reset(after: Array("HTTP/1.1 200 OK\r\nContent-Le".utf8)))
     }
 
     @Test func aFailureAfterRetriesSaysWhichAttemptFailed() throws {
