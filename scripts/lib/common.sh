@@ -5,6 +5,11 @@
 # man-db the man(1) that systemd-analyze verify checks Documentation= pages with.
 HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 iproute2)
 
+# Release builds link the Swift runtime statically: an installed tool keeps working when the
+# toolchain it was built with moves or is removed, and starts without loading the runtime's
+# shared libraries. The C libraries (libcurl, libsqlite3, zlib) stay shared, from the system.
+HERMES_RELEASE_BUILD=(-c release --static-swift-stdlib)
+
 # The tools scripts/install installs (hermes-bench is a development tool and stays out).
 HERMES_TOOLS=(hermes-measure hermes-store hermes-export hermes-alert hermes-target)
 
