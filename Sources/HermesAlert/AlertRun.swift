@@ -118,7 +118,16 @@ public struct AlertRun {
                 state.owedRecoveries.append(recovery)
             } else {
                 for provider in missed {
-                    giveBackCooldown(notification.rule, of: provider, claimedAt: time, in: &state, initial: initial)
+                    // A backlog can fire the same rule again later in the run; a provider that
+                    // took that alert keeps the cooldown it started.
+                    let tookALaterOne = notifications.indices.dropFirst(index + 1).contains { later in
+                        notifications[later].rule == notification.rule && notifications[later].event != .recovery
+                            && reports.contains { $0.provider == provider && $0.delivered[later] == true }
+                    }
+                    if !tookALaterOne {
+                        giveBackCooldown(
+                            notification.rule, of: provider, claimedAt: time, in: &state, initial: initial)
+                    }
                 }
             }
         }

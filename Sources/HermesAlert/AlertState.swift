@@ -2,7 +2,10 @@ import HermesCore
 
 /// What hermes-alert remembers between runs.
 public struct AlertState: Equatable, Sendable {
-    public static let formatVersion: Int64 = 1
+    /// 2 added per-provider deliveries, owed recoveries and the recovery count; version 1
+    /// files are still read (their one delivery time counts for every provider).
+    public static let formatVersion: Int64 = 2
+    public static let readableFormatVersions: ClosedRange<Int64> = 1...2
 
     /// Stands for every provider: in a state saved before deliveries were kept per provider,
     /// and for an engine that is not told the providers' names.
@@ -46,7 +49,7 @@ public struct RuleState: Equatable, Sendable {
     /// The record time at which the alert fired; nil while it is not firing.
     public var firingSince: Timestamp?
     /// Per provider name, when (by the run's clock) it last received this alert; its cooldown
-    /// counts from here, and only providers listed here are sent the recovery.
+    /// counts from here.
     public var notified: [String: Timestamp]
 
     public init(

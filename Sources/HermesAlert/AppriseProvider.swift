@@ -55,10 +55,11 @@ public struct AppriseProvider: NotificationProvider {
         return request
     }
 
-    /// The Apprise API answers 204 when it has no configuration for the key: nothing was sent.
+    /// The Apprise API answers 204 when it has nothing to send with (no configuration for the
+    /// key, no service URL): nothing was sent.
     public func undelivered(_ response: HTTPResponse) -> String? {
         guard response.status == 204 else { return nil }
-        return
-            "\(response.displayURL) answered HTTP 204: the Apprise API has no configuration for this key, so nothing was sent"
+        let missing = serviceURLs.isEmpty ? "no configuration for this key" : "no service to send to"
+        return "\(response.displayURL) answered HTTP 204: the Apprise API has \(missing), so nothing was sent"
     }
 }

@@ -135,7 +135,7 @@ public enum StateCoding {
             }
             guard case .object(let object) = value else { throw Problem("not a JSON object") }
             guard case .integer(let version) = object["v"] ?? .null else { throw Problem("no version field \"v\"") }
-            guard version == AlertState.formatVersion else {
+            guard AlertState.readableFormatVersions.contains(version) else {
                 throw Problem(
                     "format version \(version), this hermes-alert reads \(AlertState.formatVersion)",
                     isNewerFormat: version > AlertState.formatVersion)

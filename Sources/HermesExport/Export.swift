@@ -35,7 +35,6 @@ public struct Export {
 
     /// The state of one run; a class so the helpers can share it without inout plumbing.
     private final class Run {
-        let horizon: Timestamp
         var state = MetricState()
         var stateChanged = false
         var batch: LokiBatch?
@@ -46,12 +45,10 @@ public struct Export {
         /// URL); a batch Loki merely refused does not stop the ones after it.
         var lokiStopped = false
         var outputError: ExportError?
-
-        init(horizon: Timestamp) { self.horizon = horizon }
     }
 
     public func run(reading fileDescriptor: Int32) -> Summary {
-        let run = Run(horizon: now().adding(milliseconds: MetricState.futureSlackMilliseconds))
+        let run = Run()
         if let loki { run.batch = LokiBatch(staticLabels: loki.configuration.staticLabels) }
         if let textfile {
             do { run.state = try textfile.readState() } catch {
@@ -98,7 +95,9 @@ public struct Export {
 
     private func accept(_ record: Record, into run: Run) {
         run.summary.records += 1
-        run.state.apply(record, horizon: run.horizon)
+        // The clock is read per record: an export fed by a long-running producer outlives any
+        // horizon fixed at its start.
+        run.state.apply(record, horizon: now().adding(milliseconds: MetricState.futureSlackMilliseconds))
         run.stateChanged = true
         if let tee, run.outputError == nil {
             do { try tee.write(RecordEncoder.encode(record)) } catch {

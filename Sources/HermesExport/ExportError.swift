@@ -25,7 +25,7 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A 4xx Loki gives for the content of one request (an entry too old or too long, a body
     /// too large): later requests may still be taken, so the export goes on with them.
     public var refusesOnlyThisBatch: Bool {
-        if case .lokiRejected = self { exitCode == .dataError } else { false }
+        if case .lokiRejected(_, let status) = self { [400, 413].contains(status) } else { false }
     }
 
     public var exitCode: ExitCode {
@@ -33,7 +33,7 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
         case .textfile(let error), .output(let error): error.exitCode
         case .input: .ioError
         // Wrong credentials, tenant or URL: the configuration must change before a retry helps.
-        case .lokiRejected(_, let status) where [401, 403, 404, 405].contains(status): .configuration
+        case .lokiRejected(_, let status) where [401, 403, 404, 405, 407].contains(status): .configuration
         case .lokiRejected: .dataError
         case .lokiUnavailable: .temporaryFailure
         case .lokiConfiguration, .configuration: .configuration

@@ -118,6 +118,10 @@ struct Status: ParsableCommand {
         switch stored {
         case .none: lines = ["state file: \(path)", "no state yet: no record has been applied"]
         case .success(let alertState): lines = StatusReport.lines(for: alertState, path: path)
+        case .failure(let problem) where problem.isNewerFormat:
+            throw exitAfterReporting(
+                "state file \(path) has \(problem.message): upgrade hermes-alert", code: .configuration,
+                tool: "hermes-alert")
         case .failure(let problem):
             throw exitAfterReporting(
                 "state file \(path) is damaged: \(problem.message)", code: .dataError, tool: "hermes-alert")

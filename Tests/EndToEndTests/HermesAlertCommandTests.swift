@@ -221,6 +221,9 @@ import Testing
         #expect(outcome.status == 78)
         #expect(outcome.stderr.contains("upgrade hermes-alert"))
         #expect(try String(contentsOfFile: directory.file("state.json"), encoding: .utf8) == newer)
+        outcome = try alert.run(["status", "--state", directory.file("state.json")])
+        #expect(outcome.status == 78)
+        #expect(outcome.stderr.contains("upgrade hermes-alert"))
     }
 
     /// hermes.service ends its pipeline with --if-configured: with no provider it must read the

@@ -199,6 +199,26 @@ import Testing
         #expect(stored.state.lastRecord == at(1))
     }
 
+    /// One run's backlog fires the failure alert, clears it and fires it again. ntfy missed the
+    /// first alert but took the second: its cooldown, started by the second, must stay.
+    @Test func aProviderThatTookALaterAlertOfTheRunKeepsItsCooldown() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1))
+        scenario.engine.providers = ["webhook", "ntfy"]
+        let initial = scenario.state
+        let now = at(3)
+        var notifications: [AlertNotification] = []
+        for record in [failure(0), result(1), failure(2)] { notifications += scenario.feed(record, now: now) }
+        #expect(notifications.map(\.event) == [.failure, .recovery, .failure])
+        let reports = [
+            ProviderReport(provider: "webhook", delivered: [true, true, true], failures: []),
+            ProviderReport(provider: "ntfy", delivered: [false, true, true], failures: ["refused"]),
+        ]
+        AlertRun.record(
+            reports, of: notifications, owed: [], claimedAt: now, in: &scenario.state, initial: initial)
+        #expect(scenario.state[.failure].notified == ["webhook": now, "ntfy": now])
+        #expect(scenario.feed(failure(4), now: at(4)).isEmpty, "both providers are in their cooldown")
+    }
+
     @Test func anUndeliveredAlertGivesItsCooldownBack() {
         var scenario = Scenario(AlertPolicy(failureThreshold: 1))
         let initial = scenario.state

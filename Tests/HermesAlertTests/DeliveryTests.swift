@@ -158,8 +158,11 @@ import Testing
         #expect(clock.now - start < .seconds(2))
         let message = reports.first?.failures.first ?? ""
         #expect(message.contains("could not connect"), "\(reports)")
-        // Delays of 50, 100 and 200 ms fit in 600 ms; the next one of 400 ms does not.
-        #expect(message.hasSuffix("; no time left to retry within the timeout after 4 attempts"), "\(message)")
+        // Delays of 50, 100 and 200 ms fit in 600 ms, the next one of 400 ms does not: 4 attempts
+        // on an idle host, 3 when connecting and scheduling eat into the budget.
+        #expect(
+            message.hasSuffix("; no time left to retry within the timeout after 4 attempts")
+                || message.hasSuffix("; no time left to retry within the timeout after 3 attempts"), "\(message)")
     }
 
     /// The server takes the request and hangs up without a byte of an answer, as one that

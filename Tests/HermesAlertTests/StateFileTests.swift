@@ -76,7 +76,7 @@ import Testing
     @Test func aFileFromANewerVersionIsLeftAsItIs() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("state.json")
-        let contents = #"{"v":2,"future":true}"#
+        let contents = #"{"v":99,"future":true}"#
         try FileSystem.atomicReplace(path, with: Array(contents.utf8))
         #expect(throws: StateFile.NewerFormat.self) { try StateFile(path: path).load() }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == contents)

@@ -97,6 +97,32 @@ import Testing
         #expect(text.contains("\nhermes_last_run_timestamp_seconds 1777644300\n"))
     }
 
+    /// An export fed by a long-running producer reads the clock for each record: twelve minutes
+    /// in, a record from then is not "from the future", and an older one does not replace it.
+    @Test func aLongRunningExportKeepsOrderingByTheCurrentClock() throws {
+        let directory = try TemporaryDirectory()
+        let start = try Timestamp(rfc3339: "2026-05-01T13:00:00Z")
+        final class Clock: @unchecked Sendable { var readings = 0 }
+        let clock = Clock()
+        var export = Export(diagnostics: Diagnostics(tool: "test"))
+        export.textfile = Textfile(path: directory.file("hermes.prom"))
+        // The first record is read at the start, the next two twelve minutes later.
+        export.now = {
+            clock.readings += 1
+            return start.adding(milliseconds: clock.readings == 1 ? 0 : 12 * 60_000)
+        }
+        let late = Fixtures.failureLine.replacingOccurrences(
+            of: "2026-05-01T13:00:00.000Z", with: "2026-05-01T13:12:00.000Z")
+        let earlier = Fixtures.failureLine.replacingOccurrences(
+            of: "2026-05-01T13:00:00.000Z", with: "2026-05-01T13:05:00.000Z")
+        let pipe = Pipe()
+        pipe.fileHandleForWriting.write(Data((Fixtures.failureLine + "\n" + late + "\n" + earlier + "\n").utf8))
+        try pipe.fileHandleForWriting.close()
+        _ = export.run(reading: pipe.fileHandleForReading.fileDescriptor)
+        let text = try String(contentsOfFile: directory.file("hermes.prom"), encoding: .utf8)
+        #expect(text.contains("\nhermes_last_run_timestamp_seconds 1777641120\n"), "\(text)")
+    }
+
     @Test func badLinesAreReportedAndTheValidRecordsStillExported() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("hermes.prom")
