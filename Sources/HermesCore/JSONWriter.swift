@@ -108,21 +108,35 @@ public struct JSONWriter {
     }
 
     public static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { appendString(utf8: $0, to: &bytes) }
+    }
+
+    /// UTF-8 bytes as a JSON string. The runs between characters that need escaping are copied
+    /// whole: appending byte by byte made escaping the largest cost of a Loki push.
+    public static func appendString(utf8 input: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        var runStart = 0
+        for index in 0..<input.count {
+            let byte = input[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[runStart..<index])) }
+            runStart = index + 1
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
             case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
+            default:
                 let hex = Array("0123456789abcdef".utf8)
                 bytes.append(contentsOf: [
                     0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
                 ])
-            default: bytes.append(byte)
             }
+        }
+        if runStart < input.count {
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[runStart..<input.count]))
         }
         bytes.append(UInt8(ascii: "\""))
     }

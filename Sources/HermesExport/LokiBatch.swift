@@ -92,28 +92,12 @@ public struct LokiBatch: Sendable {
                 bytes.append(UInt8(ascii: "["))
                 JSONWriter.appendString(Self.nanoseconds(milliseconds: entry.milliseconds), to: &bytes)
                 bytes.append(UInt8(ascii: ","))
-                appendJSONString(utf8: entry.line, to: &bytes)
+                entry.line.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &bytes) }
                 bytes.append(UInt8(ascii: "]"))
             }
             bytes += Array("]}".utf8)
         }
         bytes += Array("]}".utf8)
         return bytes
-    }
-
-    /// The line as a JSON string, escaping straight from its bytes (no String round trip).
-    private func appendJSONString(utf8 line: [UInt8], to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in line {
-            switch byte {
-            case UInt8(ascii: "\""): bytes += [0x5C, 0x22]
-            case UInt8(ascii: "\\"): bytes += [0x5C, 0x5C]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

@@ -74,6 +74,20 @@ import Testing
         JSONWriter.appendString("a\"b\\c\nd\u{01}é", to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self) == #""a\"b\\c\nd\u0001é""#)
     }
+
+    /// The writer copies the runs between escapes whole: escapes at either end, back to back,
+    /// alone, and none at all must all come out right and read back to the same text.
+    @Test(arguments: [
+        "", "plain", "\"", "\"\"", "\\end\\", "\u{1F}x\u{7F}", "\n\r\t", "é😀", "a\"😀\\\u{0}z",
+        String(repeating: "ab\"", count: 100),
+    ])
+    func writtenStringsReadBackUnchanged(text: String) throws {
+        var bytes: [UInt8] = []
+        JSONWriter.appendString(text, to: &bytes)
+        #expect(bytes.first == UInt8(ascii: "\"") && bytes.last == UInt8(ascii: "\""))
+        #expect(!bytes.dropFirst().dropLast().contains { $0 < 0x20 }, "no raw control character")
+        #expect(try JSONParser.parse(String(decoding: bytes, as: UTF8.self)) == .string(text))
+    }
 }
 
 @Suite struct JSONNumberTests {
