@@ -42,14 +42,14 @@ public struct AlertEngine: Sendable {
             state[.failure].consecutive += 1
             state[.failure].consecutiveGood = 0
             let count = state[.failure].consecutive
-            if count >= policy.failureThreshold,
-                let (isRepeat, targets) = fire(.failure, at: record.timestamp, in: &state, now: now)
-            {
-                notifications.append(
-                    AlertNotification(
-                        event: .failure, rule: .failure, consecutive: count, error: failure.error, record: record,
-                        timestamp: record.timestamp, title: "Speedtest failure (\(count) consecutive)",
-                        message: failure.error, isRepeat: isRepeat, providers: targets))
+            if count >= policy.failureThreshold {
+                for (isRepeat, targets) in fire(.failure, at: record.timestamp, in: &state, now: now) {
+                    notifications.append(
+                        AlertNotification(
+                            event: .failure, rule: .failure, consecutive: count, error: failure.error, record: record,
+                            timestamp: record.timestamp, title: "Speedtest failure (\(count) consecutive)",
+                            message: failure.error, isRepeat: isRepeat, providers: targets))
+                }
             }
         case .result(let result):
             let failures = state[.failure].consecutive
@@ -72,16 +72,17 @@ public struct AlertEngine: Sendable {
                     state[threshold.rule].consecutive += 1
                     state[threshold.rule].consecutiveGood = 0
                     let count = state[threshold.rule].consecutive
-                    guard count >= policy.breachCount,
-                        let (isRepeat, targets) = fire(threshold.rule, at: record.timestamp, in: &state, now: now)
-                    else { continue }
+                    guard count >= policy.breachCount else { continue }
                     let description = threshold.breachDescription(value)
-                    notifications.append(
-                        AlertNotification(
-                            event: .threshold, rule: threshold.rule, consecutive: count, error: description,
-                            record: record, timestamp: record.timestamp,
-                            title: "\(threshold.breachTitle) (\(count) consecutive result\(count == 1 ? "" : "s"))",
-                            message: description, isRepeat: isRepeat, providers: targets))
+                    for (isRepeat, targets) in fire(threshold.rule, at: record.timestamp, in: &state, now: now) {
+                        notifications.append(
+                            AlertNotification(
+                                event: .threshold, rule: threshold.rule, consecutive: count, error: description,
+                                record: record, timestamp: record.timestamp,
+                                title:
+                                    "\(threshold.breachTitle) (\(count) consecutive result\(count == 1 ? "" : "s"))",
+                                message: description, isRepeat: isRepeat, providers: targets))
+                    }
                 } else if case let raised = Self.raisedNote(state[threshold.rule]),
                     let recipients = settle(threshold.rule, in: &state)
                 {
@@ -97,23 +98,26 @@ public struct AlertEngine: Sendable {
         return .applied(notifications)
     }
 
-    /// Marks `rule` firing and returns the providers a notification is due to (nil: every one
-    /// is in its cooldown) and whether it repeats an earlier one. Each due provider's cooldown
+    /// Marks `rule` firing and returns the providers a notification is due to (none: every one
+    /// is in its cooldown), in two groups: those that get this alert for the first time, and
+    /// those to whom it is a repeat. Each due provider's cooldown
     /// is claimed now; `AlertRun` gives it back to a provider that did not take the message, so
     /// the next run tries that provider again.
-    private func fire(_ rule: AlertRule, at time: Timestamp, in state: inout AlertState, now: Timestamp) -> (
+    private func fire(_ rule: AlertRule, at time: Timestamp, in state: inout AlertState, now: Timestamp) -> [(
         isRepeat: Bool, targets: [String]
-    )? {
+    )] {
         var ruleState = state[rule]
-        let wasFiring = ruleState.isFiring
-        if !wasFiring { ruleState.firingSince = time }
+        if !ruleState.isFiring { ruleState.firingSince = time }
         let due = providers.filter { name in
             guard let last = ruleState.lastNotified(name), last <= now else { return true }
             return now.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= policy.cooldownMilliseconds
         }
+        // A provider that missed this alert so far gets it as new, not as a repeat.
+        let repeats = due.filter { ruleState.lastNotified($0) != nil }
+        let firsts = due.filter { ruleState.lastNotified($0) == nil }
         for name in due { ruleState.notified[name] = now }
         state[rule] = ruleState
-        return due.isEmpty ? nil : (wasFiring, due)
+        return [(false, firsts), (true, repeats)].filter { !$0.targets.isEmpty }
     }
 
     /// A good record for `rule`. While the alert fires it only counts towards

@@ -219,6 +219,20 @@ import Testing
         #expect(scenario.feed(failure(4), now: at(4)).isEmpty, "both providers are in their cooldown")
     }
 
+    /// ntfy missed the alert; when it fires again after the cooldown, the webhook gets a repeat
+    /// and ntfy gets the alert as new, in two notifications.
+    @Test func aProviderThatMissedTheAlertGetsItAsNewNotAsARepeat() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1))
+        scenario.engine.providers = ["webhook", "ntfy"]
+        let initial = scenario.state
+        let first = scenario.feed(failure(0), now: at(0))
+        #expect(first.map(\.providers) == [["webhook", "ntfy"]])
+        AlertRun.giveBackCooldown(.failure, of: "ntfy", claimedAt: at(0), in: &scenario.state, initial: initial)
+        let next = scenario.feed(failure(61), now: at(61))
+        #expect(next.map(\.isRepeat) == [false, true])
+        #expect(next.map(\.providers) == [["ntfy"], ["webhook"]])
+    }
+
     @Test func anUndeliveredAlertGivesItsCooldownBack() {
         var scenario = Scenario(AlertPolicy(failureThreshold: 1))
         let initial = scenario.state
