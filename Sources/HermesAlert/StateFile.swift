@@ -137,7 +137,8 @@ public enum StateCoding {
             guard case .integer(let version) = object["v"] ?? .null else { throw Problem("no version field \"v\"") }
             guard AlertState.readableFormatVersions.contains(version) else {
                 throw Problem(
-                    "format version \(version), this hermes-alert reads \(AlertState.formatVersion)",
+                    "format version \(version), this hermes-alert reads versions "
+                        + "\(AlertState.readableFormatVersions.lowerBound) to \(AlertState.readableFormatVersions.upperBound)",
                     isNewerFormat: version > AlertState.formatVersion)
             }
             var state = AlertState()
