@@ -15,206 +15,95 @@
 /// conversions), and tests that hold the two paths to it.
 struct CanonicalRecordDecoder {
     private let interner = StringInterner()
-    private let resultKeys = KeySequence(ResultField.allCases.map(\.key))
-    private let failureKeys = KeySequence(FailureField.allCases.map(\.key))
+    private let result = Layout(.result)
+    private let failure = Layout(.failure)
 
     func decode(_ line: UnsafeBufferPointer<UInt8>) -> Record? {
         var scanner = JSONParser(bytes: line)
         guard scanner.take(UInt8(ascii: "{")), scanner.takeKey("v"), case .integer(1) = scanner.scalar(),
             scanner.take(UInt8(ascii: ",")), scanner.takeKey("type"), case .text(let type, _) = scanner.scalar()
         else { return nil }
-        // Each kind returns its record itself: a Record is large, and every layer it passes
-        // through is a copy of its bytes.
-        if Self.equal(type, "result") { return decodeResult(&scanner) }
-        if Self.equal(type, "failure") { return decodeFailure(&scanner) }
+        if Self.equal(type, "result") { return decode(result, &scanner) }
+        if Self.equal(type, "failure") { return decode(failure, &scanner) }
         return nil
     }
 
-    private enum ResultField: Int, CaseIterable {
-        case timestamp, downloadMbps, uploadMbps, pingMs, jitterMs, ispName, serverName, serverLocation, serverID
-        case engine, serverURL, clientIP, probe, downloadLatencyMs, uploadLatencyMs, packetLossPct
-        case downloadBytes, uploadBytes, durationMs, streams
+    /// One kind's declared fields as the fast path needs them: keys to match in canonical order,
+    /// and per position what the value must be (plain values, nothing to retain per lookup).
+    private struct Layout {
+        struct Slot {
+            let field: Int
+            let kind: RecordField.Kind
+            let isRequired: Bool
+        }
 
-        var key: String {
-            switch self {
-            case .timestamp: "timestamp"
-            case .downloadMbps: "download_mbps"
-            case .uploadMbps: "upload_mbps"
-            case .pingMs: "ping_ms"
-            case .jitterMs: "jitter_ms"
-            case .ispName: "isp_name"
-            case .serverName: "server_name"
-            case .serverLocation: "server_location"
-            case .serverID: "server_id"
-            case .engine: "engine"
-            case .serverURL: "server_url"
-            case .clientIP: "client_ip"
-            case .probe: "probe"
-            case .downloadLatencyMs: "download_latency_ms"
-            case .uploadLatencyMs: "upload_latency_ms"
-            case .packetLossPct: "packet_loss_pct"
-            case .downloadBytes: "download_bytes"
-            case .uploadBytes: "upload_bytes"
-            case .durationMs: "duration_ms"
-            case .streams: "streams"
+        let kind: Record.Kind
+        let keys: KeySequence
+        let names: [String]
+        let slots: [Slot]
+        /// Fields that must be present, and fields written with a default when absent.
+        let required: [Int]
+        let defaults: [(field: Int, text: String)]
+
+        init(_ kind: Record.Kind) {
+            let fields = RecordSchema.fields(of: kind)
+            self.kind = kind
+            names = fields.map(\.key)
+            keys = KeySequence(names)
+            slots = fields.map { Slot(field: $0.index, kind: $0.kind, isRequired: $0.presence == .required) }
+            required = fields.filter { $0.presence == .required && $0.kind != .timestamp }.map(\.index)
+            defaults = fields.compactMap { field in
+                guard case .defaulted(let text) = field.presence else { return nil }
+                return (field.index, text)
             }
         }
     }
 
-    private func decodeResult(_ scanner: inout JSONParser) -> Record? {
-        // Locals, and one initializer call at the end: they move into the record, where filling
-        // in a SpeedResult made copies of it (a retain and a release of every string).
+    private func decode(_ layout: Layout, _ scanner: inout JSONParser) -> Record? {
         var timestamp: Timestamp?
-        var download: Double?
-        var upload: Double?
-        var ping: Double?
-        var jitter: Double?
-        var isp: String?
-        var serverName: String?
-        var serverLocation: String?
-        var serverID: String?
-        var extensions = SpeedResult.Extensions()
-        let complete = Self.readMembers(resultKeys, &scanner) { (field: ResultField, value) in
-            switch field {
-            case .timestamp: Self.timestamp(value, into: &timestamp)
-            case .downloadMbps: Self.measure(value, field.key, into: &download)
-            case .uploadMbps: Self.measure(value, field.key, into: &upload)
-            case .pingMs: Self.measure(value, field.key, into: &ping) && ping != nil
-            case .jitterMs: Self.measure(value, field.key, into: &jitter)
-            case .ispName: string(value, into: &isp)
-            case .serverName: string(value, into: &serverName)
-            case .serverLocation: string(value, into: &serverLocation)
-            case .serverID: self.serverID(value, field.key, into: &serverID)
-            case .engine: string(value, into: &extensions.engine)
-            case .serverURL: string(value, into: &extensions.serverURL)
-            case .clientIP: string(value, into: &extensions.clientIP)
-            case .probe: string(value, into: &extensions.probe)
-            case .downloadLatencyMs: Self.measure(value, field.key, into: &extensions.downloadLatencyMs)
-            case .uploadLatencyMs: Self.measure(value, field.key, into: &extensions.uploadLatencyMs)
-            case .packetLossPct: Self.packetLoss(value, into: &extensions.packetLossPct)
-            case .downloadBytes: Self.count(value, field.key, into: &extensions.downloadBytes)
-            case .uploadBytes: Self.count(value, field.key, into: &extensions.uploadBytes)
-            case .durationMs: Self.count(value, field.key, into: &extensions.durationMs)
-            case .streams: Self.count(value, field.key, into: &extensions.streams)
-            }
-        }
-        guard complete, let timestamp, let ping else { return nil }
-        return .result(
-            SpeedResult(
-                timestamp: timestamp, downloadMbps: download, uploadMbps: upload, pingMs: ping, jitterMs: jitter,
-                ispName: isp, serverName: serverName ?? "", serverLocation: serverLocation ?? "", serverID: serverID,
-                extensions: extensions))
-    }
-
-    private enum FailureField: Int, CaseIterable {
-        case timestamp, error, errorKind, engine, serverURL, probe
-
-        var key: String {
-            switch self {
-            case .timestamp: "timestamp"
-            case .error: "error"
-            case .errorKind: "error_kind"
-            case .engine: "engine"
-            case .serverURL: "server_url"
-            case .probe: "probe"
-            }
-        }
-    }
-
-    private func decodeFailure(_ scanner: inout JSONParser) -> Record? {
-        var timestamp: Timestamp?
-        var error: String?
-        var kind: String?
-        var engine: String?
-        var serverURL: String?
-        var probe: String?
-        let complete = Self.readMembers(failureKeys, &scanner) { (field: FailureField, value) in
-            switch field {
-            case .timestamp: Self.timestamp(value, into: &timestamp)
-            case .error: string(value, into: &error) && error?.isEmpty == false
-            case .errorKind: string(value, into: &kind)
-            case .engine: string(value, into: &engine)
-            case .serverURL: string(value, into: &serverURL)
-            case .probe: string(value, into: &probe)
-            }
-        }
-        guard complete, let timestamp, let error, let kind = kind.flatMap(MeasurementFailure.ErrorKind.init(rawValue:))
-        else { return nil }
-        return .failure(
-            MeasurementFailure(
-                timestamp: timestamp, error: error, errorKind: kind, engine: engine, serverURL: serverURL, probe: probe)
-        )
-    }
-
-    /// Reads the members after `type`, in the order of `keys`, to the end of the line, handing each
-    /// field and its value to `take`. False when a member is not for the fast path, or `take`
-    /// declines its value.
-    private static func readMembers<Field: RawRepresentable<Int>>(
-        _ keys: KeySequence, _ scanner: inout JSONParser, _ take: (Field, Scalar) -> Bool
-    ) -> Bool {
+        var values = RecordValues()
         var next = 0
         while scanner.take(UInt8(ascii: ",")) {
-            guard let position = keys.take(from: next, in: &scanner), let field = Field(rawValue: position),
-                scanner.take(UInt8(ascii: ":")), let value = scanner.scalar(), take(field, value)
-            else { return false }
+            guard let position = layout.keys.take(from: next, in: &scanner), scanner.take(UInt8(ascii: ":")),
+                let scalar = scanner.scalar()
+            else { return nil }
+            let slot = layout.slots[position]
+            if slot.kind == .timestamp {
+                guard case .text(let bytes, _) = scalar, case .success(let milliseconds) = Timestamp.parse(bytes)
+                else { return nil }
+                timestamp = Timestamp(millisecondsSinceEpoch: milliseconds)
+            } else {
+                guard let value = convert(scalar, slot, key: layout.names[position]) else { return nil }
+                values[slot: slot.field] = value
+            }
             next = position + 1
         }
-        return scanner.takeEnd()
+        guard scanner.takeEnd(), let timestamp else { return nil }
+        for field in layout.required where values[slot: field].isAbsent { return nil }
+        for (field, text) in layout.defaults where values[slot: field].isAbsent { values[slot: field] = .text(text) }
+        return Record(kind: layout.kind, timestamp: timestamp, values: values)
     }
 
-    // Conversions of one value into its field. False when the fast path cannot take the value:
-    // the general path will then reject it, or decode it itself.
-
-    private static func timestamp(_ value: Scalar, into target: inout Timestamp?) -> Bool {
-        guard case .text(let bytes, _) = value, case .success(let milliseconds) = Timestamp.parse(bytes) else {
-            return false
-        }
-        target = Timestamp(millisecondsSinceEpoch: milliseconds)
-        return true
-    }
-
-    private static func measure(_ value: Scalar, _ key: String, into target: inout Double?) -> Bool {
-        if case .null = value {
-            target = nil
-            return true
-        }
-        guard let number = value.number else { return false }
-        do { target = try Fields.measure(key, number) } catch { return false }
-        return true
-    }
-
-    private static func packetLoss(_ value: Scalar, into target: inout Double?) -> Bool {
-        var loss: Double?
-        guard measure(value, "packet_loss_pct", into: &loss) else { return false }
-        do { target = try RecordDecoder.checkPacketLoss(loss) } catch { return false }
-        return true
-    }
-
-    private static func count(_ value: Scalar, _ key: String, into target: inout Int64?) -> Bool {
-        if case .null = value {
-            target = nil
-            return true
-        }
-        guard let number = value.number else { return false }
-        do { target = try Fields.count(key, number) } catch { return false }
-        return true
-    }
-
-    private func string(_ value: Scalar, into target: inout String?) -> Bool {
-        switch value {
-        case .null: target = nil
+    /// One value into its field's form; nil when the fast path cannot take it: the general path
+    /// will then reject it, or decode it itself.
+    private func convert(_ scalar: Scalar, _ slot: Layout.Slot, key: String) -> FieldValue? {
+        switch scalar {
+        case .null:
+            return slot.isRequired ? nil : .absent
         case .text(let bytes, let isASCII):
-            guard let text = interner.string(bytes, isASCII: isASCII) else { return false }
-            target = text
-        case .integer, .double: return false
+            switch slot.kind {
+            case .text, .sentence, .errorKind, .identifier:
+                guard let text = interner.string(bytes, isASCII: isASCII) else { return nil }
+                if slot.kind == .sentence && text.isEmpty { return nil }
+                if slot.kind == .errorKind && MeasurementFailure.ErrorKind(rawValue: text) == nil { return nil }
+                return .text(text)
+            case .timestamp, .measure, .percentage, .count:
+                return nil
+            }
+        case .integer, .double:
+            guard slot.kind.isNumeric || slot.kind == .identifier, let number = scalar.number else { return nil }
+            return try? Fields.convert(number, key: key, kind: slot.kind, isRequired: slot.isRequired)
         }
-        return true
-    }
-
-    private func serverID(_ value: Scalar, _ key: String, into target: inout String?) -> Bool {
-        guard let number = value.number else { return string(value, into: &target) }
-        do { target = try Fields.serverID(key, number) } catch { return false }
-        return true
     }
 
     fileprivate static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {

@@ -19,13 +19,18 @@ public struct JSONParser {
     var index = 0
     private var depth = 0
     private static let maximumDepth = 64
+    /// Keys the caller expects, returned as shared strings instead of new ones.
+    private let knownKeys: KeyTable?
 
-    init(bytes: UnsafeBufferPointer<UInt8>) {
+    init(bytes: UnsafeBufferPointer<UInt8>, knownKeys: KeyTable? = nil) {
         self.bytes = bytes
+        self.knownKeys = knownKeys
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, knownKeys: KeyTable? = nil) throws(Failure)
+        -> JSONValue
+    {
+        var parser = JSONParser(bytes: bytes, knownKeys: knownKeys)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -166,13 +171,14 @@ public struct JSONParser {
         return try result.get()
     }
 
-    /// A key: the shared instance when it is one of the record's field names (no allocation,
-    /// no validation, and later comparisons with the same name are cheap), else a new string.
+    /// A key: the shared instance when it is one of the known keys (no allocation, no
+    /// validation, and later comparisons with the same name are cheap), else a new string.
     private mutating func parseKey() throws(Failure) -> String {
+        guard let knownKeys else { return try parseString() }
         var end = index + 1
         while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\""),
-            let known = KnownKeys.shared.lookup(UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]))
+            let known = knownKeys.lookup(UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]))
         {
             index = end + 1
             return known
@@ -409,73 +415,5 @@ public struct JSONParser {
 
     private func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
-    }
-}
-
-/// The field names Hermes reads, kept as shared strings so parsing a record does not build them.
-///
-/// `@unchecked Sendable`: written once in `init`, read-only after.
-final class KnownKeys: @unchecked Sendable {
-    static let shared = KnownKeys()
-
-    private static let names: [String] = [
-        "v", "type", "timestamp", "download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name",
-        "server_name", "server_location", "server_id", "engine", "server_url", "client_ip", "probe",
-        "download_latency_ms", "upload_latency_ms", "packet_loss_pct", "download_bytes", "upload_bytes",
-        "duration_ms", "streams", "error", "error_kind", "ping", "download", "upload", "packetLoss", "isp",
-        "interface", "server", "result", "latency", "jitter", "bandwidth", "bytes", "elapsed", "iqm", "low",
-        "high", "id", "host", "port", "name", "location", "country", "ip", "externalIp", "internalIp",
-        "macAddr", "isVpn", "url", "persisted", "level", "message",
-    ]
-    private static let slotCount = 128
-
-    /// Open addressing on the FNV-1a hash of the name's bytes. Slot `i` holds the name's index + 1
-    /// (0 is empty); `bytes` holds every name's UTF-8, at `offsets[index]`.
-    private let slots: UnsafeMutablePointer<Int>
-    private let hashes: UnsafeMutablePointer<UInt64>
-    private let offsets: UnsafeMutablePointer<Int>
-    private let lengths: UnsafeMutablePointer<Int>
-    private let bytes: UnsafeMutablePointer<UInt8>
-    private let strings: [String]
-
-    private init() {
-        let names = Self.names
-        strings = names
-        slots = .allocate(capacity: Self.slotCount)
-        slots.initialize(repeating: 0, count: Self.slotCount)
-        hashes = .allocate(capacity: names.count)
-        offsets = .allocate(capacity: names.count)
-        lengths = .allocate(capacity: names.count)
-        let total = names.reduce(0) { $0 + $1.utf8.count }
-        bytes = .allocate(capacity: total)
-        var offset = 0
-        for (index, name) in names.enumerated() {
-            let utf8 = Array(name.utf8)
-            (bytes + offset).initialize(from: utf8, count: utf8.count)
-            offsets[index] = offset
-            lengths[index] = utf8.count
-            offset += utf8.count
-            let hash = utf8.withUnsafeBufferPointer { JSONParser.hash($0) }
-            hashes[index] = hash
-            var slot = Int(hash & UInt64(Self.slotCount - 1))
-            while slots[slot] != 0 { slot = (slot + 1) & (Self.slotCount - 1) }
-            slots[slot] = index + 1
-        }
-    }
-
-    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> String? {
-        guard let base = key.baseAddress else { return nil }
-        let hash = JSONParser.hash(key)
-        var slot = Int(hash & UInt64(Self.slotCount - 1))
-        while slots[slot] != 0 {
-            let index = slots[slot] - 1
-            if hashes[index] == hash && lengths[index] == key.count
-                && memcmp(bytes + offsets[index], base, key.count) == 0
-            {
-                return strings[index]
-            }
-            slot = (slot + 1) & (Self.slotCount - 1)
-        }
-        return nil
     }
 }

@@ -5,6 +5,12 @@
 public enum OoklaForm {
     static let progressTypes: Set<String> = ["testStart", "ping", "download", "upload"]
     static let engine = "ookla-cli"
+    /// The keys of Ookla lines that are not record fields, for the parser's key table.
+    static let keys = [
+        "ping", "download", "upload", "packetLoss", "isp", "interface", "server", "result", "latency", "jitter",
+        "bandwidth", "bytes", "elapsed", "iqm", "low", "high", "id", "host", "port", "name", "location", "country",
+        "ip", "externalIp", "internalIp", "macAddr", "isVpn", "url", "persisted", "level", "message",
+    ]
 
     static func decodeResult(_ object: JSONObject) throws(RecordDecoder.Rejection) -> SpeedResult {
         var fields = Fields(object)

@@ -1,4 +1,4 @@
-/// One line of the stream every Hermes tool reads and writes (DESIGN.md §1).
+/// One line of the stream every Hermes tool reads and writes (docs/ARCHITECTURE.md, "The record").
 public enum Record: Equatable, Sendable {
     case result(SpeedResult)
     case failure(MeasurementFailure)
@@ -19,27 +19,51 @@ public enum Record: Equatable, Sendable {
         }
     }
 
+    /// The values of the declared fields (`RecordSchema`).
+    public var values: RecordValues {
+        switch self {
+        case .result(let result): result.values
+        case .failure(let failure): failure.values
+        }
+    }
+
+    public var unknownFields: JSONObject {
+        switch self {
+        case .result(let result): result.unknownFields
+        case .failure(let failure): failure.unknownFields
+        }
+    }
+
+    /// A record of `kind` from its parts; `values` holds only fields of that kind.
+    public init(kind: Kind, timestamp: Timestamp, values: RecordValues, unknownFields: JSONObject = JSONObject()) {
+        switch kind {
+        case .result: self = .result(SpeedResult(timestamp: timestamp, values: values, unknownFields: unknownFields))
+        case .failure:
+            self = .failure(MeasurementFailure(timestamp: timestamp, values: values, unknownFields: unknownFields))
+        }
+    }
+
     public enum Kind: String, Sendable, CaseIterable {
         case result
         case failure
     }
 }
 
-/// A completed measurement. Field names and units follow Python Hermes `SpeedResult.to_dict()`.
+/// A completed measurement. Field names and units follow Python Hermes `SpeedResult.to_dict()`;
+/// the fields themselves are declared in `RecordSchema`, and the properties below name the ones
+/// code uses.
 public struct SpeedResult: Equatable, Sendable {
     public var timestamp: Timestamp
-    /// Mbit/s (10^6 bit/s); nil when the phase was skipped.
-    public var downloadMbps: Double?
-    public var uploadMbps: Double?
-    public var pingMs: Double
-    public var jitterMs: Double?
-    public var ispName: String?
-    public var serverName: String
-    public var serverLocation: String
-    public var serverID: String?
-    public var extensions: Extensions
+    /// Every declared field's value; the named properties read and write it.
+    public var values: RecordValues
     /// Fields this version does not know, kept in input order for `--tee`.
     public var unknownFields: JSONObject
+
+    public init(timestamp: Timestamp, values: RecordValues, unknownFields: JSONObject = JSONObject()) {
+        self.timestamp = timestamp
+        self.values = values
+        self.unknownFields = unknownFields
+    }
 
     public init(
         timestamp: Timestamp, downloadMbps: Double?, uploadMbps: Double?, pingMs: Double,
@@ -48,6 +72,8 @@ public struct SpeedResult: Equatable, Sendable {
         unknownFields: JSONObject = JSONObject()
     ) {
         self.timestamp = timestamp
+        self.values = extensions.values
+        self.unknownFields = unknownFields
         self.downloadMbps = downloadMbps
         self.uploadMbps = uploadMbps
         self.pingMs = pingMs
@@ -56,29 +82,68 @@ public struct SpeedResult: Equatable, Sendable {
         self.serverName = serverName
         self.serverLocation = serverLocation
         self.serverID = serverID
-        self.extensions = extensions
-        self.unknownFields = unknownFields
     }
 
-    /// The optional fields Hermes added to the Python record.
+    /// Mbit/s (10^6 bit/s); nil when the phase was skipped.
+    public var downloadMbps: Double? {
+        get { values[.downloadMbps].number }
+        set { values[.downloadMbps] = FieldValue(newValue) }
+    }
+    public var uploadMbps: Double? {
+        get { values[.uploadMbps].number }
+        set { values[.uploadMbps] = FieldValue(newValue) }
+    }
+    public var pingMs: Double {
+        get { values[.pingMs].number ?? 0 }
+        set { values[.pingMs] = .number(newValue) }
+    }
+    public var jitterMs: Double? {
+        get { values[.jitterMs].number }
+        set { values[.jitterMs] = FieldValue(newValue) }
+    }
+    public var ispName: String? {
+        get { values[.ispName].text }
+        set { values[.ispName] = FieldValue(newValue) }
+    }
+    public var serverName: String {
+        get { values[.serverName].text ?? "" }
+        set { values[.serverName] = .text(newValue) }
+    }
+    public var serverLocation: String {
+        get { values[.serverLocation].text ?? "" }
+        set { values[.serverLocation] = .text(newValue) }
+    }
+    public var serverID: String? {
+        get { values[.serverID].text }
+        set { values[.serverID] = FieldValue(newValue) }
+    }
+
+    /// The optional fields Hermes added to the Python record, as a view of the same values.
+    /// Setting it replaces those fields only; the Python ones stay.
+    public var extensions: Extensions {
+        get { Extensions(values: values) }
+        set {
+            for field in Self.hermesFields { values[field] = newValue.values[field] }
+        }
+    }
+
+    private static let hermesFields = RecordSchema.fields(of: .result).filter { $0.python == nil }
+
+    /// The optional fields Hermes added to the Python record. Holds a whole `RecordValues`, so that
+    /// a result built from it keeps every field set here.
     public struct Extensions: Equatable, Sendable {
-        public var engine: String?
-        public var serverURL: String?
-        public var clientIP: String?
-        public var probe: String?
-        public var downloadLatencyMs: Double?
-        public var uploadLatencyMs: Double?
-        public var packetLossPct: Double?
-        public var downloadBytes: Int64?
-        public var uploadBytes: Int64?
-        public var durationMs: Int64?
-        public var streams: Int64?
+        public var values: RecordValues
+
+        public init(values: RecordValues) {
+            self.values = values
+        }
 
         public init(
             engine: String? = nil, serverURL: String? = nil, clientIP: String? = nil, probe: String? = nil,
             downloadLatencyMs: Double? = nil, uploadLatencyMs: Double? = nil, packetLossPct: Double? = nil,
             downloadBytes: Int64? = nil, uploadBytes: Int64? = nil, durationMs: Int64? = nil, streams: Int64? = nil
         ) {
+            values = RecordValues()
             self.engine = engine
             self.serverURL = serverURL
             self.clientIP = clientIP
@@ -91,31 +156,100 @@ public struct SpeedResult: Equatable, Sendable {
             self.durationMs = durationMs
             self.streams = streams
         }
+
+        public var engine: String? {
+            get { values[.engine].text }
+            set { values[.engine] = FieldValue(newValue) }
+        }
+        public var serverURL: String? {
+            get { values[.serverURL].text }
+            set { values[.serverURL] = FieldValue(newValue) }
+        }
+        public var clientIP: String? {
+            get { values[.clientIP].text }
+            set { values[.clientIP] = FieldValue(newValue) }
+        }
+        public var probe: String? {
+            get { values[.probe].text }
+            set { values[.probe] = FieldValue(newValue) }
+        }
+        public var downloadLatencyMs: Double? {
+            get { values[.downloadLatencyMs].number }
+            set { values[.downloadLatencyMs] = FieldValue(newValue) }
+        }
+        public var uploadLatencyMs: Double? {
+            get { values[.uploadLatencyMs].number }
+            set { values[.uploadLatencyMs] = FieldValue(newValue) }
+        }
+        public var packetLossPct: Double? {
+            get { values[.packetLossPct].number }
+            set { values[.packetLossPct] = FieldValue(newValue) }
+        }
+        public var downloadBytes: Int64? {
+            get { values[.downloadBytes].integer }
+            set { values[.downloadBytes] = FieldValue(newValue) }
+        }
+        public var uploadBytes: Int64? {
+            get { values[.uploadBytes].integer }
+            set { values[.uploadBytes] = FieldValue(newValue) }
+        }
+        public var durationMs: Int64? {
+            get { values[.durationMs].integer }
+            set { values[.durationMs] = FieldValue(newValue) }
+        }
+        public var streams: Int64? {
+            get { values[.streams].integer }
+            set { values[.streams] = FieldValue(newValue) }
+        }
     }
 }
 
 /// A measurement that did not complete. Gaps are data: failures are stored and alerted on.
 public struct MeasurementFailure: Equatable, Sendable {
     public var timestamp: Timestamp
-    /// One human sentence naming what failed and where.
-    public var error: String
-    public var errorKind: ErrorKind
-    public var engine: String?
-    public var serverURL: String?
-    public var probe: String?
+    public var values: RecordValues
     public var unknownFields: JSONObject
+
+    public init(timestamp: Timestamp, values: RecordValues, unknownFields: JSONObject = JSONObject()) {
+        self.timestamp = timestamp
+        self.values = values
+        self.unknownFields = unknownFields
+    }
 
     public init(
         timestamp: Timestamp, error: String, errorKind: ErrorKind, engine: String? = nil,
         serverURL: String? = nil, probe: String? = nil, unknownFields: JSONObject = JSONObject()
     ) {
         self.timestamp = timestamp
+        self.values = RecordValues()
+        self.unknownFields = unknownFields
         self.error = error
         self.errorKind = errorKind
         self.engine = engine
         self.serverURL = serverURL
         self.probe = probe
-        self.unknownFields = unknownFields
+    }
+
+    /// One human sentence naming what failed and where.
+    public var error: String {
+        get { values[.error].text ?? "" }
+        set { values[.error] = .text(newValue) }
+    }
+    public var errorKind: ErrorKind {
+        get { values[.errorKind].text.flatMap(ErrorKind.init(rawValue:)) ?? .internal }
+        set { values[.errorKind] = .text(newValue.rawValue) }
+    }
+    public var engine: String? {
+        get { values[.engine].text }
+        set { values[.engine] = FieldValue(newValue) }
+    }
+    public var serverURL: String? {
+        get { values[.serverURL].text }
+        set { values[.serverURL] = FieldValue(newValue) }
+    }
+    public var probe: String? {
+        get { values[.probe].text }
+        set { values[.probe] = FieldValue(newValue) }
     }
 
     public enum ErrorKind: String, Sendable, CaseIterable {

@@ -13,6 +13,9 @@ public enum RecordDecoder {
         public var description: String { reason }
     }
 
+    /// Every key of the accepted forms: parsing a line returns these as shared strings.
+    static let knownKeys = KeyTable(["v", "type"] + RecordSchema.fields.map(\.key) + OoklaForm.keys)
+
     public static func decode(_ value: JSONValue) throws(Rejection) -> Outcome {
         guard case .object(let object) = value else {
             throw Rejection("expected a JSON object, got \(value.typeName)")
@@ -53,63 +56,24 @@ public enum RecordDecoder {
         guard number == Record.schemaVersion else {
             throw Rejection("unsupported schema version \(number) (this Hermes reads version \(Record.schemaVersion))")
         }
+        let kind: Record.Kind
         switch try fields.requiredString("type") {
-        case "result": return .result(try decodeResult(&fields))
-        case "failure": return .failure(try decodeFailure(&fields))
+        case "result": kind = .result
+        case "failure": kind = .failure
         case let other: throw Rejection("unknown record type \"\(other)\" (expected \"result\" or \"failure\")")
         }
+        return try decodeFields(of: kind, &fields)
     }
 
-    /// Reads the fields in canonical order, which makes each lookup a single comparison for
-    /// records Hermes wrote itself.
-    private static func decodeResult(_ fields: inout Fields) throws(Rejection) -> SpeedResult {
+    /// Reads the declared fields of `kind` in canonical order, which makes each lookup a single
+    /// comparison for records Hermes wrote itself; the rest become the record's unknown fields.
+    static func decodeFields(of kind: Record.Kind, _ fields: inout Fields) throws(Rejection) -> Record {
         let timestamp = try fields.timestamp()
-        let download = try fields.optionalMeasure("download_mbps")
-        let upload = try fields.optionalMeasure("upload_mbps")
-        let ping = try fields.requiredMeasure("ping_ms")
-        let jitter = try fields.optionalMeasure("jitter_ms")
-        let isp = try fields.optionalString("isp_name")
-        let serverName = try fields.optionalString("server_name") ?? ""
-        let serverLocation = try fields.optionalString("server_location") ?? ""
-        let serverID = try fields.serverID()
-        var extensions = SpeedResult.Extensions()
-        extensions.engine = try fields.optionalString("engine")
-        extensions.serverURL = try fields.optionalString("server_url")
-        extensions.clientIP = try fields.optionalString("client_ip")
-        extensions.probe = try fields.optionalString("probe")
-        extensions.downloadLatencyMs = try fields.optionalMeasure("download_latency_ms")
-        extensions.uploadLatencyMs = try fields.optionalMeasure("upload_latency_ms")
-        extensions.packetLossPct = try checkPacketLoss(fields.optionalMeasure("packet_loss_pct"))
-        extensions.downloadBytes = try fields.optionalCount("download_bytes")
-        extensions.uploadBytes = try fields.optionalCount("upload_bytes")
-        extensions.durationMs = try fields.optionalCount("duration_ms")
-        extensions.streams = try fields.optionalCount("streams")
-        return SpeedResult(
-            timestamp: timestamp, downloadMbps: download, uploadMbps: upload, pingMs: ping, jitterMs: jitter,
-            ispName: isp, serverName: serverName, serverLocation: serverLocation, serverID: serverID,
-            extensions: extensions, unknownFields: fields.unread())
-    }
-
-    static func checkPacketLoss(_ loss: Double?) throws(Rejection) -> Double? {
-        if let loss, loss > 100 { throw Rejection("\"packet_loss_pct\" must be at most 100, got \(loss)") }
-        return loss
-    }
-
-    private static func decodeFailure(_ fields: inout Fields) throws(Rejection) -> MeasurementFailure {
-        let timestamp = try fields.timestamp()
-        let error = try fields.requiredString("error")
-        guard !error.isEmpty else { throw Rejection("\"error\" must describe what failed, got an empty string") }
-        let kindText = try fields.requiredString("error_kind")
-        guard let kind = MeasurementFailure.ErrorKind(rawValue: kindText) else {
-            let known = MeasurementFailure.ErrorKind.allCases.map(\.rawValue).joined(separator: ", ")
-            throw Rejection("unknown \"error_kind\" \"\(kindText)\" (expected one of \(known))")
+        var values = RecordValues()
+        for field in RecordSchema.fields(of: kind) where field.kind != .timestamp {
+            values[field] = try fields.value(of: field)
         }
-        let engine = try fields.optionalString("engine")
-        let serverURL = try fields.optionalString("server_url")
-        let probe = try fields.optionalString("probe")
-        return MeasurementFailure(
-            timestamp: timestamp, error: error, errorKind: kind, engine: engine, serverURL: serverURL, probe: probe,
-            unknownFields: fields.unread())
+        return Record(kind: kind, timestamp: timestamp, values: values, unknownFields: fields.unread())
     }
 }
 
@@ -151,6 +115,61 @@ struct Fields {
         let allRead = count <= 64 && readMask == (count == 64 ? UInt64.max : (1 << UInt64(count)) - 1)
         if allRead { return JSONObject() }
         return JSONObject(object.members.indices.filter { !wasRead($0) }.map { object.members[$0] })
+    }
+
+    /// The value of a declared field, by the field's kind and presence.
+    mutating func value(of field: RecordField) throws(RecordDecoder.Rejection) -> FieldValue {
+        let found = value(field.key)
+        switch found {
+        case .none, .some(.null):
+            switch field.presence {
+            case .optional, .nullable: return .absent
+            case .defaulted(let text): return .text(text)
+            case .required:
+                guard found != nil else { throw .init("missing required field \"\(field.key)\"") }
+                let expected = field.kind.isNumeric ? "a number" : "a string"
+                throw .init("\"\(field.key)\" must be \(expected), got null")
+            }
+        case .some(let value):
+            return try Self.convert(value, for: field)
+        }
+    }
+
+    /// A present, non-null value checked against its field's kind. Static, so that
+    /// CanonicalRecordDecoder applies the same rules.
+    static func convert(_ value: JSONValue, for field: RecordField) throws(RecordDecoder.Rejection) -> FieldValue {
+        try convert(value, key: field.key, kind: field.kind, isRequired: field.presence == .required)
+    }
+
+    static func convert(_ value: JSONValue, key: String, kind: RecordField.Kind, isRequired: Bool)
+        throws(RecordDecoder.Rejection) -> FieldValue
+    {
+        switch kind {
+        case .text, .sentence, .errorKind, .timestamp:
+            guard case .string(let text) = value else {
+                throw .init("\"\(key)\" must be a string\(isRequired ? "" : " or null"), got \(value.typeName)")
+            }
+            if kind == .sentence && text.isEmpty {
+                throw .init("\"\(key)\" must describe what failed, got an empty string")
+            }
+            if kind == .errorKind && MeasurementFailure.ErrorKind(rawValue: text) == nil {
+                let known = MeasurementFailure.ErrorKind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw .init("unknown \"\(key)\" \"\(text)\" (expected one of \(known))")
+            }
+            return .text(text)
+        case .identifier:
+            return FieldValue(try serverID(key, value))
+        case .measure:
+            return FieldValue(try measure(key, value))
+        case .percentage:
+            let percentage = try measure(key, value)
+            if let percentage, percentage > 100 {
+                throw .init("\"\(key)\" must be at most 100, got \(percentage)")
+            }
+            return FieldValue(percentage)
+        case .count:
+            return FieldValue(try count(key, value))
+        }
     }
 
     mutating func requiredString(_ key: String) throws(RecordDecoder.Rejection) -> String {

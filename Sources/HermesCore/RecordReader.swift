@@ -74,7 +74,7 @@ public struct RecordReader {
             return decode(line: UnsafeBufferPointer(rebasing: trimmed[3...]), canonical: canonical)
         }
         do {
-            let value = try JSONParser.parse(trimmed)
+            let value = try JSONParser.parse(trimmed, knownKeys: RecordDecoder.knownKeys)
             return .success(try RecordDecoder.decode(value))
         } catch let error as JSONParser.Failure {
             return .failure(.init("invalid JSON: \(error.message)"))

@@ -1,32 +1,31 @@
 import HermesCore
 
 /// The Python Hermes CSV: its exact header, Python's "excel" dialect (`\r\n`, minimal quoting,
-/// doubled quotes), floats as Python writes them, an empty cell for null. Results only.
+/// doubled quotes), floats as Python writes them, an empty cell for null. Results only; the
+/// columns are the record fields `RecordSchema` marks as the Python Hermes's.
 public enum CSVFormat {
-    public static let header = [
-        "timestamp", "download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name", "server_name",
-        "server_location", "server_id",
-    ]
+    static let fields = RecordSchema.fields.filter { $0.python != nil }
+    public static let header = fields.map(\.key)
     public static let headerLine = Array((header.joined(separator: ",") + "\r\n").utf8)
 
     public static func row(_ result: SpeedResult) -> [UInt8] {
         var bytes: [UInt8] = []
-        let cells: [String?] = [
-            result.timestamp.rfc3339, number(result.downloadMbps), number(result.uploadMbps),
-            number(result.pingMs), number(result.jitterMs), result.ispName, result.serverName,
-            result.serverLocation, result.serverID,
-        ]
-        for (index, cell) in cells.enumerated() {
+        for (index, field) in fields.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            appendCell(cell ?? "", to: &bytes)
+            if field.kind == .timestamp {
+                appendCell(result.timestamp.rfc3339, to: &bytes)
+                continue
+            }
+            switch result.values[field] {
+            case .absent: break
+            case .text(let text): appendCell(text, to: &bytes)
+            // Swift's shortest round-trip form matches Python's `repr` for the values Hermes writes.
+            case .number(let number): appendCell(number.description, to: &bytes)
+            case .integer(let integer): appendCell(integer.description, to: &bytes)
+            }
         }
         bytes.append(contentsOf: [0x0D, 0x0A])
         return bytes
-    }
-
-    /// Swift's shortest round-trip form matches Python's `repr` for the values Hermes writes.
-    private static func number(_ value: Double?) -> String? {
-        value.map { $0.description }
     }
 
     private static func appendCell(_ text: String, to bytes: inout [UInt8]) {
@@ -109,28 +108,42 @@ public enum CSVFormat {
         guard cells.count == header.count else {
             throw .init("expected \(header.count) cells, found \(cells.count)")
         }
-        func measure(_ index: Int) throws(RecordDecoder.Rejection) -> Double? {
-            let text = cells[index]
-            if text.isEmpty { return nil }
-            guard let value = Double(text), value.isFinite, value >= 0 else {
-                throw .init("\(header[index]) \"\(text)\" is not a finite non-negative number")
+        var timestamp: Timestamp?
+        var values = RecordValues()
+        for (field, text) in zip(fields, cells) {
+            switch field.kind {
+            case .timestamp:
+                do {
+                    timestamp = try Timestamp(rfc3339: text)
+                } catch {
+                    throw .init("\(field.key) \"\(text)\" \(error.message)")
+                }
+            case .measure, .percentage:
+                if text.isEmpty { break }
+                guard let value = Double(text), value.isFinite, value >= 0,
+                    field.kind == .measure || value <= 100
+                else {
+                    throw .init("\(field.key) \"\(text)\" is not a finite non-negative number")
+                }
+                values[field] = .number(value)
+            case .count:
+                if text.isEmpty { break }
+                guard let value = Int64(text), value >= 0 else {
+                    throw .init("\(field.key) \"\(text)\" is not a non-negative whole number")
+                }
+                values[field] = .integer(value)
+            case .text, .sentence, .identifier, .errorKind:
+                if case .defaulted = field.presence {
+                    values[field] = .text(text)
+                } else if !text.isEmpty {
+                    values[field] = .text(text)
+                }
             }
-            return value
+            if field.presence == .required && values[field].isAbsent && field.kind != .timestamp {
+                throw .init("\(field.key) is empty")
+            }
         }
-        func required(_ index: Int) throws(RecordDecoder.Rejection) -> Double {
-            guard let value = try measure(index) else { throw .init("\(header[index]) is empty") }
-            return value
-        }
-        let timestamp: Timestamp
-        do {
-            timestamp = try Timestamp(rfc3339: cells[0])
-        } catch {
-            throw .init("timestamp \"\(cells[0])\" \(error.message)")
-        }
-        return SpeedResult(
-            timestamp: timestamp, downloadMbps: try measure(1), uploadMbps: try measure(2),
-            pingMs: try required(3), jitterMs: try measure(4),
-            ispName: cells[5].isEmpty ? nil : cells[5], serverName: cells[6], serverLocation: cells[7],
-            serverID: cells[8].isEmpty ? nil : cells[8])
+        guard let timestamp else { throw .init("the header names no timestamp column") }
+        return SpeedResult(timestamp: timestamp, values: values)
     }
 }

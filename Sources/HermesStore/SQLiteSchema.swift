@@ -9,44 +9,61 @@ import HermesCore
 enum SQLiteSchema {
     static let version: Int64 = 1
 
-    /// Column names in insert order; `id` is left to SQLite.
-    static let columns = [
-        "timestamp", "download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name", "server_name",
-        "server_location", "server_id", "type", "error", "error_kind", "engine", "server_url", "client_ip",
-        "probe", "download_latency_ms", "upload_latency_ms", "packet_loss_pct", "download_bytes",
-        "upload_bytes", "duration_ms", "streams", "source_timestamp",
-    ]
+    /// A column of `results` besides `id`: a record field (named by its key), the record's kind,
+    /// or the original text of a timestamp the Python Hermes migration rewrote.
+    enum Column {
+        case field(RecordField)
+        case type
+        case sourceTimestamp
+
+        var name: String {
+            switch self {
+            case .field(let field): field.key
+            case .type: "type"
+            case .sourceTimestamp: "source_timestamp"
+            }
+        }
+
+        var definition: String {
+            switch self {
+            case .type: return "type TEXT NOT NULL DEFAULT 'result' CHECK (type IN ('result', 'failure'))"
+            case .sourceTimestamp: return "source_timestamp TEXT"
+            case .field(let field):
+                switch field.kind {
+                case .timestamp: return "\(field.key) TEXT NOT NULL"
+                case .text, .sentence, .identifier, .errorKind: return "\(field.key) TEXT"
+                case .measure, .percentage: return "\(field.key) REAL"
+                case .count: return "\(field.key) INTEGER"
+                }
+            }
+        }
+    }
+
+    /// The Python Hermes columns first, then `type` and Hermes's own fields, then
+    /// `source_timestamp`. A field declared later is added to existing databases as a column at
+    /// the end (`addMissingColumns`), so this order is only that of a new database.
+    static let columns: [Column] =
+        RecordSchema.fields.filter { $0.python != nil }.map(Column.field) + [.type]
+        + RecordSchema.fields.filter { $0.python == nil }.map(Column.field) + [.sourceTimestamp]
 
     static func createTable(named name: String) -> String {
-        """
-        CREATE TABLE \(name) (
-            id INTEGER PRIMARY KEY,
-            timestamp TEXT NOT NULL,
-            download_mbps REAL,
-            upload_mbps REAL,
-            ping_ms REAL,
-            jitter_ms REAL,
-            isp_name TEXT,
-            server_name TEXT,
-            server_location TEXT,
-            server_id TEXT,
-            type TEXT NOT NULL DEFAULT 'result' CHECK (type IN ('result', 'failure')),
-            error TEXT,
-            error_kind TEXT,
-            engine TEXT,
-            server_url TEXT,
-            client_ip TEXT,
-            probe TEXT,
-            download_latency_ms REAL,
-            upload_latency_ms REAL,
-            packet_loss_pct REAL,
-            download_bytes INTEGER,
-            upload_bytes INTEGER,
-            duration_ms INTEGER,
-            streams INTEGER,
-            source_timestamp TEXT
-        )
-        """
+        "CREATE TABLE \(name) (\n    id INTEGER PRIMARY KEY,\n    "
+            + columns.map(\.definition).joined(separator: ",\n    ") + "\n)"
+    }
+
+    /// Adds a column for each declared field the table lacks: how a field added to the record
+    /// reaches databases created before it. Older Hermes versions name their columns, so the
+    /// extra ones do not disturb them.
+    static func hasEveryColumn(_ database: SQLiteDatabase) throws(StoreError) -> Bool {
+        let existing = try PythonHermesMigration.columnNames(of: "results", in: database)
+        return columns.allSatisfy { existing.contains($0.name) }
+    }
+
+    static func addMissingColumns(_ database: SQLiteDatabase) throws(StoreError) {
+        let existing = try PythonHermesMigration.columnNames(of: "results", in: database)
+        for column in columns where !existing.contains(column.name) {
+            try database.execute("ALTER TABLE results ADD COLUMN \(column.definition)")
+        }
     }
 
     /// Timestamps are canonical UTC text of fixed width, so text order is time order and one index
@@ -61,11 +78,12 @@ enum SQLiteSchema {
     /// Hermes table in place, or refuses a newer one. Runs in one exclusive transaction, so two
     /// processes opening a new database at once cannot both create or migrate it.
     static func prepare(_ database: SQLiteDatabase) throws(StoreError) {
-        if try database.scalar("PRAGMA user_version") == version { return }
+        if try database.scalar("PRAGMA user_version") == version, try hasEveryColumn(database) { return }
         try database.execute("BEGIN EXCLUSIVE")
         do throws(StoreError) {
             let current = try database.scalar("PRAGMA user_version")
             if current > version { throw StoreError.newerSchema(path: database.path, version: current) }
+            if current == version { try addMissingColumns(database) }
             if current < version {
                 let hasResults =
                     try database.scalar(
@@ -97,18 +115,16 @@ enum PythonHermesMigration {
         for required in ["id", "timestamp"] where !existing.contains(required) {
             throw StoreError.migration(path: database.path, reason: "its results table has no \(required) column")
         }
-        let carried = [
-            "download_mbps", "upload_mbps", "ping_ms", "jitter_ms", "isp_name", "server_name",
-            "server_location", "server_id",
-        ]
-        let selected = carried.map { existing.contains($0) ? $0 : "NULL" }
+        let carried = RecordSchema.fields.filter { $0.python != nil && $0.kind != .timestamp }
+        let selected = carried.map { existing.contains($0.key) ? $0.key : "NULL" }
         try database.execute(SQLiteSchema.createTable(named: "results_migrating"))
         let read = try database.prepare(
             "SELECT id, timestamp, \(selected.joined(separator: ", ")) FROM results ORDER BY id")
         let write = try database.prepare(
             """
-            INSERT INTO results_migrating (id, timestamp, \(carried.joined(separator: ", ")), type, source_timestamp)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'result', ?)
+            INSERT INTO results_migrating (id, timestamp, \(carried.map(\.key).joined(separator: ", ")), type,
+                source_timestamp)
+            VALUES (?, ?, \(carried.map { _ in "?" }.joined(separator: ", ")), 'result', ?)
             """)
         while try read.step() {
             let id = read.int64(0) ?? 0
@@ -125,9 +141,11 @@ enum PythonHermesMigration {
             let canonical = timestamp.rfc3339
             write.bind(1, id)
             write.bind(2, canonical)
-            for column: Int32 in 2...5 { write.bind(column + 1, read.double(column)) }
-            for column: Int32 in 6...9 { write.bind(column + 1, read.string(column)) }
-            write.bind(11, canonical == original ? nil : original)
+            for (offset, field) in carried.enumerated() {
+                let column = Int32(offset + 2)
+                write.bind(column + 1, read.value(column, as: field.kind))
+            }
+            write.bind(Int32(carried.count + 3), canonical == original ? nil : original)
             try write.run()
         }
         read.reset()
@@ -145,5 +163,25 @@ enum PythonHermesMigration {
             if let name = statement.string(1) { names.insert(name) }
         }
         return names
+    }
+}
+
+extension SQLiteStatement {
+    /// A column's value as the field of `kind` holds it; NULL is absent.
+    func value(_ column: Int32, as kind: RecordField.Kind) -> FieldValue {
+        switch kind {
+        case .timestamp, .text, .sentence, .identifier, .errorKind: FieldValue(string(column))
+        case .measure, .percentage: FieldValue(double(column))
+        case .count: FieldValue(int64(column))
+        }
+    }
+
+    func bind(_ parameter: Int32, _ value: FieldValue) {
+        switch value {
+        case .absent: bindNull(parameter)
+        case .text(let text): bind(parameter, text)
+        case .number(let number): bind(parameter, number)
+        case .integer(let integer): bind(parameter, integer)
+        }
     }
 }

@@ -4,6 +4,7 @@ import HermesCore
 public final class SQLiteStore: RecordStore {
     public let location: String
     private let database: SQLiteDatabase
+    private let readPlan: ReadPlan
 
     public static let busyTimeoutMilliseconds: Int32 = 10_000
     static let pageSize = 16_384
@@ -16,6 +17,7 @@ public final class SQLiteStore: RecordStore {
         let version = try database.scalar("PRAGMA user_version")
         if version > SQLiteSchema.version { throw StoreError.newerSchema(path: path, version: version) }
         if version < SQLiteSchema.version { throw StoreError.needsMigration(path: path) }
+        readPlan = try ReadPlan(database)
     }
 
     public init(path: String) throws(StoreError) {
@@ -32,6 +34,7 @@ public final class SQLiteStore: RecordStore {
         // 16 MiB of page cache, allocated only as used: keeps index pages hot during bulk imports.
         try database.execute("PRAGMA cache_size = -16384")
         try SQLiteSchema.prepare(database)
+        readPlan = try ReadPlan(database)
     }
 
     public func append(_ records: [Record], durable: Bool) throws(StoreError) {
@@ -56,7 +59,7 @@ public final class SQLiteStore: RecordStore {
                 arena.reset()
                 for row in 0..<rows {
                     Self.bind(
-                        records[start + row], to: insert, firstParameter: Int32(row * SQLiteSchema.columns.count),
+                        records[start + row], to: insert, firstParameter: Int32(row * Self.bindings.count),
                         arena: &arena)
                 }
                 try insert.runKeepingBindings()
@@ -76,7 +79,7 @@ public final class SQLiteStore: RecordStore {
 
     private func preparedInsert(rows: Int) throws(StoreError) -> SQLiteStatement {
         if let statement = insertStatements[rows] { return statement }
-        let columns = SQLiteSchema.columns
+        let columns = SQLiteSchema.columns.map(\.name)
         let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
         let statement = try database.prepare(
             "INSERT INTO results (\(columns.joined(separator: ", "))) VALUES "
@@ -85,56 +88,66 @@ public final class SQLiteStore: RecordStore {
         return statement
     }
 
+    /// What each insert parameter of a row takes, in `SQLiteSchema.columns` order: plain values,
+    /// so that binding a row copies no field declaration.
+    private enum Binding {
+        case timestamp, type, sourceTimestamp
+        case value(field: Int, inResults: Bool, inFailures: Bool)
+    }
+
+    private static let bindings: [Binding] = SQLiteSchema.columns.map { column in
+        switch column {
+        case .type: .type
+        case .sourceTimestamp: .sourceTimestamp
+        case .field(let field) where field.kind == .timestamp: .timestamp
+        case .field(let field):
+            .value(field: field.index, inResults: field.applies(to: .result), inFailures: field.applies(to: .failure))
+        }
+    }
+
+    /// The row `append` stores for `record`, column by column (without `id`): what the benchmark's
+    /// reference SQL inserts, from the same bindings.
+    public static func row(of record: Record) -> [(column: String, value: FieldValue)] {
+        let values = record.values
+        return zip(SQLiteSchema.columns, bindings).map { column, binding in
+            let value: FieldValue =
+                switch binding {
+                case .timestamp: .text(record.timestamp.rfc3339)
+                case .type: .text(record.kind.rawValue)
+                case .sourceTimestamp: .absent
+                case .value(let field, let inResults, let inFailures):
+                    (record.kind == .result ? inResults : inFailures) ? values[slot: field] : .absent
+                }
+            return (column.name, value)
+        }
+    }
+
     /// Binds every column of the row, NULL where the record has nothing, so statements can be
     /// reused without clearing their bindings. Texts are copied to the arena and borrowed from it.
     private static func bind(
         _ record: Record, to statement: SQLiteStatement, firstParameter base: Int32, arena: inout BindingArena
     ) {
-        func text(_ parameter: Int32, _ value: String?) {
-            if let value {
-                statement.bind(base + parameter, borrowing: arena.copy(value))
-            } else {
-                statement.bindNull(base + parameter)
+        let values = record.values
+        let isResult = record.kind == .result
+        for (offset, binding) in bindings.enumerated() {
+            let parameter = base + Int32(offset + 1)
+            switch binding {
+            case .timestamp: statement.bind(parameter, borrowing: arena.copy(record.timestamp))
+            case .type: statement.bind(parameter, borrowing: arena.copy(record.kind.rawValue))
+            case .sourceTimestamp: statement.bindNull(parameter)
+            case .value(let field, let inResults, let inFailures):
+                guard isResult ? inResults : inFailures else {
+                    statement.bindNull(parameter)
+                    continue
+                }
+                switch values[slot: field] {
+                case .absent: statement.bindNull(parameter)
+                case .text(let text): statement.bind(parameter, borrowing: arena.copy(text))
+                case .number(let number): statement.bind(parameter, number)
+                case .integer(let integer): statement.bind(parameter, integer)
+                }
             }
         }
-        statement.bind(base + 1, borrowing: arena.copy(record.timestamp))
-        switch record {
-        case .result(let result):
-            statement.bind(base + 2, result.downloadMbps)
-            statement.bind(base + 3, result.uploadMbps)
-            statement.bind(base + 4, result.pingMs)
-            statement.bind(base + 5, result.jitterMs)
-            text(6, result.ispName)
-            text(7, result.serverName)
-            text(8, result.serverLocation)
-            text(9, result.serverID)
-            text(10, "result")
-            statement.bindNull(base + 11)
-            statement.bindNull(base + 12)
-            let extensions = result.extensions
-            text(13, extensions.engine)
-            text(14, extensions.serverURL)
-            text(15, extensions.clientIP)
-            text(16, extensions.probe)
-            statement.bind(base + 17, extensions.downloadLatencyMs)
-            statement.bind(base + 18, extensions.uploadLatencyMs)
-            statement.bind(base + 19, extensions.packetLossPct)
-            statement.bind(base + 20, extensions.downloadBytes)
-            statement.bind(base + 21, extensions.uploadBytes)
-            statement.bind(base + 22, extensions.durationMs)
-            statement.bind(base + 23, extensions.streams)
-        case .failure(let failure):
-            for parameter in Int32(2)...9 { statement.bindNull(base + parameter) }
-            text(10, "failure")
-            text(11, failure.error)
-            text(12, failure.errorKind.rawValue)
-            text(13, failure.engine)
-            text(14, failure.serverURL)
-            statement.bindNull(base + 15)
-            text(16, failure.probe)
-            for parameter in Int32(17)...23 { statement.bindNull(base + parameter) }
-        }
-        statement.bindNull(base + 24)
     }
 
     public func applyRetention(_ policy: RetentionPolicy, now: Timestamp) throws(StoreError) -> Int {
@@ -176,7 +189,7 @@ public final class SQLiteStore: RecordStore {
         let direction = query.chronological ? "ASC" : "DESC"
         let statement = try database.prepare(
             """
-            SELECT \(SQLiteSchema.columns.joined(separator: ", ")) FROM results \(filter)
+            SELECT \(readPlan.columns.map(\.name).joined(separator: ", ")) FROM results \(filter)
             ORDER BY timestamp \(direction), id \(direction) LIMIT ?3 OFFSET ?4
             """)
         statement.bind(1, query.since?.rfc3339)
@@ -185,34 +198,61 @@ public final class SQLiteStore: RecordStore {
         statement.bind(4, Int64(query.offset))
         var records: [Record] = []
         while try statement.step() {
-            records.append(try Self.record(from: statement, path: location))
+            records.append(try record(from: statement))
         }
         statement.reset()
         return records
     }
 
-    private static func record(from row: SQLiteStatement, path: String) throws(StoreError) -> Record {
-        guard let text = row.string(0), let timestamp = try? Timestamp(rfc3339: text) else {
-            throw StoreError.corrupt(path: path, reason: "a row has timestamp \"\(row.string(0) ?? "NULL")\"")
+    /// The declared columns this database has, in the order queries select them, and where the
+    /// timestamp and the kind are among them. A database opened read-only may predate a field: its
+    /// column is then not selected and the field reads as absent.
+    private struct ReadPlan {
+        let columns: [SQLiteSchema.Column]
+        let fields: [(column: Int32, field: RecordField)]
+        let timestampColumn: Int32
+        let typeColumn: Int32
+
+        init(_ database: SQLiteDatabase) throws(StoreError) {
+            let existing = try PythonHermesMigration.columnNames(of: "results", in: database)
+            columns = SQLiteSchema.columns.filter { existing.contains($0.name) }
+            var fields: [(Int32, RecordField)] = []
+            var timestampColumn: Int32 = -1
+            var typeColumn: Int32 = -1
+            for (position, column) in columns.enumerated() {
+                switch column {
+                case .field(let field) where field.kind == .timestamp: timestampColumn = Int32(position)
+                case .field(let field): fields.append((Int32(position), field))
+                case .type: typeColumn = Int32(position)
+                case .sourceTimestamp: break
+                }
+            }
+            guard timestampColumn >= 0, typeColumn >= 0 else {
+                throw StoreError.corrupt(
+                    path: database.path, reason: "its results table lacks the timestamp or type column")
+            }
+            self.fields = fields
+            self.timestampColumn = timestampColumn
+            self.typeColumn = typeColumn
         }
-        if row.string(9) == "failure" {
-            let kind = row.string(11).flatMap(MeasurementFailure.ErrorKind.init(rawValue:)) ?? .internal
-            return .failure(
-                MeasurementFailure(
-                    timestamp: timestamp, error: row.string(10) ?? "", errorKind: kind,
-                    engine: row.string(12), serverURL: row.string(13), probe: row.string(15)))
+    }
+
+    private func record(from row: SQLiteStatement) throws(StoreError) -> Record {
+        let plan = readPlan
+        guard let text = row.string(plan.timestampColumn), let timestamp = try? Timestamp(rfc3339: text) else {
+            throw StoreError.corrupt(
+                path: location, reason: "a row has timestamp \"\(row.string(plan.timestampColumn) ?? "NULL")\"")
         }
-        let extensions = SpeedResult.Extensions(
-            engine: row.string(12), serverURL: row.string(13), clientIP: row.string(14), probe: row.string(15),
-            downloadLatencyMs: row.double(16), uploadLatencyMs: row.double(17), packetLossPct: row.double(18),
-            downloadBytes: row.int64(19), uploadBytes: row.int64(20), durationMs: row.int64(21),
-            streams: row.int64(22))
-        return .result(
-            SpeedResult(
-                timestamp: timestamp, downloadMbps: row.double(1), uploadMbps: row.double(2),
-                pingMs: row.double(3) ?? 0, jitterMs: row.double(4), ispName: row.string(5),
-                serverName: row.string(6) ?? "", serverLocation: row.string(7) ?? "", serverID: row.string(8),
-                extensions: extensions))
+        let kind: Record.Kind = row.string(plan.typeColumn) == "failure" ? .failure : .result
+        var values = RecordValues()
+        for (column, field) in plan.fields where field.applies(to: kind) {
+            values[field] = row.value(column, as: field.kind)
+            if values[field].isAbsent, case .defaulted(let text) = field.presence { values[field] = .text(text) }
+        }
+        if kind == .failure, values[.errorKind].text.flatMap(MeasurementFailure.ErrorKind.init(rawValue:)) == nil {
+            values[.errorKind] = .text(MeasurementFailure.ErrorKind.internal.rawValue)
+        }
+        return Record(kind: kind, timestamp: timestamp, values: values)
     }
 
     public func close() throws(StoreError) {
