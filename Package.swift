@@ -85,6 +85,9 @@ let package = Package(
         // The loopback HTTP server the HTTP, alert and end-to-end tests share.
         .target(name: "HermesTestSupport", path: "Tests/HermesTestSupport"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),
+        .testTarget(
+            name: "HermesCLITests",
+            dependencies: ["HermesCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP", "HermesTestSupport"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite", "HermesTestSupport"]),
         .testTarget(

@@ -220,15 +220,10 @@ public struct AlertSettings: Sendable {
         return number
     }
 
-    /// `90s`, `60m`, `1h30m`, or a plain number of seconds; `0` is allowed.
+    /// A duration in the one syntax of every tool (`DurationSyntax`); `0` is allowed.
     static func duration(_ text: String, _ name: String) throws(ConfigurationError) -> Int64 {
-        let trimmed = text.trimming(" \t")
-        if let seconds = Int64(trimmed), seconds >= 0, seconds <= 1_000_000_000 { return seconds * 1000 }
-        if trimmed.hasSuffix("ms"), let milliseconds = Int64(trimmed.dropLast(2)), milliseconds >= 0 {
-            return milliseconds
-        }
-        guard let milliseconds = TimeSpecification.durationMilliseconds(trimmed) else {
-            throw ConfigurationError("\(name) \(text) is not a duration such as 30s, 60m or 1h30m")
+        guard let milliseconds = DurationSyntax.milliseconds(text) else {
+            throw ConfigurationError("\(name) \(text) is not a duration such as \(DurationSyntax.examples)")
         }
         return milliseconds
     }

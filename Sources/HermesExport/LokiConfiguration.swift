@@ -100,3 +100,55 @@ extension LokiConfiguration {
 
     public static func bearerAuthorization(token: String) -> String { "Bearer " + token }
 }
+
+extension LokiConfiguration {
+    /// What the command line said about Loki; nil where a flag was not given.
+    public struct Flags: Sendable {
+        public var url: String?
+        public var job: String?
+        public var labels: [String] = []
+        public var tenant: String?
+        public var user: String?
+        public var passwordFile: String?
+        public var tokenFile: String?
+        public var timeout: Duration = .seconds(10)
+        public var retries = 5
+
+        public init() {}
+    }
+
+    /// The Loki push from flags, then `HERMES_LOKI_*`, then the Python Hermes's `LOKI_URL` and
+    /// `LOKI_JOB_LABEL`; nil when no URL is given anywhere. Secrets come from files or credentials.
+    public static func resolve(_ flags: Flags, environment: Environment) throws(ConfigurationError)
+        -> LokiConfiguration?
+    {
+        guard let url = flags.url ?? environment.first("HERMES_LOKI_URL", "LOKI_URL")?.value else { return nil }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw ConfigurationError("the Loki URL in the environment must start with http:// or https://")
+        }
+        let job = flags.job ?? environment.first("HERMES_LOKI_JOB", "LOKI_JOB_LABEL")?.value.trimming()
+        var labels: [(name: String, value: String)] = [
+            ("job", job.flatMap { $0.isEmpty ? nil : $0 } ?? defaultJob)
+        ]
+        for pair in flags.labels { labels.append(try label(pair)) }
+        var configuration = LokiConfiguration(
+            pushURL: pushURL(for: url), staticLabels: labels,
+            tenant: flags.tenant ?? environment.first("HERMES_LOKI_TENANT")?.value)
+        let user = flags.user ?? environment.first("HERMES_LOKI_USER")?.value
+        if let token = try SecretFile.read(path: flags.tokenFile, credential: "loki-token", environment: environment) {
+            configuration.authorization = bearerAuthorization(token: token)
+        } else if let user,
+            let password = try SecretFile.read(
+                path: flags.passwordFile, credential: "loki-password", environment: environment)
+        {
+            configuration.authorization = basicAuthorization(user: user, password: password)
+        } else if user != nil {
+            throw ConfigurationError(
+                "a Loki user is set but no password: give --loki-password-file or $CREDENTIALS_DIRECTORY/loki-password")
+        }
+        configuration.timeouts.total = flags.timeout
+        configuration.timeouts.connect = min(flags.timeout, .seconds(5))
+        configuration.maximumRetries = flags.retries
+        return configuration
+    }
+}

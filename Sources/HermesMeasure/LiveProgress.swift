@@ -9,16 +9,20 @@ import HermesCore
 /// second and erased before the tool exits.
 public final class LiveProgress: @unchecked Sendable {
     private let isEnabled: Bool
+    private let diagnostics: Diagnostics
     private var lastDraw: ContinuousClock.Instant?
     private var previous: (time: Duration, bytes: Int64)?
     private var drawn = false
 
-    public init(enabled: Bool) {
+    public init(enabled: Bool, diagnostics: Diagnostics) {
         isEnabled = enabled
+        self.diagnostics = diagnostics
     }
 
     /// Enabled when standard error is a terminal.
-    public static func forStandardError() -> LiveProgress { LiveProgress(enabled: isatty(2) == 1) }
+    public static func forStandardError(_ diagnostics: Diagnostics) -> LiveProgress {
+        LiveProgress(enabled: isatty(2) == 1, diagnostics: diagnostics)
+    }
 
     func phase(_ text: String) {
         previous = nil
@@ -36,7 +40,7 @@ public final class LiveProgress: @unchecked Sendable {
     func warn(_ message: String) {
         if isEnabled && drawn { try? writeAll(Array("\r\u{1B}[K".utf8), to: 2, name: "standard error") }
         drawn = false
-        Diagnostics(tool: "hermes-measure").report(message)
+        diagnostics.report(message)
     }
 
     public func finish() {

@@ -53,25 +53,48 @@ public struct MeasureSettings: Sendable {
 }
 
 extension MeasureSettings {
-    /// Settings from flags (nil where not given), then `HERMES_MEASURE_*`/`HERMES_PROBE`, then
-    /// defaults. Paths follow DESIGN.md §4: state in `$STATE_DIRECTORY` or the XDG state home,
-    /// the lock in `$RUNTIME_DIRECTORY` when systemd provides one.
-    public static func resolve(
-        engine: String?, server: String?, serverList: String?, probe: String?, stateDirectory: String?,
-        environment: Environment
-    ) throws(ConfigurationError) -> MeasureSettings {
-        let state = stateDirectory ?? environment.stateDirectory
+    /// What the command line said; nil where a flag was not given.
+    public struct Flags: Sendable {
+        public var engine: Engine?
+        public var server: String?
+        public var serverList: String?
+        public var duration: Duration?
+        public var streams: Int?
+        public var maxBytes: Int64?
+        public var download = true
+        public var upload = true
+        public var timeout: Duration?
+        public var lockWait: Duration?
+        public var probe: String?
+        public var stateDirectory: String?
+        public var speedtest: String?
+
+        public init() {}
+    }
+
+    /// Settings from flags, then `HERMES_MEASURE_*`/`HERMES_PROBE`, then defaults, all in this one
+    /// place. Paths follow docs/ARCHITECTURE.md (Conventions): state in `$STATE_DIRECTORY` or the
+    /// XDG state home, the lock in `$RUNTIME_DIRECTORY` when systemd provides one.
+    public static func resolve(_ flags: Flags, environment: Environment) throws(ConfigurationError)
+        -> MeasureSettings
+    {
+        let state = flags.stateDirectory ?? environment.stateDirectory
         // systemd passes a colon-separated list when several are configured; the first is ours.
         let runtime = environment.first("RUNTIME_DIRECTORY")?.value.split(separator: ":").first.map(String.init)
-        var settings = MeasureSettings(stateDirectory: state, lockDirectory: stateDirectory == nil ? runtime : nil)
-        if let engine {
-            settings.engine = try parseEngine(engine, source: "--engine")
+        var settings = MeasureSettings(
+            stateDirectory: state, lockDirectory: flags.stateDirectory == nil ? runtime : nil)
+        if let engine = flags.engine {
+            settings.engine = engine
         } else if let (name, value) = environment.first("HERMES_MEASURE_ENGINE") {
-            settings.engine = try parseEngine(value, source: name)
+            guard let engine = Engine(rawValue: value) else {
+                let names = Engine.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError("\(name): unknown engine '\(value)'; expected one of \(names)")
+            }
+            settings.engine = engine
         }
-        settings.server = server ?? environment.first("HERMES_MEASURE_SERVER")?.value
-        settings.serverList = serverList ?? environment.first("HERMES_MEASURE_SERVER_LIST")?.value
-        settings.probe = probe ?? environment.first("HERMES_PROBE")?.value
+        settings.server = flags.server ?? environment.first("HERMES_MEASURE_SERVER")?.value
+        settings.serverList = flags.serverList ?? environment.first("HERMES_MEASURE_SERVER_LIST")?.value
+        settings.probe = flags.probe ?? environment.first("HERMES_PROBE")?.value
         for (name, url) in [("server", settings.server), ("server list", settings.serverList)] {
             if let url, url.isEmpty { throw ConfigurationError("the \(name) must not be empty") }
         }
@@ -82,14 +105,24 @@ extension MeasureSettings {
             throw ConfigurationError(
                 "the librespeed engine needs --server URL or --server-list URL|FILE (or HERMES_MEASURE_SERVER)")
         }
+        if let duration = flags.duration { settings.duration = duration }
+        if let streams = flags.streams { settings.maxStreams = streams }
+        settings.maxBytes = flags.maxBytes
+        settings.download = flags.download
+        settings.upload = flags.upload
+        // The Ookla CLI picks a server and tests for longer than Hermes's own engines.
+        settings.timeout = flags.timeout ?? .seconds(settings.engine == .ooklaCLI ? 120 : 60)
+        if let lockWait = flags.lockWait { settings.lockWait = lockWait }
+        if let speedtest = flags.speedtest { settings.speedtestCommand = speedtest }
         return settings
     }
 
-    private static func parseEngine(_ text: String, source: String) throws(ConfigurationError) -> Engine {
-        guard let engine = Engine(rawValue: text) else {
-            let names = Engine.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConfigurationError("\(source): unknown engine '\(text)'; expected one of \(names)")
+    /// Flags that cannot go together with the engine the settings resolved to, whether the engine
+    /// came from `--engine` or from the environment.
+    public var usageProblem: String? {
+        if !download && !upload && engine != .ooklaCLI {
+            return "--no-download and --no-upload together leave nothing to measure but latency"
         }
-        return engine
+        return nil
     }
 }

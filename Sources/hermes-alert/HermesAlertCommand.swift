@@ -36,11 +36,7 @@ struct HermesAlertCommand: HermesCommand {
     var ifConfigured = false
 
     func run() throws {
-        if isatty(0) != 0 {
-            throw exitAfterReporting(
-                "standard input is a terminal; pipe records in, e.g. hermes-measure | hermes-alert (see --help)",
-                code: .usage, tool: "hermes-alert")
-        }
+        try Self.requirePipedInput()
         var flags = AlertSettings.Flags()
         state.apply(to: &flags)
         policy.apply(to: &flags)
@@ -51,11 +47,11 @@ struct HermesAlertCommand: HermesCommand {
             do {
                 try discardStandardInput()
             } catch {
-                throw exitAfterReporting(error.description, code: .ioError, tool: "hermes-alert")
+                throw HermesAlertCommand.failure(error.description, code: .ioError)
             }
             return
         }
-        let code = AlertRun(settings: settings, diagnostics: Diagnostics(tool: "hermes-alert")).run(reading: 0)
+        let code = AlertRun(settings: settings, diagnostics: HermesAlertCommand.diagnostics).run(reading: 0)
         if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
     }
 }
@@ -67,12 +63,12 @@ func resolvedSettings(_ flags: AlertSettings.Flags, providerRequired: Bool = tru
     do {
         settings = try AlertSettings.resolve(flags, environment: .current())
     } catch {
-        throw exitAfterReporting(error.message, code: .configuration, tool: "hermes-alert")
+        throw HermesAlertCommand.failure(error.message, code: .configuration)
     }
     if settings.providers.isEmpty && providerRequired {
-        throw exitAfterReporting(
+        throw HermesAlertCommand.failure(
             "no provider configured: give --webhook-url, --gotify-url, --ntfy-topic or --apprise-url (or ALERT_* variables)",
-            code: .configuration, tool: "hermes-alert")
+            code: .configuration)
     }
     return settings
 }
@@ -112,19 +108,18 @@ struct Status: ParsableCommand {
         do {
             stored = try StateFile.read(path: path)
         } catch {
-            throw exitAfterReporting(error.description, code: error.exitCode, tool: "hermes-alert")
+            throw HermesAlertCommand.failure(error.description, code: error.exitCode)
         }
         let lines: [String]
         switch stored {
         case .none: lines = ["state file: \(path)", "no state yet: no record has been applied"]
         case .success(let alertState): lines = StatusReport.lines(for: alertState, path: path)
         case .failure(let problem) where problem.isNewerFormat:
-            throw exitAfterReporting(
-                "state file \(path) has \(problem.message): upgrade hermes-alert", code: .configuration,
-                tool: "hermes-alert")
+            throw HermesAlertCommand.failure(
+                "state file \(path) has \(problem.message): upgrade hermes-alert", code: .configuration)
         case .failure(let problem):
-            throw exitAfterReporting(
-                "state file \(path) is damaged: \(problem.message)", code: .dataError, tool: "hermes-alert")
+            throw HermesAlertCommand.failure(
+                "state file \(path) is damaged: \(problem.message)", code: .dataError)
         }
         try writeAll(Array((lines.joined(separator: "\n") + "\n").utf8), to: 1, name: "standard output")
     }

@@ -57,8 +57,8 @@ struct HermesExportCommand: HermesCommand {
             "Read a bearer token from <path> (default: $CREDENTIALS_DIRECTORY/loki-token).", valueName: "path"))
     var lokiTokenFile: String?
 
-    @Option(help: ArgumentHelp("Give up on one Loki request after <seconds>.", valueName: "seconds"))
-    var lokiTimeout: Double = 10
+    @Option(help: ArgumentHelp("Give up on one Loki request after <duration>.", valueName: "duration"))
+    var lokiTimeout = DurationArgument(.seconds(10))
 
     @Option(
         help: ArgumentHelp("Retry 429, 5xx and network errors up to <n> times.", valueName: "n"))
@@ -75,9 +75,7 @@ struct HermesExportCommand: HermesCommand {
         if let loki, !(loki.hasPrefix("http://") || loki.hasPrefix("https://")) {
             throw ValidationError("--loki needs an http:// or https:// URL")
         }
-        if !(lokiTimeout > 0 && lokiTimeout <= 3600) {
-            throw ValidationError("--loki-timeout must be more than 0 and at most 3600 seconds")
-        }
+        try lokiTimeout.validate("--loki-timeout", in: .zero ... .seconds(3600))
         if !(0...100).contains(lokiRetries) { throw ValidationError("--loki-retries must be 0 to 100") }
         if lokiPasswordFile != nil && lokiTokenFile != nil {
             throw ValidationError("give --loki-password-file or --loki-token-file, not both")
@@ -92,18 +90,27 @@ struct HermesExportCommand: HermesCommand {
     }
 
     func run() throws {
-        let tool = "hermes-export"
-        let environment = Environment.current()
+        try Self.requirePipedInput()
+        var flags = LokiConfiguration.Flags()
+        flags.url = loki
+        flags.job = lokiJob
+        flags.labels = lokiLabel
+        flags.tenant = lokiTenant
+        flags.user = lokiUser
+        flags.passwordFile = lokiPasswordFile
+        flags.tokenFile = lokiTokenFile
+        flags.timeout = lokiTimeout.duration
+        flags.retries = lokiRetries
         let lokiConfiguration: LokiConfiguration?
         do {
-            lokiConfiguration = try resolveLoki(environment)
+            lokiConfiguration = try LokiConfiguration.resolve(flags, environment: .current())
         } catch {
-            throw exitAfterReporting(error.message, code: .configuration, tool: tool)
+            throw Self.failure(error.message, code: .configuration)
         }
         if textfile == nil && !prometheus && lokiConfiguration == nil && !tee {
             throw ValidationError("nothing to export to: give --textfile, --prometheus or --loki (or set LOKI_URL)")
         }
-        let diagnostics = Diagnostics(tool: tool)
+        let diagnostics = Self.diagnostics
         var export = Export(diagnostics: diagnostics)
         export.textfile = textfile.map(Textfile.init(path:))
         export.exposition = prometheus ? .standardOutput() : nil
@@ -112,36 +119,5 @@ struct HermesExportCommand: HermesCommand {
         export.tee = tee ? .standardOutput() : nil
         let summary = export.run(reading: 0)
         if summary.exitCode != .success { throw ArgumentParser.ExitCode(summary.exitCode.rawValue) }
-    }
-
-    private func resolveLoki(_ environment: Environment) throws(ConfigurationError) -> LokiConfiguration? {
-        guard let url = loki ?? environment.first("HERMES_LOKI_URL", "LOKI_URL")?.value else { return nil }
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw ConfigurationError("the Loki URL in the environment must start with http:// or https://")
-        }
-        let job = lokiJob ?? environment.first("HERMES_LOKI_JOB", "LOKI_JOB_LABEL")?.value.trimming()
-        var labels: [(name: String, value: String)] = [
-            ("job", job.flatMap { $0.isEmpty ? nil : $0 } ?? LokiConfiguration.defaultJob)
-        ]
-        for pair in lokiLabel { labels.append(try LokiConfiguration.label(pair)) }
-        var configuration = LokiConfiguration(
-            pushURL: LokiConfiguration.pushURL(for: url), staticLabels: labels,
-            tenant: lokiTenant ?? environment.first("HERMES_LOKI_TENANT")?.value)
-        let user = lokiUser ?? environment.first("HERMES_LOKI_USER")?.value
-        if let token = try SecretFile.read(path: lokiTokenFile, credential: "loki-token", environment: environment) {
-            configuration.authorization = LokiConfiguration.bearerAuthorization(token: token)
-        } else if let user,
-            let password = try SecretFile.read(
-                path: lokiPasswordFile, credential: "loki-password", environment: environment)
-        {
-            configuration.authorization = LokiConfiguration.basicAuthorization(user: user, password: password)
-        } else if user != nil {
-            throw ConfigurationError(
-                "a Loki user is set but no password: give --loki-password-file or $CREDENTIALS_DIRECTORY/loki-password")
-        }
-        configuration.timeouts.total = .milliseconds(Int64(lokiTimeout * 1000))
-        configuration.timeouts.connect = min(configuration.timeouts.total, .seconds(5))
-        configuration.maximumRetries = lokiRetries
-        return configuration
     }
 }

@@ -23,7 +23,7 @@ struct HermesMeasureCommand: HermesCommand {
     )
 
     @Option(help: ArgumentHelp("cloudflare (default), librespeed or ookla-cli.", valueName: "engine"))
-    var engine: String?
+    var engine: MeasureSettings.Engine?
 
     @Option(help: ArgumentHelp("The server's base URL (cloudflare, librespeed).", valueName: "url"))
     var server: String?
@@ -34,8 +34,8 @@ struct HermesMeasureCommand: HermesCommand {
             valueName: "url|file"))
     var serverList: String?
 
-    @Option(help: ArgumentHelp("At most <seconds> per direction.", valueName: "seconds"))
-    var duration: Double = 10
+    @Option(help: ArgumentHelp("At most <duration> per direction, e.g. 10s or 500ms.", valueName: "duration"))
+    var duration = DurationArgument(.seconds(10))
 
     @Option(help: ArgumentHelp("At most <n> parallel streams per direction; the test starts with 4.", valueName: "n"))
     var streams: Int = 16
@@ -49,11 +49,13 @@ struct HermesMeasureCommand: HermesCommand {
     @Flag(help: "Skip the upload test (upload_mbps is null).")
     var noUpload = false
 
-    @Option(help: ArgumentHelp("Hard deadline for the whole run (default 60; ookla-cli 120).", valueName: "seconds"))
-    var timeout: Double?
+    @Option(
+        help: ArgumentHelp("Hard deadline for the whole run (default 60s; ookla-cli 120s).", valueName: "duration"))
+    var timeout: DurationArgument?
 
-    @Option(help: ArgumentHelp("Wait at most <seconds> for another run on this host to finish.", valueName: "seconds"))
-    var lockWait: Double = 30
+    @Option(
+        help: ArgumentHelp("Wait at most <duration> for another run on this host to finish.", valueName: "duration"))
+    var lockWait = DurationArgument(.seconds(30))
 
     @Option(
         help: ArgumentHelp(
@@ -67,24 +69,17 @@ struct HermesMeasureCommand: HermesCommand {
     var stateDirectory: String?
 
     @Option(
-        help: ArgumentHelp("The Ookla CLI to run for --engine ookla-cli, a path or a name in PATH.", valueName: "path"))
-    var speedtest = "speedtest"
+        help: ArgumentHelp(
+            "The Ookla CLI to run for --engine ookla-cli, a path or a name in PATH (default speedtest).",
+            valueName: "path"))
+    var speedtest: String?
 
     func validate() throws {
-        guard duration > 0 && duration <= 300 else {
-            throw ValidationError("--duration must be more than 0 and at most 300 seconds, got \(duration)")
-        }
+        try duration.validate("--duration", in: .zero ... .seconds(300))
         guard (1...64).contains(streams) else { throw ValidationError("--streams must be 1 to 64, got \(streams)") }
         if let maxBytes, maxBytes < 1 { throw ValidationError("--max-bytes must be 1 or more, got \(maxBytes)") }
-        if noDownload && noUpload && engine != "ookla-cli" {
-            throw ValidationError("--no-download and --no-upload together leave nothing to measure but latency")
-        }
-        if let timeout, !(timeout > 0 && timeout <= 3600) {
-            throw ValidationError("--timeout must be more than 0 and at most 3600 seconds, got \(timeout)")
-        }
-        guard lockWait >= 0 && lockWait <= 3600 else {
-            throw ValidationError("--lock-wait must be 0 to 3600 seconds, got \(lockWait)")
-        }
+        try timeout?.validate("--timeout", in: .zero ... .seconds(3600))
+        try lockWait.validate("--lock-wait", in: .zero ... .seconds(3600), allowsZero: true)
         if server != nil && serverList != nil {
             throw ValidationError("give --server or --server-list, not both")
         }
@@ -93,30 +88,36 @@ struct HermesMeasureCommand: HermesCommand {
 
     func run() throws {
         let start = ContinuousClock.now
-        var settings: MeasureSettings
+        var flags = MeasureSettings.Flags()
+        flags.engine = engine
+        flags.server = server
+        flags.serverList = serverList
+        flags.duration = duration.duration
+        flags.streams = streams
+        flags.maxBytes = maxBytes
+        flags.download = !noDownload
+        flags.upload = !noUpload
+        flags.timeout = timeout?.duration
+        flags.lockWait = lockWait.duration
+        flags.probe = probe
+        flags.stateDirectory = stateDirectory
+        flags.speedtest = speedtest
+        let settings: MeasureSettings
         do {
-            settings = try MeasureSettings.resolve(
-                engine: engine, server: server, serverList: serverList, probe: probe,
-                stateDirectory: stateDirectory, environment: .current())
+            settings = try MeasureSettings.resolve(flags, environment: .current())
         } catch {
-            throw exitAfterReporting(error.message, code: .configuration, tool: "hermes-measure")
+            throw Self.failure(error.message, code: .configuration)
         }
-        settings.duration = .milliseconds(Int64((duration * 1000).rounded()))
-        settings.maxStreams = streams
-        settings.maxBytes = maxBytes
-        settings.download = !noDownload
-        settings.upload = !noUpload
-        settings.timeout = .milliseconds(
-            Int64(((timeout ?? (settings.engine == .ooklaCLI ? 120 : 60)) * 1000).rounded()))
-        settings.lockWait = .milliseconds(Int64((lockWait * 1000).rounded()))
-        settings.speedtestCommand = speedtest
+        if let problem = settings.usageProblem { throw ValidationError(problem) }
 
         let output = SingleRecordOutput()
         output.watch(settings, start: start)
-        let record = Measurement.run(settings, progress: .forStandardError(), start: start)
+        let record = Measurement.run(settings, progress: .forStandardError(Self.diagnostics), start: start)
         guard output.emit(record) else { return }
         if case .failure(let failure) = record {
-            throw exitAfterReporting(failure.error, code: .measurementFailed, tool: "hermes-measure")
+            throw Self.failure(failure.error, code: .measurementFailed)
         }
     }
 }
+
+extension MeasureSettings.Engine: ExpressibleByArgument {}

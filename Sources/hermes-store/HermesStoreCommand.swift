@@ -54,29 +54,24 @@ struct HermesStoreCommand: HermesCommand {
     }
 
     func run() throws {
-        // A pipeline stage waiting on a terminal looks hung; say what it expects instead (clig.dev).
-        if isatty(0) != 0 {
-            throw exitAfterReporting(
-                "standard input is a terminal; pipe records in, e.g. hermes-measure | hermes-store (see --help)",
-                code: .usage, tool: "hermes-store")
-        }
+        try Self.requirePipedInput()
         let configuration: StoreConfiguration
         do {
             configuration = try StoreConfiguration.resolve(
                 sqlite: sqlitePath, csv: csvPath, retentionDays: retentionDays, maxRows: maxRows,
                 environment: .current())
         } catch {
-            throw exitAfterReporting(error.message, code: .configuration, tool: "hermes-store")
+            throw HermesStoreCommand.failure(error.message, code: .configuration)
         }
         let destinations: [Ingest.Destination]
         do {
             destinations = try configuration.open()
         } catch {
-            throw exitAfterReporting(error.description, code: error.exitCode, tool: "hermes-store")
+            throw HermesStoreCommand.failure(error.description, code: error.exitCode)
         }
         let ingest = Ingest(
             destinations: destinations, tee: tee ? .standardOutput() : nil,
-            diagnostics: Diagnostics(tool: "hermes-store"))
+            diagnostics: HermesStoreCommand.diagnostics)
         let summary = ingest.run(reading: 0)
         if summary.exitCode != .success { throw ArgumentParser.ExitCode(summary.exitCode.rawValue) }
     }

@@ -90,12 +90,12 @@ struct Query: ParsableCommand {
                 store = try SQLiteStore(readingFrom: path)
             }
             let records = try store.query(request)
-            if let csv = store as? CSVStore { csv.warnings.forEach(Diagnostics(tool: "hermes-store").report) }
+            if let csv = store as? CSVStore { csv.warnings.forEach(HermesStoreCommand.diagnostics.report) }
             try writeAll(format.render(records), to: 1, name: "standard output")
         } catch let error as StoreError {
-            throw exitAfterReporting(error.description, code: error.exitCode, tool: "hermes-store")
+            throw HermesStoreCommand.failure(error.description, code: error.exitCode)
         } catch let error as IOError {
-            throw exitAfterReporting(error.description, code: .ioError, tool: "hermes-store")
+            throw HermesStoreCommand.failure(error.description, code: .ioError)
         }
     }
 }

@@ -35,13 +35,17 @@ struct HermesTargetCommand: HermesCommand {
     @Option(help: ArgumentHelp("Pace request bodies to <mbps> Mbit/s in total.", valueName: "mbps"))
     var upRate: Double?
 
-    @Option(help: ArgumentHelp("Wait <ms> milliseconds before each response's first byte.", valueName: "ms"))
-    var delay: Double = 0
+    @Option(
+        help: ArgumentHelp(
+            "Wait <duration> before each response's first byte (a bare number is milliseconds).",
+            valueName: "duration"))
+    var delay = MillisecondsArgument(.zero)
 
     @Option(
         help: ArgumentHelp(
-            "Let a saturated paced link queue <ms> of traffic, which latency probes wait behind.", valueName: "ms"))
-    var bufferbloat: Double?
+            "Let a saturated paced link queue <duration> of traffic, which latency probes wait behind (a bare number is milliseconds).",
+            valueName: "duration"))
+    var bufferbloat: MillisecondsArgument?
 
     @Option(help: ArgumentHelp("Answer every request with HTTP status <code>.", valueName: "code"))
     var failStatus: Int?
@@ -49,8 +53,8 @@ struct HermesTargetCommand: HermesCommand {
     @Flag(help: "Answer every request with 429 Too Many Requests and Retry-After.")
     var rateLimit = false
 
-    @Option(help: ArgumentHelp("The Retry-After of --rate-limit, in seconds.", valueName: "seconds"))
-    var retryAfter = 60
+    @Option(help: ArgumentHelp("The Retry-After of --rate-limit, in whole seconds.", valueName: "duration"))
+    var retryAfter = DurationArgument(.seconds(60))
 
     @Option(
         help: ArgumentHelp("Stop sending after <bytes> body bytes, keeping the connection open.", valueName: "bytes"))
@@ -80,13 +84,9 @@ struct HermesTargetCommand: HermesCommand {
                 throw ValidationError("\(name) must be more than 0 Mbit/s, got \(value)")
             }
         }
-        guard delay >= 0 && delay <= 600_000 else {
-            throw ValidationError("--delay must be 0 to 600000 ms, got \(delay)")
-        }
+        try delay.validate("--delay", in: .zero ... .seconds(600), allowsZero: true)
         if let bufferbloat {
-            guard bufferbloat > 0 && bufferbloat <= 60_000 else {
-                throw ValidationError("--bufferbloat must be more than 0 and at most 60000 ms, got \(bufferbloat)")
-            }
+            try bufferbloat.validate("--bufferbloat", in: .zero ... .seconds(60))
             guard rate != nil || downRate != nil || upRate != nil else {
                 throw ValidationError("--bufferbloat needs a paced link: add --rate, --down-rate or --up-rate")
             }
@@ -94,7 +94,7 @@ struct HermesTargetCommand: HermesCommand {
         if let failStatus, !(200...599).contains(failStatus) {
             throw ValidationError("--fail-status must be an HTTP status from 200 to 599, got \(failStatus)")
         }
-        guard retryAfter >= 0 else { throw ValidationError("--retry-after must be 0 or more, got \(retryAfter)") }
+        try retryAfter.validate("--retry-after", in: .zero ... .seconds(86_400 * 365), allowsZero: true)
         guard (1...65536).contains(maxConnections) else {
             throw ValidationError("--max-connections must be 1 to 65536, got \(maxConnections)")
         }
@@ -108,24 +108,24 @@ struct HermesTargetCommand: HermesCommand {
             host: host, port: port,
             downBytesPerSecond: (downRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
             upBytesPerSecond: (upRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
-            bufferbloat: bufferbloat.map { .microseconds(Int64(($0 * 1000).rounded())) },
-            responseDelay: .microseconds(Int64((delay * 1000).rounded())), failStatus: failStatus,
-            rateLimitRetryAfter: rateLimit ? retryAfter : nil, stallAfter: stallAfter, closeAfter: closeAfter,
+            bufferbloat: bufferbloat?.duration, responseDelay: delay.duration, failStatus: failStatus,
+            rateLimitRetryAfter: rateLimit ? Int(retryAfter.seconds.rounded()) : nil, stallAfter: stallAfter,
+            closeAfter: closeAfter,
             colo: colo, city: city, country: country)
         configuration.maxConnections = maxConnections
         let server: TargetServer
         do {
             server = try TargetServer(configuration: configuration)
         } catch {
-            throw exitAfterReporting(error.message, code: .unavailable, tool: "hermes-target")
+            throw HermesTargetCommand.failure(error.message, code: .unavailable)
         }
         // A parent may have started us with these blocked (test runners do); a server must stop on them.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        Diagnostics(tool: "hermes-target").report("listening on \(server.address)")
+        HermesTargetCommand.diagnostics.report("listening on \(server.address)")
         server.run()
-        throw exitAfterReporting("stopped accepting connections", code: .ioError, tool: "hermes-target")
+        throw HermesTargetCommand.failure("stopped accepting connections", code: .ioError)
     }
 }

@@ -127,12 +127,13 @@ import Testing
 }
 
 @Suite struct SettingsTests {
-    private func resolve(_ variables: [String: String], engine: String? = nil) throws(ConfigurationError)
-        -> MeasureSettings
+    private func resolve(_ variables: [String: String], engine: MeasureSettings.Engine? = nil)
+        throws(ConfigurationError) -> MeasureSettings
     {
-        try MeasureSettings.resolve(
-            engine: engine, server: nil, serverList: nil, probe: nil, stateDirectory: nil,
-            environment: Environment(variables.merging(["HOME": "/home/h"]) { $1 }))
+        var flags = MeasureSettings.Flags()
+        flags.engine = engine
+        return try MeasureSettings.resolve(
+            flags, environment: Environment(variables.merging(["HOME": "/home/h"]) { $1 }))
     }
 
     @Test func theLockGoesToSystemdsRuntimeDirectory() throws {
@@ -149,7 +150,7 @@ import Testing
                 "HERMES_MEASURE_ENGINE": "librespeed", "HERMES_MEASURE_SERVER": "http://nas:8080",
                 "HERMES_PROBE": "attic",
             ],
-            engine: "cloudflare")
+            engine: .cloudflare)
         #expect(settings.engine == .cloudflare)
         #expect(settings.server == "http://nas:8080")
         #expect(settings.probe == "attic")
@@ -166,5 +167,35 @@ import Testing
         } throws: { error in
             (error as? ConfigurationError)?.message.hasPrefix(message) == true
         }
+    }
+}
+
+/// The engine is judged the same whether it came from `--engine` or from the environment.
+@Suite struct EngineJudgementTests {
+    private func settings(engine: MeasureSettings.Engine?, environment: [String: String]) throws -> MeasureSettings {
+        var flags = MeasureSettings.Flags()
+        flags.engine = engine
+        flags.download = false
+        flags.upload = false
+        return try MeasureSettings.resolve(flags, environment: Environment(environment.merging(["HOME": "/h"]) { $1 }))
+    }
+
+    @Test func latencyOnlyIsAllowedForTheOoklaCLIFromEitherSource() throws {
+        #expect(try settings(engine: .ooklaCLI, environment: [:]).usageProblem == nil)
+        #expect(try settings(engine: nil, environment: ["HERMES_MEASURE_ENGINE": "ookla-cli"]).usageProblem == nil)
+        #expect(try settings(engine: nil, environment: [:]).usageProblem != nil)
+        #expect(
+            try settings(engine: .cloudflare, environment: ["HERMES_MEASURE_ENGINE": "ookla-cli"]).usageProblem != nil)
+    }
+
+    @Test func theOoklaCLIGetsItsLongerDeadlineFromEitherSource() throws {
+        var flags = MeasureSettings.Flags()
+        let environment = Environment(["HOME": "/h", "HERMES_MEASURE_ENGINE": "ookla-cli"])
+        #expect(try MeasureSettings.resolve(flags, environment: environment).timeout == .seconds(120))
+        flags.timeout = .seconds(5)
+        #expect(try MeasureSettings.resolve(flags, environment: environment).timeout == .seconds(5))
+        #expect(
+            try MeasureSettings.resolve(MeasureSettings.Flags(), environment: Environment(["HOME": "/h"])).timeout
+                == .seconds(60))
     }
 }

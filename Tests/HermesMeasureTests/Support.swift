@@ -28,7 +28,7 @@ func settings(
 }
 
 func measure(_ settings: MeasureSettings) -> Record {
-    Measurement.run(settings, progress: LiveProgress(enabled: false))
+    Measurement.run(settings, progress: LiveProgress(enabled: false, diagnostics: Diagnostics(tool: "hermes-measure")))
 }
 
 extension Record {
