@@ -61,48 +61,70 @@ struct CanonicalRecordDecoder {
 
     private func decode(_ layout: Layout, _ scanner: inout JSONParser) -> Record? {
         var timestamp: Timestamp?
-        var values = RecordValues()
-        var next = 0
-        while scanner.take(UInt8(ascii: ",")) {
-            guard let position = layout.keys.take(from: next, in: &scanner), scanner.take(UInt8(ascii: ":")),
-                let scalar = scanner.scalar()
-            else { return nil }
-            let slot = layout.slots[position]
-            if slot.kind == .timestamp {
-                guard case .text(let bytes, _) = scalar, case .success(let milliseconds) = Timestamp.parse(bytes)
-                else { return nil }
-                timestamp = Timestamp(millisecondsSinceEpoch: milliseconds)
-            } else {
-                guard let value = convert(scalar, slot, key: layout.names[position]) else { return nil }
-                values[slot: slot.field] = value
+        var complete = false
+        // Fields come in declaration order, so their slots fill front to back: each slot is
+        // initialized once, with no copy-on-write check or old value to destroy per field.
+        let values = RecordValues(fillingInOrder: { slots in
+            var filled = 0
+            var next = 0
+            defer {
+                while filled < slots.count {
+                    slots.initializeElement(at: filled, to: .absent)
+                    filled += 1
+                }
             }
-            next = position + 1
-        }
-        guard scanner.takeEnd(), let timestamp else { return nil }
+            while scanner.take(UInt8(ascii: ",")) {
+                guard let position = layout.keys.take(from: next, in: &scanner), scanner.take(UInt8(ascii: ":")),
+                    let scalar = scanner.scalar()
+                else { return }
+                let slot = layout.slots[position]
+                if slot.kind == .timestamp {
+                    guard case .text(let bytes, _) = scalar, case .success(let milliseconds) = Timestamp.parse(bytes)
+                    else { return }
+                    timestamp = Timestamp(millisecondsSinceEpoch: milliseconds)
+                } else {
+                    guard let value = convert(scalar, slot, position: position, in: layout) else { return }
+                    while filled < slot.field {
+                        slots.initializeElement(at: filled, to: .absent)
+                        filled += 1
+                    }
+                    slots.initializeElement(at: filled, to: value)
+                    filled += 1
+                }
+                next = position + 1
+            }
+            complete = scanner.takeEnd()
+        })
+        guard complete, let timestamp else { return nil }
         for field in layout.required where values[slot: field].isAbsent { return nil }
-        for (field, text) in layout.defaults where values[slot: field].isAbsent { values[slot: field] = .text(text) }
-        return Record(kind: layout.kind, timestamp: timestamp, values: values)
+        var record = values
+        for (field, text) in layout.defaults where record[slot: field].isAbsent { record[slot: field] = .text(text) }
+        return Record(kind: layout.kind, timestamp: timestamp, values: record)
     }
 
     /// One value into its field's form; nil when the fast path cannot take it: the general path
-    /// will then reject it, or decode it itself.
-    private func convert(_ scalar: Scalar, _ slot: Layout.Slot, key: String) -> FieldValue? {
-        switch scalar {
-        case .null:
+    /// will then reject it, or decode it itself. The plain numbers are taken here, by the rules of
+    /// `Fields.convert`, which decides everything else.
+    private func convert(_ scalar: Scalar, _ slot: Layout.Slot, position: Int, in layout: Layout) -> FieldValue? {
+        switch (scalar, slot.kind) {
+        case (.null, _):
             return slot.isRequired ? nil : .absent
-        case .text(let bytes, let isASCII):
-            switch slot.kind {
-            case .text, .sentence, .errorKind, .identifier:
-                guard let text = interner.string(bytes, isASCII: isASCII) else { return nil }
-                if slot.kind == .sentence && text.isEmpty { return nil }
-                if slot.kind == .errorKind && MeasurementFailure.ErrorKind(rawValue: text) == nil { return nil }
-                return .text(text)
-            case .timestamp, .measure, .percentage, .count:
-                return nil
-            }
-        case .integer, .double:
+        case (.text(let bytes, let isASCII), .text), (.text(let bytes, let isASCII), .sentence),
+            (.text(let bytes, let isASCII), .errorKind), (.text(let bytes, let isASCII), .identifier):
+            guard let text = interner.string(bytes, isASCII: isASCII) else { return nil }
+            if slot.kind == .sentence && text.isEmpty { return nil }
+            if slot.kind == .errorKind && MeasurementFailure.ErrorKind(rawValue: text) == nil { return nil }
+            return .text(text)
+        case (.text, _):
+            return nil
+        case (.double(let number), .measure) where number >= 0: return .number(number)
+        case (.integer(let number), .measure) where number >= 0: return .number(Double(number))
+        case (.double(let number), .percentage) where number >= 0 && number <= 100: return .number(number)
+        case (.integer(let number), .count) where number >= 0: return .integer(number)
+        case (.integer, _), (.double, _):
             guard slot.kind.isNumeric || slot.kind == .identifier, let number = scalar.number else { return nil }
-            return try? Fields.convert(number, key: key, kind: slot.kind, isRequired: slot.isRequired)
+            return try? Fields.convert(
+                number, key: layout.names[position], kind: slot.kind, isRequired: slot.isRequired)
         }
     }
 

@@ -62,6 +62,34 @@ public struct JSONWriter {
         if let value { field(name, value) }
     }
 
+    /// A key already encoded with its quotes and colon (`"name":`), as `RecordEncoder` keeps them.
+    mutating func key(encoded: UnsafeBufferPointer<UInt8>) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: encoded)
+        needsComma = false
+    }
+
+    /// A value already encoded as JSON.
+    mutating func value(encoded: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: encoded)
+        needsComma = true
+    }
+
+    mutating func value(_ text: String) {
+        Self.appendString(text, to: &bytes)
+        needsComma = true
+    }
+
+    mutating func value(_ number: Double) {
+        Self.appendNumber(number, to: &bytes)
+        needsComma = true
+    }
+
+    mutating func value(_ integer: Int64) {
+        bytes.append(contentsOf: Array(String(integer).utf8))
+        needsComma = true
+    }
+
     public mutating func newline() {
         bytes.append(0x0A)
     }

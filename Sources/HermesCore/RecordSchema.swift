@@ -235,9 +235,24 @@ public struct RecordValues: Sendable, Equatable {
         slots = ContiguousArray(repeating: .absent, count: RecordSchema.fields.count)
     }
 
+    /// Values written straight into their slots by `fill`, which must initialize every slot once,
+    /// in order (the fast decoder does, as fields arrive in declaration order).
+    init(fillingInOrder fill: (UnsafeMutableBufferPointer<FieldValue>) -> Void) {
+        let count = RecordSchema.fields.count
+        slots = ContiguousArray(unsafeUninitializedCapacity: count) { buffer, initialized in
+            fill(buffer)
+            initialized = count
+        }
+    }
+
     public subscript(field: RecordField) -> FieldValue {
         get { slots[field.index] }
         set { slots[field.index] = newValue }
+    }
+
+    /// Every slot at once, by field index, for hot paths that walk many fields per record.
+    public func withSlots<Result>(_ body: (UnsafeBufferPointer<FieldValue>) throws -> Result) rethrows -> Result {
+        try slots.withUnsafeBufferPointer(body)
     }
 
     /// By the field's index, for hot paths that keep indexes rather than declarations.

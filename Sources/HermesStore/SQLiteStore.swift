@@ -127,24 +127,26 @@ public final class SQLiteStore: RecordStore {
     private static func bind(
         _ record: Record, to statement: SQLiteStatement, firstParameter base: Int32, arena: inout BindingArena
     ) {
-        let values = record.values
         let isResult = record.kind == .result
-        for (offset, binding) in bindings.enumerated() {
-            let parameter = base + Int32(offset + 1)
-            switch binding {
-            case .timestamp: statement.bind(parameter, borrowing: arena.copy(record.timestamp))
-            case .type: statement.bind(parameter, borrowing: arena.copy(record.kind.rawValue))
-            case .sourceTimestamp: statement.bindNull(parameter)
-            case .value(let field, let inResults, let inFailures):
-                guard isResult ? inResults : inFailures else {
-                    statement.bindNull(parameter)
-                    continue
-                }
-                switch values[slot: field] {
-                case .absent: statement.bindNull(parameter)
-                case .text(let text): statement.bind(parameter, borrowing: arena.copy(text))
-                case .number(let number): statement.bind(parameter, number)
-                case .integer(let integer): statement.bind(parameter, integer)
+        record.values.withSlots { values in
+            var parameter = base
+            for binding in bindings {
+                parameter += 1
+                switch binding {
+                case .timestamp: statement.bind(parameter, borrowing: arena.copy(record.timestamp))
+                case .type: statement.bind(parameter, borrowing: arena.copy(record.kind.rawValue))
+                case .sourceTimestamp: statement.bindNull(parameter)
+                case .value(let field, let inResults, let inFailures):
+                    guard isResult ? inResults : inFailures else {
+                        statement.bindNull(parameter)
+                        continue
+                    }
+                    switch values[field] {
+                    case .absent: statement.bindNull(parameter)
+                    case .text(let text): statement.bind(parameter, borrowing: arena.copy(text))
+                    case .number(let number): statement.bind(parameter, number)
+                    case .integer(let integer): statement.bind(parameter, integer)
+                    }
                 }
             }
         }
@@ -208,21 +210,37 @@ public final class SQLiteStore: RecordStore {
     /// timestamp and the kind are among them. A database opened read-only may predate a field: its
     /// column is then not selected and the field reads as absent.
     private struct ReadPlan {
+        /// One selected column that holds a field: plain values, nothing to retain per row.
+        struct Entry {
+            let column: Int32
+            let field: Int
+            let kind: RecordField.Kind
+            let inResults: Bool
+            let inFailures: Bool
+        }
+
         let columns: [SQLiteSchema.Column]
-        let fields: [(column: Int32, field: RecordField)]
+        let entries: [Entry]
+        /// Per kind, the fields read as a default text when NULL.
+        let resultDefaults: [(field: Int, text: String)]
+        let failureDefaults: [(field: Int, text: String)]
         let timestampColumn: Int32
         let typeColumn: Int32
 
         init(_ database: SQLiteDatabase) throws(StoreError) {
             let existing = try PythonHermesMigration.columnNames(of: "results", in: database)
             columns = SQLiteSchema.columns.filter { existing.contains($0.name) }
-            var fields: [(Int32, RecordField)] = []
+            var entries: [Entry] = []
             var timestampColumn: Int32 = -1
             var typeColumn: Int32 = -1
             for (position, column) in columns.enumerated() {
                 switch column {
                 case .field(let field) where field.kind == .timestamp: timestampColumn = Int32(position)
-                case .field(let field): fields.append((Int32(position), field))
+                case .field(let field):
+                    entries.append(
+                        Entry(
+                            column: Int32(position), field: field.index, kind: field.kind,
+                            inResults: field.applies(to: .result), inFailures: field.applies(to: .failure)))
                 case .type: typeColumn = Int32(position)
                 case .sourceTimestamp: break
                 }
@@ -231,9 +249,17 @@ public final class SQLiteStore: RecordStore {
                 throw StoreError.corrupt(
                     path: database.path, reason: "its results table lacks the timestamp or type column")
             }
-            self.fields = fields
+            self.entries = entries
             self.timestampColumn = timestampColumn
             self.typeColumn = typeColumn
+            func defaults(_ kind: Record.Kind) -> [(field: Int, text: String)] {
+                RecordSchema.fields(of: kind).compactMap { field in
+                    guard case .defaulted(let text) = field.presence else { return nil }
+                    return (field.index, text)
+                }
+            }
+            resultDefaults = defaults(.result)
+            failureDefaults = defaults(.failure)
         }
     }
 
@@ -245,9 +271,12 @@ public final class SQLiteStore: RecordStore {
         }
         let kind: Record.Kind = row.string(plan.typeColumn) == "failure" ? .failure : .result
         var values = RecordValues()
-        for (column, field) in plan.fields where field.applies(to: kind) {
-            values[field] = row.value(column, as: field.kind)
-            if values[field].isAbsent, case .defaulted(let text) = field.presence { values[field] = .text(text) }
+        for entry in plan.entries where kind == .result ? entry.inResults : entry.inFailures {
+            values[slot: entry.field] = row.value(entry.column, as: entry.kind)
+        }
+        for (field, text) in kind == .result ? plan.resultDefaults : plan.failureDefaults
+        where values[slot: field].isAbsent {
+            values[slot: field] = .text(text)
         }
         if kind == .failure, values[.errorKind].text.flatMap(MeasurementFailure.ErrorKind.init(rawValue:)) == nil {
             values[.errorKind] = .text(MeasurementFailure.ErrorKind.internal.rawValue)
