@@ -39,7 +39,7 @@ public final class LokiClient {
     public func push(_ batch: LokiBatch) throws(ExportError) {
         let body: [UInt8]
         do { body = try Gzip.compress(batch.json()) } catch {
-            throw .lokiConfiguration(message: "cannot compress the Loki request: \(error)")
+            throw .cannotPush(message: "cannot compress the Loki request: \(error)")
         }
         let request = request(body: body)
         let attempts = configuration.maximumRetries + 1
@@ -50,7 +50,7 @@ public final class LokiClient {
             case .final(let error): throw error
             case .retryable(let message, let retryAfter):
                 guard attempt < attempts else {
-                    throw .lokiUnavailable(
+                    throw .unreachable(
                         message:
                             "\(message); gave up after \(attempts) attempt(s), \(batch.recordCount) record(s) not pushed"
                     )
@@ -73,14 +73,14 @@ public final class LokiClient {
         let response: HTTPResponse
         do throws(HTTPError) {
             if transfer == nil { transfer = try EasyTransfer() }
-            guard let transfer else { return .final(.lokiConfiguration(message: "cannot start libcurl")) }
+            guard let transfer else { return .final(.cannotPush(message: "cannot start libcurl")) }
             response = try transfer.perform(request)
         } catch {
             // A broken kept-alive connection must not poison the next attempt.
             transfer = nil
             switch error.kind {
             case .dns, .connect, .timeout, .protocol: return .retryable("Loki push: \(error.message)", retryAfter: nil)
-            default: return .final(.lokiConfiguration(message: "Loki push: \(error.message)"))
+            default: return .final(.cannotPush(message: "Loki push: \(error.message)"))
             }
         }
         if response.isSuccess { return .delivered }
@@ -90,9 +90,9 @@ public final class LokiClient {
         }
         if (300..<400).contains(response.status) {
             let location = response.headers["Location"].map { " (to \(ParsedURLText.redact($0)))" } ?? ""
-            return .final(.lokiConfiguration(message: "\(message)\(location); give the final push URL"))
+            return .final(.cannotPush(message: "\(message)\(location); give the final push URL"))
         }
-        return .final(.lokiRejected(message: message, status: response.status))
+        return .final(.refused(message: message, status: response.status))
     }
 
     /// Exponential from `minimumBackoff`, capped, with full jitter in its upper half so that

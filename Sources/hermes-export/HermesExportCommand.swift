@@ -111,12 +111,15 @@ struct HermesExportCommand: HermesCommand {
             throw ValidationError("nothing to export to: give --textfile, --prometheus or --loki (or set LOKI_URL)")
         }
         let diagnostics = Self.diagnostics
-        var export = Export(diagnostics: diagnostics)
-        export.textfile = textfile.map(Textfile.init(path:))
-        export.exposition = prometheus ? .standardOutput() : nil
+        // The sinks, in the order they flush; a new sink is one line here.
+        let sinks: [(any ExportSink)?] = [
+            tee ? TeeSink(.standardOutput()) : nil,
+            textfile.map { TextfileSink(Textfile(path: $0)) },
+            lokiConfiguration.map { LokiSink(LokiClient(configuration: $0, diagnostics: diagnostics)) },
+            prometheus ? ExpositionSink(.standardOutput()) : nil,
+        ]
+        var export = Export(sinks: sinks.compactMap { $0 }, diagnostics: diagnostics)
         export.compatibilityMetrics = compatMetrics
-        export.loki = lokiConfiguration.map { LokiClient(configuration: $0, diagnostics: diagnostics) }
-        export.tee = tee ? .standardOutput() : nil
         let summary = export.run(reading: 0)
         if summary.exitCode != .success { throw ArgumentParser.ExitCode(summary.exitCode.rawValue) }
     }

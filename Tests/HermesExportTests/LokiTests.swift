@@ -212,7 +212,7 @@ import Testing
         defer { receiver.stop() }
         let (loki, _) = client(receiver)
         #expect(
-            throws: ExportError.lokiRejected(
+            throws: ExportError.refused(
                 message: "Loki at \(receiver.url)/loki/api/v1/push answered HTTP 401: no org id", status: 401)
         ) {
             try loki.push(try batch([Fixtures.resultLine]))
@@ -239,21 +239,21 @@ import Testing
     }
 
     /// Runs a whole export of `input` into `receiver` in batches of at most 4 KiB of lines.
-    func exportInSmallBatches(_ input: String, to receiver: LokiReceiver) -> (Export.Summary, Delays) {
+    func exportInSmallBatches(_ input: String, to receiver: LokiReceiver) -> (Export.Summary, LokiSink, Delays) {
         var (loki, delays) = client(receiver)
         var configuration = loki.configuration
         configuration.maximumBatchBytes = 4096
         loki = LokiClient(configuration: configuration, diagnostics: Diagnostics(tool: "test"))
         loki.sleep = { delays.append($0) }
-        var export = Export(diagnostics: Diagnostics(tool: "test"))
-        export.loki = loki
+        let sink = LokiSink(loki)
+        let export = Export(sinks: [sink], diagnostics: Diagnostics(tool: "test"))
         let pipe = Pipe()
         let writer = Thread {
             pipe.fileHandleForWriting.write(Data(input.utf8))
             try? pipe.fileHandleForWriting.close()
         }
         writer.start()
-        return (export.run(reading: pipe.fileHandleForReading.fileDescriptor), delays)
+        return (export.run(reading: pipe.fileHandleForReading.fileDescriptor), sink, delays)
     }
 
     func entryCount(_ requests: some Sequence<LokiReceiver.Request>) throws -> Int {
@@ -268,10 +268,10 @@ import Testing
     @Test func exportSplitsLargeInputsIntoBatchesAndKeepsEveryRecord() throws {
         let receiver = try LokiReceiver()
         defer { receiver.stop() }
-        let (summary, _) = exportInSmallBatches(
+        let (summary, sink, _) = exportInSmallBatches(
             String(repeating: Fixtures.resultLine + "\n", count: 50) + "bad\n", to: receiver)
         #expect(summary.exitCode == .dataError)
-        #expect(summary.pushed == 50)
+        #expect(sink.pushed == 50)
         #expect(receiver.requests.count > 1)
         #expect(try entryCount(receiver.requests) == 50)
     }
@@ -281,14 +281,14 @@ import Testing
     @Test func aRefusedBatchDoesNotStopTheBatchesAfterIt() throws {
         let receiver = try LokiReceiver(script: [.init(status: 400, body: "entry too far behind")])
         defer { receiver.stop() }
-        let (summary, delays) = exportInSmallBatches(
+        let (summary, sink, delays) = exportInSmallBatches(
             String(repeating: Fixtures.resultLine + "\n", count: 50), to: receiver)
         #expect(summary.exitCode == .dataError)
         #expect(receiver.requests.count > 2)
-        #expect(summary.refusedByLoki + summary.pushed == 50)
-        #expect(summary.pushed == (try entryCount(receiver.requests.dropFirst())))
-        #expect(summary.pushed > 0)
-        #expect(summary.notPushed == 0)
+        #expect(sink.refused + sink.pushed == 50)
+        #expect(sink.pushed == (try entryCount(receiver.requests.dropFirst())))
+        #expect(sink.pushed > 0)
+        #expect(sink.notPushed == 0)
         #expect(delays.all.isEmpty, "a 400 is not retried")
     }
 

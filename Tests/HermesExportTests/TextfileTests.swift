@@ -10,9 +10,8 @@ import Testing
     func export(
         _ input: String, to path: String, compatibility: Bool = false, now: Timestamp = .now()
     ) throws -> Export.Summary {
-        var export = Export(diagnostics: Diagnostics(tool: "test"))
+        var export = Export(sinks: [TextfileSink(Textfile(path: path))], diagnostics: Diagnostics(tool: "test"))
         export.now = { now }
-        export.textfile = Textfile(path: path)
         export.compatibilityMetrics = compatibility
         let pipe = Pipe()
         pipe.fileHandleForWriting.write(Data(input.utf8))
@@ -104,8 +103,9 @@ import Testing
         let start = try Timestamp(rfc3339: "2026-05-01T13:00:00Z")
         final class Clock: @unchecked Sendable { var readings = 0 }
         let clock = Clock()
-        var export = Export(diagnostics: Diagnostics(tool: "test"))
-        export.textfile = Textfile(path: directory.file("hermes.prom"))
+        var export = Export(
+            sinks: [TextfileSink(Textfile(path: directory.file("hermes.prom")))], diagnostics: Diagnostics(tool: "test")
+        )
         // The first record is read at the start, the next two twelve minutes later.
         export.now = {
             clock.readings += 1

@@ -1,0 +1,26 @@
+import HermesCore
+
+/// `--prometheus`: the exposition of the latest record, once, at the end of the input.
+public final class ExpositionSink: ExportSink {
+    private let output: BufferedOutput
+    public private(set) var failure: ExportError?
+
+    public init(_ output: BufferedOutput) {
+        self.output = output
+    }
+
+    public var failureRank: ExportFailureRank { .localOutput }
+
+    public func accept(_ record: Record, _ context: ExportContext) {}
+
+    public func flush(_ reason: FlushReason, _ context: ExportContext) {
+        guard reason == .endOfInput, context.state.lastRun != nil else { return }
+        do {
+            try output.write(context.exposition())
+            try output.flush()
+        } catch {
+            context.diagnostics.report(error.description)
+            failure = .output(error)
+        }
+    }
+}
