@@ -32,7 +32,7 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "HermesHTTP", dependencies: ["CCurl"]),
+        .target(name: "HermesHTTP", dependencies: ["CCurl", "HermesCore"]),
         .target(name: "HermesStore", dependencies: ["HermesCore", "CSQLite"]),
         .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
         .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),

@@ -1,12 +1,6 @@
 import HermesCore
 import HermesHTTP
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// How notifications are sent.
 public struct DeliveryOptions: Sendable {
     /// Each provider's whole budget, retries included: the run ends within this plus a margin.
@@ -19,6 +13,14 @@ public struct DeliveryOptions: Sendable {
         self.timeout = timeout
         self.targetGuard = targetGuard
         self.firstRetryDelay = firstRetryDelay
+    }
+
+    /// Retries while the provider's budget lasts: a short doubling delay that stops growing at a
+    /// second (a notification is worth more attempts than a slow start), no jitter (one sender),
+    /// and a server's `Retry-After` honoured when it fits in the budget.
+    var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            firstDelay: firstRetryDelay, maximumDelay: .seconds(1), jitter: false, maximumRetryAfter: .seconds(86_400))
     }
 }
 
@@ -113,35 +115,28 @@ public enum Delivery {
         _ template: HTTPRequest, options: DeliveryOptions, until deadline: ContinuousClock.Instant,
         undelivered: (HTTPResponse) -> String? = { _ in nil }
     ) -> Result<Void, Failure> {
-        let clock = ContinuousClock()
-        var retryDelay = options.firstRetryDelay
-        var attempts = 0
-        while true {
-            attempts += 1
+        let outcome = options.retryPolicy.run(until: deadline) { () -> RetryPolicy.Step<String> in
+            // Checked again before every attempt: a name may resolve elsewhere by then.
             let target: TargetGuard.Target
             switch options.targetGuard.check(url: template.url, displayURL: template.displayURL) {
             case .success(let checked): target = checked
-            case .failure(let refusal): return .failure(Failure(message: refusal.message))
+            case .failure(let refusal): return .failed(refusal.message)
             }
-            let outcome = attempt(template, addresses: target.addresses, until: deadline, undelivered: undelivered)
-            let wait: Duration
-            switch outcome {
-            case .delivered: return .success(())
-            case .failed(let message):
-                return .failure(Failure(message: attempts > 1 ? "\(message) (attempt \(attempts))" : message))
-            case .transient(let message, let retryAfter):
-                // A Retry-After of 0 (or a date already past) must not turn into a busy loop:
-                // the backoff is the shortest wait, and it stops growing at a second.
-                wait = max(retryAfter ?? .zero, retryDelay)
-                retryDelay = min(retryDelay * 2, .seconds(1))
-                guard clock.now + wait < deadline else {
-                    let note = retryAfter.map { " (the server asked to wait \($0.components.seconds) s)" } ?? ""
-                    let tries = attempts > 1 ? " after \(attempts) attempts" : ""
-                    return .failure(
-                        Failure(message: "\(message); no time left to retry within the timeout\(tries)\(note)"))
-                }
-                pause(for: wait)
+            switch attempt(template, addresses: target.addresses, until: deadline, undelivered: undelivered) {
+            case .delivered: return .succeeded
+            case .failed(let message): return .failed(message)
+            case .transient(let message, let retryAfter): return .retryable(message, retryAfter: retryAfter)
             }
+        }
+        switch outcome {
+        case .succeeded:
+            return .success(())
+        case .failed(let message, let attempts):
+            return .failure(Failure(message: attempts > 1 ? "\(message) (attempt \(attempts))" : message))
+        case .exhausted(let message, let attempts, let retryAfter):
+            let note = retryAfter.map { " (the server asked to wait \($0.components.seconds) s)" } ?? ""
+            let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+            return .failure(Failure(message: "\(message); no time left to retry within the timeout\(tries)\(note)"))
         }
     }
 
@@ -176,12 +171,9 @@ public enum Delivery {
             }
         }
         guard let lastError else { return .failed("request to \(template.displayURL) timed out") }
-        // A server that closed the connection without answering (restarting, or an idle
-        // connection closed under the request) may answer the next one. The request may have
-        // been processed, so a receiver can see it twice: better than never.
-        if lastError.kind == .connect || lastError.isEmptyReply {
-            return .transient(lastError.message, retryAfter: nil)
-        }
+        // RetryPolicy says which failures may pass (a server restarting, an idle connection
+        // closed under the request).
+        if RetryPolicy.isRetryable(lastError) { return .transient(lastError.message, retryAfter: nil) }
         return .failed(lastError.message)
     }
 
@@ -192,9 +184,7 @@ public enum Delivery {
         if (300..<400).contains(status) { return .failed(message + "; redirects are not followed") }
         let detail = bodySnippet(response.body)
         if !detail.isEmpty { message += ": \(detail)" }
-        if status == 429 || (500..<600).contains(status) {
-            return .transient(message, retryAfter: response.retryAfter().map { min($0, .seconds(86_400)) })
-        }
+        if RetryPolicy.isRetryable(status: status) { return .transient(message, retryAfter: response.retryAfter()) }
         return .failed(message)
     }
 
@@ -210,12 +200,5 @@ public enum Delivery {
             }
         }
         return text.trimming(" ")
-    }
-
-    static func pause(for duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

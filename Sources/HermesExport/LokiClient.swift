@@ -1,21 +1,16 @@
 import HermesCore
 import HermesHTTP
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// Pushes batches to Loki's JSON push API with a gzip body. 2xx is success; 408, 429, 5xx and
-/// network errors are retried with exponential backoff and jitter, as Grafana's own client does; any
-/// other answer is final and its message is shown.
+/// Pushes batches to Loki's JSON push API with a gzip body. 2xx is success; what the shared
+/// `RetryPolicy` calls transient (408, 429, 5xx, network errors) is retried with exponential
+/// backoff and jitter, as Grafana's own client does; any other answer is final and its message is
+/// shown.
 public final class LokiClient {
     public let configuration: LokiConfiguration
     private let diagnostics: Diagnostics
     private var transfer: EasyTransfer?
     /// Replaceable so tests can record the delays instead of waiting them out.
-    public var sleep: (Duration) -> Void = { LokiClient.pause($0) }
+    public var sleep: (Duration) -> Void = { sleepPrecisely($0) }
     public var random: () -> Double = { Double.random(in: 0..<1) }
 
     public init(configuration: LokiConfiguration, diagnostics: Diagnostics) {
@@ -42,68 +37,46 @@ public final class LokiClient {
             throw .cannotPush(message: "cannot compress the Loki request: \(error)")
         }
         let request = request(body: body)
-        let attempts = configuration.maximumRetries + 1
-        for attempt in 1...attempts {
-            let outcome = send(request)
-            switch outcome {
-            case .delivered: return
-            case .final(let error): throw error
-            case .retryable(let message, let retryAfter):
-                guard attempt < attempts else {
-                    throw .unreachable(
-                        message:
-                            "\(message); gave up after \(attempts) attempt(s), \(batch.recordCount) record(s) not pushed"
-                    )
-                }
-                let delay = backoff(afterAttempt: attempt, retryAfter: retryAfter)
+        let outcome = configuration.retryPolicy.run(
+            sleep: sleep, random: random,
+            willRetry: { (error: ExportError, attempt, delay) in
                 diagnostics.report(
-                    "\(message); retrying in \(Self.seconds(delay)) s (attempt \(attempt + 1) of \(attempts))")
-                sleep(delay)
-            }
+                    "\(error); retrying in \(Self.seconds(delay)) s (attempt \(attempt) of \(configuration.maximumRetries + 1))"
+                )
+            },
+            { send(request) })
+        switch outcome {
+        case .succeeded: return
+        case .failed(let error, _): throw error
+        case .exhausted(let error, let attempts, _):
+            throw .unreachable(
+                message: "\(error); gave up after \(attempts) attempt(s), \(batch.recordCount) record(s) not pushed")
         }
     }
 
-    enum Outcome {
-        case delivered
-        case retryable(String, retryAfter: Duration?)
-        case final(ExportError)
-    }
-
-    private func send(_ request: HTTPRequest) -> Outcome {
+    private func send(_ request: HTTPRequest) -> RetryPolicy.Step<ExportError> {
         let response: HTTPResponse
         do throws(HTTPError) {
             if transfer == nil { transfer = try EasyTransfer() }
-            guard let transfer else { return .final(.cannotPush(message: "cannot start libcurl")) }
+            guard let transfer else { return .failed(.cannotPush(message: "cannot start libcurl")) }
             response = try transfer.perform(request)
         } catch {
             // A broken kept-alive connection must not poison the next attempt.
             transfer = nil
-            switch error.kind {
-            case .dns, .connect, .timeout, .protocol: return .retryable("Loki push: \(error.message)", retryAfter: nil)
-            default: return .final(.cannotPush(message: "Loki push: \(error.message)"))
-            }
+            let message = "Loki push: \(error.message)"
+            if RetryPolicy.isRetryable(error) { return .retryable(.unreachable(message: message), retryAfter: nil) }
+            return .failed(.cannotPush(message: message))
         }
-        if response.isSuccess { return .delivered }
+        if response.isSuccess { return .succeeded }
         let message = "Loki at \(response.displayURL) answered HTTP \(response.status)\(Self.serverMessage(response))"
-        if [408, 429].contains(response.status) || (500..<600).contains(response.status) {
-            return .retryable(message, retryAfter: response.retryAfter())
+        if RetryPolicy.isRetryable(status: response.status) {
+            return .retryable(.unreachable(message: message), retryAfter: response.retryAfter())
         }
         if (300..<400).contains(response.status) {
             let location = response.headers["Location"].map { " (to \(ParsedURLText.redact($0)))" } ?? ""
-            return .final(.cannotPush(message: "\(message)\(location); give the final push URL"))
+            return .failed(.cannotPush(message: "\(message)\(location); give the final push URL"))
         }
-        return .final(.refused(message: message, status: response.status))
-    }
-
-    /// Exponential from `minimumBackoff`, capped, with full jitter in its upper half so that
-    /// probes that failed together do not retry together; a server's `Retry-After` is honoured
-    /// up to the cap.
-    func backoff(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
-        let exponent = min(attempt - 1, 30)
-        let base = min(configuration.minimumBackoff * (1 << exponent), configuration.maximumBackoff)
-        var delay = base * (0.5 + random() / 2)
-        if let retryAfter, retryAfter > delay { delay = retryAfter }
-        return min(delay, configuration.maximumBackoff)
+        return .failed(.refused(message: message, status: response.status))
     }
 
     /// Loki's error bodies are plain text: the first 500 characters, on one line.
@@ -117,13 +90,6 @@ public final class LokiClient {
         let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         return
             "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - String(milliseconds % 1000).count))\(milliseconds % 1000)"
-    }
-
-    static func pause(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
     }
 }
 

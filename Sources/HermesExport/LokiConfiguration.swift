@@ -22,6 +22,14 @@ public struct LokiConfiguration: Sendable {
     public var maximumRetries = 5
     public var minimumBackoff: Duration = .milliseconds(500)
     public var maximumBackoff: Duration = .seconds(30)
+
+    /// Backoff from `minimumBackoff` doubling to `maximumBackoff`, jittered, `Retry-After`
+    /// honoured up to the same cap, `maximumRetries` retries.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            firstDelay: minimumBackoff, maximumDelay: maximumBackoff, jitter: true, maximumRetryAfter: maximumBackoff,
+            maximumAttempts: maximumRetries + 1)
+    }
     /// Uncompressed lines per request, as Promtail batched (1 MiB).
     public var maximumBatchBytes = 1 << 20
 
