@@ -32,10 +32,11 @@ import Testing
     @Test func attemptsEndAtTheLimitWithTheLastFailure() {
         var waits: [Duration] = []
         var calls = 0
-        let outcome = Self.loki.run(sleep: { waits.append($0) }, random: { 1 }) { () -> RetryPolicy.Step<Int> in
+        let attempt = { () -> RetryPolicy.Step<Int> in
             calls += 1
             return .retryable(calls, retryAfter: nil)
         }
+        let outcome = Self.loki.run(sleep: { waits.append($0) }, random: { 1 }, attempt)
         guard case .exhausted(let last, let attempts, _) = outcome else {
             Issue.record("\(outcome)")
             return
@@ -46,10 +47,11 @@ import Testing
 
     @Test func aFinalFailureIsNotRetried() {
         var calls = 0
-        let outcome = Self.loki.run(sleep: { _ in Issue.record("slept") }) { () -> RetryPolicy.Step<String> in
+        let attempt = { () -> RetryPolicy.Step<String> in
             calls += 1
             return .failed("401")
         }
+        let outcome = Self.loki.run(sleep: { _ in Issue.record("slept") }, attempt)
         guard case .failed("401", attempts: 1) = outcome else {
             Issue.record("\(outcome)")
             return
@@ -63,9 +65,8 @@ import Testing
             maximumRetryAfter: .seconds(86_400))
         var waits: [Duration] = []
         // Far in the past: no wait fits, so the first retryable failure ends the run.
-        let outcome = budget.run(until: .now - .seconds(1), sleep: { waits.append($0) }) {
-            () -> RetryPolicy.Step<String> in .retryable("503", retryAfter: .seconds(60))
-        }
+        let attempt = { () -> RetryPolicy.Step<String> in .retryable("503", retryAfter: .seconds(60)) }
+        let outcome = budget.run(until: .now - .seconds(1), sleep: { waits.append($0) }, attempt)
         guard case .exhausted("503", attempts: 1, retryAfter: .seconds(60)) = outcome else {
             Issue.record("\(outcome)")
             return
