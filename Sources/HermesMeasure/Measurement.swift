@@ -47,7 +47,7 @@ public enum Measurement {
         _ settings: MeasureSettings, deadline: Deadline, progress: LiveProgress
     ) throws(MeasureFailure) -> SpeedResult {
         let engine = settings.engine.rawValue
-        let previous = Backoff.load(from: settings.stateDirectory)
+        let previous = RateLimitHold.load(from: settings.stateDirectory)
         if let previous, previous.applies(engine: engine, serverURL: settings.serverURL, at: Timestamp.now()) {
             throw MeasureFailure(
                 .rateLimited,
@@ -56,10 +56,10 @@ public enum Measurement {
         }
         do throws(MeasureFailure) {
             let result = try settings.engine.make(settings).measure(deadline: deadline, progress: progress)
-            if previous != nil { Backoff.clear(in: settings.stateDirectory) }
+            if previous != nil { RateLimitHold.clear(in: settings.stateDirectory) }
             return result
         } catch  where error.kind == .rateLimited {
-            let backoff = Backoff.after(
+            let backoff = RateLimitHold.after(
                 error, previous: previous, engine: engine, serverURL: settings.serverURL, now: Timestamp.now())
             do {
                 try backoff.save(in: settings.stateDirectory)

@@ -60,7 +60,7 @@ import Testing
         let first = try failure(settings)
         #expect(first.errorKind == .rateLimited)
         #expect(first.error.contains("next test not before"))
-        let backoff = try #require(Backoff.load(from: settings.stateDirectory))
+        let backoff = try #require(RateLimitHold.load(from: settings.stateDirectory))
         let wait = backoff.notBefore.millisecondsSinceEpoch - Timestamp.now().millisecondsSinceEpoch
         #expect(wait > 590_000 && wait <= 600_000)
 

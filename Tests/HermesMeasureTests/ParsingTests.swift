@@ -80,31 +80,31 @@ import Testing
 
     @Test func retryAfterIsHonouredAndCapped() {
         let limited = MeasureFailure(.rateLimited, "429", retryAfter: .seconds(120))
-        let backoff = Backoff.after(limited, previous: nil, engine: "cloudflare", serverURL: "u", now: now)
+        let backoff = RateLimitHold.after(limited, previous: nil, engine: "cloudflare", serverURL: "u", now: now)
         #expect(backoff.notBefore == now.adding(milliseconds: 120_000))
         let huge = MeasureFailure(.rateLimited, "429", retryAfter: .seconds(10 * 86400))
         #expect(
-            Backoff.after(huge, previous: nil, engine: "cloudflare", serverURL: "u", now: now).notBefore
+            RateLimitHold.after(huge, previous: nil, engine: "cloudflare", serverURL: "u", now: now).notBefore
                 == now.adding(milliseconds: 86_400_000))
     }
 
     @Test func withoutRetryAfterEachStrikeDoublesTheWaitUpToFourHours() {
         let limited = MeasureFailure(.rateLimited, "limit reached")
-        var previous: Backoff?
+        var previous: RateLimitHold?
         var waits: [Int64] = []
         for _ in 0..<6 {
-            let backoff = Backoff.after(limited, previous: previous, engine: "ookla-cli", serverURL: nil, now: now)
+            let backoff = RateLimitHold.after(limited, previous: previous, engine: "ookla-cli", serverURL: nil, now: now)
             waits.append((backoff.notBefore.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 60_000)
             previous = backoff
         }
         #expect(waits == [15, 30, 60, 120, 240, 240])
         // Another service starts over.
-        let other = Backoff.after(limited, previous: previous, engine: "cloudflare", serverURL: nil, now: now)
+        let other = RateLimitHold.after(limited, previous: previous, engine: "cloudflare", serverURL: nil, now: now)
         #expect(other.strikes == 1)
     }
 
     @Test func itAppliesToItsServiceUntilItsTime() {
-        let backoff = Backoff(
+        let backoff = RateLimitHold(
             notBefore: now.adding(milliseconds: 1000), engine: "cloudflare", serverURL: "u", strikes: 1, reason: "")
         #expect(backoff.applies(engine: "cloudflare", serverURL: "u", at: now))
         #expect(!backoff.applies(engine: "cloudflare", serverURL: "v", at: now))
@@ -115,14 +115,14 @@ import Testing
     @Test func theFileRoundTripsAndDamageIsIgnored() throws {
         let scratch = try TemporaryDirectory()
         let directory = scratch.path
-        let backoff = Backoff(
+        let backoff = RateLimitHold(
             notBefore: now, engine: "cloudflare", serverURL: nil, strikes: 3, reason: "HTTP 429 \"quoted\"")
         try backoff.save(in: directory)
-        #expect(Backoff.load(from: directory) == backoff)
-        try FileSystem.atomicReplace(directory + "/" + Backoff.fileName, with: Array("{oops".utf8))
-        #expect(Backoff.load(from: directory) == nil)
-        Backoff.clear(in: directory)
-        #expect(Backoff.load(from: directory) == nil)
+        #expect(RateLimitHold.load(from: directory) == backoff)
+        try FileSystem.atomicReplace(directory + "/" + RateLimitHold.fileName, with: Array("{oops".utf8))
+        #expect(RateLimitHold.load(from: directory) == nil)
+        RateLimitHold.clear(in: directory)
+        #expect(RateLimitHold.load(from: directory) == nil)
     }
 }
 

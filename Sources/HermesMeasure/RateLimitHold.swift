@@ -7,7 +7,7 @@ import HermesCore
 /// After a service rate-limited us, the time before which the same engine and server are not
 /// tried again, kept in the state directory so that the next timer runs report the back-off
 /// instead of hammering the service (`measure-backoff.json`).
-public struct Backoff: Sendable, Equatable {
+public struct RateLimitHold: Sendable, Equatable {
     public var notBefore: Timestamp
     public var engine: String
     public var serverURL: String?
@@ -23,8 +23,8 @@ public struct Backoff: Sendable, Equatable {
 
     /// The back-off after `failure`, following `previous` if it was for the same service.
     static func after(
-        _ failure: MeasureFailure, previous: Backoff?, engine: String, serverURL: String?, now: Timestamp
-    ) -> Backoff {
+        _ failure: MeasureFailure, previous: RateLimitHold?, engine: String, serverURL: String?, now: Timestamp
+    ) -> RateLimitHold {
         let strikes = (previous?.engine == engine && previous?.serverURL == serverURL ? previous!.strikes : 0) + 1
         let wait: Duration
         if let retryAfter = failure.retryAfter {
@@ -33,7 +33,7 @@ public struct Backoff: Sendable, Equatable {
             wait = min(firstWait * (1 << min(strikes - 1, 8)), longestWait)
         }
         let milliseconds = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
-        return Backoff(
+        return RateLimitHold(
             notBefore: now.adding(milliseconds: milliseconds), engine: engine, serverURL: serverURL,
             strikes: strikes, reason: failure.message)
     }
@@ -44,7 +44,7 @@ public struct Backoff: Sendable, Equatable {
 
     // MARK: The file
 
-    static func load(from directory: String) -> Backoff? {
+    static func load(from directory: String) -> RateLimitHold? {
         let path = directory + "/" + fileName
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
@@ -56,7 +56,7 @@ public struct Backoff: Sendable, Equatable {
         else { return nil }
         let strikes: Int =
             if case .integer(let count)? = object["strikes"] { Int(clamping: count) } else { 1 }
-        return Backoff(
+        return RateLimitHold(
             notBefore: time, engine: engine, serverURL: object.string("server_url"), strikes: max(1, strikes),
             reason: object.string("reason") ?? "")
     }
