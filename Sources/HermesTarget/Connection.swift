@@ -56,7 +56,6 @@ final class Connection {
 
     private func handle(_ request: Request) -> Outcome {
         let received = ContinuousClock.now
-        let before = statistics.bodyBytesReceived
         switch reader.readBody(of: request) {
         case .ok: break
         case .malformed:
@@ -65,7 +64,7 @@ final class Connection {
             return writer.write(.error(501, "only chunked transfer coding is supported"), keepAlive: false)
         case .cutShort: return .close
         }
-        let bodyBytes = statistics.bodyBytesReceived - before
+        let bodyBytes = reader.bodyBytes
         let exchange = Exchange(
             request: request, clientIP: clientIP, configuration: configuration, received: received,
             bodyBytes: bodyBytes, queueWait: links.probeDelay(bodyBytes: bodyBytes))

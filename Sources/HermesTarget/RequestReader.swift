@@ -19,6 +19,9 @@ final class RequestReader {
     private let maximumHeadBytes: Int
     private let links: Links
     private let statistics: TargetStatistics
+    /// Body bytes of the request read last (after de-chunking). Counted here, not as a difference
+    /// of the server's statistics, which other connections' uploads move at the same time.
+    private(set) var bodyBytes: Int64 = 0
     private var buffer: [UInt8]
     /// The bytes read but not yet used are `buffer[start..<end]`.
     private var start = 0
@@ -55,8 +58,9 @@ final class RequestReader {
     }
 
     /// Reads and discards the request body, whatever the endpoint, so the connection is ready
-    /// for the next request; the statistics count its bytes.
+    /// for the next request; `bodyBytes` and the statistics count its bytes.
     func readBody(of request: Request) -> Body {
+        bodyBytes = 0
         let transferEncoding = request.header("transfer-encoding")?.lowercased()
         let contentLength = request.header("content-length")
         if transferEncoding != nil && contentLength != nil { return .malformed }
@@ -104,6 +108,7 @@ final class RequestReader {
         if start == end { guard fill() else { return nil } }
         let count = links.grantUp(min(Int(clamping: limit), end - start))
         start += count
+        bodyBytes += Int64(count)
         statistics.countReceived(count)
         return count
     }
