@@ -55,10 +55,12 @@ public final class Link: Sendable {
     }
 }
 
-/// The two directions of the simulated link; nil where a direction is not paced.
+/// The two directions of the simulated link, and all the pacing a connection does: its reads and
+/// writes ask here how much may move, and its answers to probes how long to wait.
 struct Links: Sendable {
-    let down: Link?
-    let up: Link?
+    /// Nil where a direction is not paced.
+    private let down: Link?
+    private let up: Link?
 
     init(configuration: TargetConfiguration) {
         let queueLimit = configuration.bufferbloat ?? .milliseconds(5)
@@ -71,8 +73,26 @@ struct Links: Sendable {
 
     /// How long a request that carries no data waits behind queued traffic; zero unless the
     /// server simulates bufferbloat.
-    var queueDelay: Duration {
+    private var queueDelay: Duration {
         guard delaysProbes else { return .zero }
         return (down?.queueDelay ?? .zero) + (up?.queueDelay ?? .zero)
+    }
+
+    /// How long the answer to a request that carried `bodyBytes` waits behind queued traffic: a
+    /// request without a body is a latency probe, and a probe is what bufferbloat delays.
+    func probeDelay(bodyBytes: Int64) -> Duration {
+        bodyBytes == 0 ? queueDelay : .zero
+    }
+
+    /// How many of `wanted` response bytes may be sent now, waiting until the link has room; all
+    /// of them when downloads are not paced.
+    func grantDown(_ wanted: Int) -> Int {
+        down?.grant(wanted) ?? wanted
+    }
+
+    /// How many of `wanted` request body bytes may be taken in now, waiting until the link has
+    /// room; all of them when uploads are not paced.
+    func grantUp(_ wanted: Int) -> Int {
+        up?.grant(wanted) ?? wanted
     }
 }

@@ -1,3 +1,5 @@
+import HermesCore
+
 /// One parsed request head.
 struct Request {
     var method: String
@@ -9,6 +11,13 @@ struct Request {
 
     func header(_ name: String) -> String? {
         headers.first { $0.name == name }?.value
+    }
+
+    /// The whole number in query parameter `name`: `fallback` when the parameter is absent, nil
+    /// when it is not a number (the caller answers 400).
+    func integer(query name: String, default fallback: Int) -> Int? {
+        guard let text = query[name] else { return fallback }
+        return Int(text)
     }
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes unless told to keep it.
@@ -51,26 +60,4 @@ struct Request {
             method: String(requestLine[0]), path: String(path), query: query, version: String(requestLine[2]),
             headers: headers)
     }
-}
-
-/// Escapes a string for a JSON document.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
 }

@@ -123,14 +123,6 @@ public final class TargetServer: Sendable {
 
     deinit { close(listener) }
 
-    private func refuse(_ fd: Int32) {
-        let answer = Array(
-            ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 32\r\n"
-                + "Connection: close\r\nRetry-After: 1\r\n\r\ntoo many connections; try again\n").utf8)
-        _ = answer.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-        close(fd)
-    }
-
     private func configure(_ fd: Int32) {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))

@@ -1,0 +1,70 @@
+/// One request as its route sees it: the head, what came with it, and the server's settings.
+struct Exchange {
+    let request: Request
+    let clientIP: String
+    let configuration: TargetConfiguration
+    /// When the head had been read; `/__down`'s Server-Timing counts from here.
+    let received: ContinuousClock.Instant
+    /// Request body bytes read and discarded.
+    let bodyBytes: Int64
+    /// How long an answer meant to measure latency waits first (see `Links.probeDelay`).
+    let queueWait: Duration
+
+    /// Where the client reached the server, so the addresses in answers work from there.
+    var host: String {
+        request.header("host") ?? "\(configuration.host):\(configuration.port)"
+    }
+
+    /// The answer of the route the path names, or the refusal of an unknown path or method.
+    func answer() -> Response {
+        guard let route = Route(path: request.path) else {
+            return .error(404, "no such endpoint: \(request.path)")
+        }
+        guard route.methods.contains(request.method) else {
+            let allowed = route.methods.joined(separator: ", ")
+            return .error(405, "\(request.method) is not allowed here", headers: [("Allow", allowed)])
+        }
+        switch route {
+        case .down: return down()
+        case .up: return up()
+        case .meta: return meta()
+        case .trace: return trace()
+        case .garbage: return garbage()
+        case .empty: return empty()
+        case .getIP: return getIP()
+        case .servers: return servers()
+        }
+    }
+}
+
+/// The endpoints: Cloudflare's (`CloudflareRoutes.swift`) and LibreSpeed's
+/// (`LibreSpeedRoutes.swift`). Every path is accepted with and without `.php` and under
+/// `/backend/`, as LibreSpeed clients ask for its paths in either form.
+private enum Route {
+    case down, up, meta, trace, garbage, empty, getIP, servers
+
+    init?(path: String) {
+        var path = path
+        if path.hasPrefix("/backend/") { path.removeFirst("/backend".count) }
+        if path.hasSuffix(".php") { path.removeLast(4) }
+        switch path {
+        case "/__down": self = .down
+        case "/__up": self = .up
+        case "/meta": self = .meta
+        case "/cdn-cgi/trace": self = .trace
+        case "/garbage": self = .garbage
+        case "/empty": self = .empty
+        case "/getIP": self = .getIP
+        case "/servers.json", "/servers", "/.well-known/librespeed": self = .servers
+        default: return nil
+        }
+    }
+
+    var methods: [String] {
+        switch self {
+        case .up: ["POST", "PUT"]
+        case .empty: ["GET", "HEAD", "POST", "PUT"]
+        default: ["GET", "HEAD"]
+        }
+    }
+}
