@@ -93,7 +93,8 @@ import Testing
         var previous: RateLimitHold?
         var waits: [Int64] = []
         for _ in 0..<6 {
-            let backoff = RateLimitHold.after(limited, previous: previous, engine: "ookla-cli", serverURL: nil, now: now)
+            let backoff = RateLimitHold.after(
+                limited, previous: previous, engine: "ookla-cli", serverURL: nil, now: now)
             waits.append((backoff.notBefore.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 60_000)
             previous = backoff
         }
