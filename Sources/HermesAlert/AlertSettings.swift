@@ -24,25 +24,22 @@ public struct AlertSettings: Sendable {
         public var recoveryCount: Int?
         public var timeout: String?
         public var allowPrivateTargets = false
-        public var webhookURL: String?
-        public var gotifyURL: String?
-        public var gotifyTokenFile: String?
-        public var gotifyPriority: Int?
-        public var ntfyURL: String?
-        public var ntfyTopic: String?
-        public var ntfyTokenFile: String?
-        public var ntfyPriority: Int?
-        public var ntfyTags: String?
-        public var appriseURL: String?
-        public var appriseURLsFile: String?
+        /// The providers' flags (`ProviderDefinition.options`) by `ProviderOption.name`.
+        public var providerFlags: [String: String] = [:]
 
         public init() {}
+
+        /// A provider flag's value: `flags[GotifyProvider.urlOption] = "https://gotify.example"`.
+        public subscript(option: ProviderOption) -> String? {
+            get { providerFlags[option.name] }
+            set { providerFlags[option.name] = newValue }
+        }
     }
 
     public var statePath: String
     public var policy: AlertPolicy
     public var delivery: DeliveryOptions
-    /// In the Python Hermes's order: webhook, Gotify, ntfy, Apprise.
+    /// The configured ones of `Providers.all`, in its order.
     public var providers: [any NotificationProvider]
 
     public static let defaultTimeout: Duration = .seconds(10)
@@ -100,50 +97,10 @@ public struct AlertSettings: Sendable {
     private static func providers(_ flags: Flags, _ environment: Environment) throws(ConfigurationError)
         -> [any NotificationProvider]
     {
+        let settings = ProviderSettings(flags: flags.providerFlags, environment: environment)
         var list: [any NotificationProvider] = []
-        func setting(_ flag: String?, _ names: String...) -> String? {
-            if let flag, !flag.isEmpty { return flag }
-            for name in names { if let value = environment.first(name)?.value { return value } }
-            return nil
-        }
-        if let url = setting(flags.webhookURL, "HERMES_ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_URL") {
-            list.append(WebhookProvider(url: url))
-        }
-        if let url = setting(flags.gotifyURL, "HERMES_ALERT_GOTIFY_URL", "ALERT_GOTIFY_URL") {
-            guard
-                let token = try secret(
-                    file: flags.gotifyTokenFile, flag: "--gotify-token-file", credential: "gotify-token",
-                    variables: ["HERMES_ALERT_GOTIFY_TOKEN", "ALERT_GOTIFY_TOKEN"], environment)
-            else {
-                throw ConfigurationError(
-                    "Gotify needs an application token: --gotify-token-file, $CREDENTIALS_DIRECTORY/gotify-token or ALERT_GOTIFY_TOKEN"
-                )
-            }
-            let priority = try integer(
-                flags.gotifyPriority, ["HERMES_ALERT_GOTIFY_PRIORITY", "ALERT_GOTIFY_PRIORITY"], environment,
-                default: GotifyProvider.defaultPriority)
-            list.append(GotifyProvider(url: url, token: token, priority: priority))
-        }
-        if let topic = setting(flags.ntfyTopic, "HERMES_ALERT_NTFY_TOPIC", "ALERT_NTFY_TOPIC") {
-            let token = try secret(
-                file: flags.ntfyTokenFile, flag: "--ntfy-token-file", credential: "ntfy-token",
-                variables: ["HERMES_ALERT_NTFY_TOKEN", "ALERT_NTFY_TOKEN"], environment)
-            let priority = try integer(
-                flags.ntfyPriority, ["HERMES_ALERT_NTFY_PRIORITY", "ALERT_NTFY_PRIORITY"], environment,
-                default: NtfyProvider.defaultPriority)
-            let tags =
-                setting(flags.ntfyTags, "HERMES_ALERT_NTFY_TAGS", "ALERT_NTFY_TAGS").map { text in
-                    text.split(separator: ",").map { String($0).trimming(" ") }.filter { !$0.isEmpty }
-                } ?? NtfyProvider.defaultTags
-            list.append(
-                NtfyProvider(
-                    url: setting(flags.ntfyURL, "HERMES_ALERT_NTFY_URL", "ALERT_NTFY_URL") ?? NtfyProvider.defaultURL,
-                    topic: topic, token: token, priority: priority, tags: tags))
-        }
-        if let url = setting(flags.appriseURL, "HERMES_ALERT_APPRISE_URL", "ALERT_APPRISE_URL") {
-            list.append(AppriseProvider(url: url, serviceURLs: try appriseServiceURLs(flags, environment)))
-        } else if flags.appriseURLsFile?.isEmpty == false {
-            throw ConfigurationError("Apprise service URLs need an Apprise API server: --apprise-url")
+        for definition in Providers.all {
+            if let provider = try definition.configured(by: settings) { list.append(provider) }
         }
         // A URL that can never work is a configuration error now, not a failed delivery on
         // every run. Where it points is checked at send time, after resolution (TargetGuard).
@@ -158,60 +115,8 @@ public struct AlertSettings: Sendable {
         return list
     }
 
-    /// The `--apprise-urls-file` lines, else the `apprise-urls` credential; never a flag value,
-    /// since they hold credentials, and no message shows one.
-    private static func appriseServiceURLs(_ flags: Flags, _ environment: Environment) throws(ConfigurationError)
-        -> [String]
-    {
-        let file = flags.appriseURLsFile?.isEmpty == false ? flags.appriseURLsFile : nil
-        guard let listed = try SecretFile.readLines(path: file, credential: "apprise-urls", environment: environment)
-        else { return [] }
-        let origin = file != nil ? "--apprise-urls-file" : "credential apprise-urls"
-        for (index, url) in listed.enumerated() where !url.contains("://") || url.contains(" ") {
-            throw ConfigurationError(
-                "\(origin): entry \(index + 1) is not an Apprise URL such as mailto://user:password@example.com")
-        }
-        return listed
-    }
-
-    /// A token from `--…-file`, else `$CREDENTIALS_DIRECTORY/<credential>` (systemd
-    /// `LoadCredential=`), else the environment.
-    static func secret(
-        file: String?, flag: String, credential: String, variables: [String], _ environment: Environment
-    ) throws(ConfigurationError) -> String? {
-        if let token = try SecretFile.read(path: file, credential: credential, environment: environment) {
-            let origin = file?.isEmpty == false ? flag : "credential \(credential)"
-            return try checkedSecret(token.trimming(" \t"), origin: origin)
-        }
-        for name in variables {
-            if let value = environment.first(name)?.value {
-                return try checkedSecret(value.trimming(" \t\r\n"), origin: name)
-            }
-        }
-        return nil
-    }
-
-    /// The value is never part of a message.
-    private static func checkedSecret(_ token: String, origin: String) throws(ConfigurationError) -> String {
-        guard !token.isEmpty else { throw ConfigurationError("\(origin): the token is empty") }
-        guard token.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
-            throw ConfigurationError("\(origin): the token contains spaces, line breaks or other unusable characters")
-        }
-        return token
-    }
-
-    /// The flag's value, else the first variable set, else `default`; any integer (providers clamp).
-    private static func integer(_ flag: Int?, _ variables: [String], _ environment: Environment, default: Int)
-        throws(ConfigurationError) -> Int
-    {
-        if let flag { return flag }
-        for name in variables {
-            if let value = environment.first(name)?.value { return try integer(value, name, in: Int.min...Int.max) }
-        }
-        return `default`
-    }
-
-    private static func integer(_ text: String, _ name: String, in range: ClosedRange<Int>) throws(ConfigurationError)
+    /// `text` as an integer in `range`, else an error naming `name` (a variable or a flag).
+    static func integer(_ text: String, _ name: String, in range: ClosedRange<Int>) throws(ConfigurationError)
         -> Int
     {
         guard let number = Int(text.trimming(" \t")), range.contains(number) else {

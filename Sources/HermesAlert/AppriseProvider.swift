@@ -3,8 +3,46 @@ import HermesHTTP
 
 /// An Apprise API server: `POST <url>/notify/<key>` (stateful, the URL names the key) or
 /// `POST <url>/notify` with the service URLs in the body (stateless). JSON either way.
-public struct AppriseProvider: NotificationProvider {
-    public let name = "apprise"
+public struct AppriseProvider: ProviderDefinition {
+    public static let name = "apprise"
+    public static let displayName = "Apprise"
+
+    public static let urlOption = ProviderOption(
+        "apprise-url", valueName: "url",
+        help:
+            "Send to the Apprise API at <url>: .../notify/KEY, or a base URL for stateless mode ($ALERT_APPRISE_URL).",
+        variables: ["HERMES_ALERT_APPRISE_URL", "ALERT_APPRISE_URL"])
+    /// Service URLs hold credentials, so no flag takes one as its value and no variable holds them.
+    public static let serviceURLsFileOption = ProviderOption(
+        "apprise-urls-file", .secretFile(credential: "apprise-urls"), valueName: "path",
+        help:
+            "Read Apprise service URLs for stateless mode from <path>, one a line, # for comments (default: the apprise-urls credential)."
+    )
+    public static let options = [urlOption, serviceURLsFileOption]
+    public static let enablingOption = urlOption
+
+    /// Service URLs without a server to send them to are a mistake, not an unused provider.
+    public static func configured(by settings: ProviderSettings) throws(ConfigurationError) -> AppriseProvider? {
+        guard let url = settings.text(urlOption) else {
+            if settings.isGiven(serviceURLsFileOption) {
+                throw ConfigurationError("Apprise service URLs need an Apprise API server: --apprise-url")
+            }
+            return nil
+        }
+        return AppriseProvider(url: url, serviceURLs: try listedServiceURLs(settings))
+    }
+
+    /// The `--apprise-urls-file` lines, else the `apprise-urls` credential's; never a flag value,
+    /// since they hold credentials, and no message shows one.
+    static func listedServiceURLs(_ settings: ProviderSettings) throws(ConfigurationError) -> [String] {
+        guard let listed = try settings.secretLines(serviceURLsFileOption) else { return [] }
+        for (index, url) in listed.lines.enumerated() where !url.contains("://") || url.contains(" ") {
+            throw ConfigurationError(
+                "\(listed.origin): entry \(index + 1) is not an Apprise URL such as mailto://user:password@example.com")
+        }
+        return listed.lines
+    }
+
     public let url: String
     /// Apprise service URLs (`gotifys://…`, `mailto://…`) for stateless mode; they hold
     /// credentials, so they are never shown.

@@ -3,8 +3,35 @@ import HermesHTTP
 
 /// `POST <url>/message` with the application token in `X-Gotify-Key`, never in the query string
 /// where proxies log it (the Python Hermes put it there).
-public struct GotifyProvider: NotificationProvider {
-    public let name = "gotify"
+public struct GotifyProvider: ProviderDefinition {
+    public static let name = "gotify"
+    public static let displayName = "Gotify"
+
+    public static let urlOption = ProviderOption(
+        "gotify-url", valueName: "url", help: "Send to the Gotify server at <url> ($ALERT_GOTIFY_URL).",
+        variables: ["HERMES_ALERT_GOTIFY_URL", "ALERT_GOTIFY_URL"])
+    public static let tokenFileOption = ProviderOption(
+        "gotify-token-file", .secretFile(credential: "gotify-token"), valueName: "path",
+        help: "Read the Gotify application token from <path>.",
+        variables: ["HERMES_ALERT_GOTIFY_TOKEN", "ALERT_GOTIFY_TOKEN"])
+    public static let priorityOption = ProviderOption(
+        "gotify-priority", .integer, valueName: "n", help: "Gotify priority, 0 to 10 (default 5).",
+        variables: ["HERMES_ALERT_GOTIFY_PRIORITY", "ALERT_GOTIFY_PRIORITY"])
+    public static let options = [urlOption, tokenFileOption, priorityOption]
+    public static let enablingOption = urlOption
+
+    /// A URL needs a token.
+    public static func configured(by settings: ProviderSettings) throws(ConfigurationError) -> GotifyProvider? {
+        guard let url = settings.text(urlOption) else { return nil }
+        guard let token = try settings.secret(tokenFileOption) else {
+            throw ConfigurationError(
+                "Gotify needs an application token: --gotify-token-file, $CREDENTIALS_DIRECTORY/gotify-token or ALERT_GOTIFY_TOKEN"
+            )
+        }
+        let priority = try settings.integer(priorityOption, default: defaultPriority)
+        return GotifyProvider(url: url, token: token, priority: priority)
+    }
+
     public let url: String
     private let token: String
     /// 0–10; Android notifies with sound from 4 and vibrates from 8.

@@ -3,8 +3,21 @@ import HermesHTTP
 
 /// POSTs JSON: the Python Hermes fields (`type`, `consecutive_failures`, `error`, `timestamp`)
 /// so old receivers keep working, plus `event`, `rule`, `title`, `message` and the record.
-public struct WebhookProvider: NotificationProvider {
-    public let name = "webhook"
+public struct WebhookProvider: ProviderDefinition {
+    public static let name = "webhook"
+    public static let displayName = "webhook"
+
+    public static let urlOption = ProviderOption(
+        "webhook-url", valueName: "url", help: "POST JSON to <url> ($ALERT_WEBHOOK_URL).",
+        variables: ["HERMES_ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_URL"])
+    public static let options = [urlOption]
+    public static let enablingOption = urlOption
+
+    public static func configured(by settings: ProviderSettings) throws(ConfigurationError) -> WebhookProvider? {
+        guard let url = settings.text(urlOption) else { return nil }
+        return WebhookProvider(url: url)
+    }
+
     public let url: String
 
     public init(url: String) {

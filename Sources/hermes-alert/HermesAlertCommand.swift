@@ -11,7 +11,7 @@ import HermesCore
 struct HermesAlertCommand: HermesCommand {
     static let configuration = CommandConfiguration(
         commandName: "hermes-alert",
-        abstract: "Turn a stream of Hermes records into alerts through webhook, Gotify, ntfy and Apprise.",
+        abstract: "Turn a stream of Hermes records into alerts through \(Providers.displayNames).",
         discussion: """
             Reads newline-delimited JSON records from standard input, applies them to the state \
             file (locked, replaced atomically) and notifies every configured provider at once: after \
@@ -66,9 +66,7 @@ func resolvedSettings(_ flags: AlertSettings.Flags, providerRequired: Bool = tru
         throw HermesAlertCommand.failure(error.message, code: .configuration)
     }
     if settings.providers.isEmpty && providerRequired {
-        throw HermesAlertCommand.failure(
-            "no provider configured: give --webhook-url, --gotify-url, --ntfy-topic or --apprise-url (or ALERT_* variables)",
-            code: .configuration)
+        throw HermesAlertCommand.failure(Providers.noneConfigured, code: .configuration)
     }
     return settings
 }

@@ -88,7 +88,9 @@ struct PolicyOptions: ParsableArguments {
     }
 }
 
-/// Where and how to send.
+/// Where and how to send: the delivery options, then each provider's, as its `ProviderDefinition`
+/// declares them. ArgumentParser takes options only from declared properties, so each provider
+/// option has its line here and its entry in `providerValues`; `apply` stops on one it lacks.
 struct ProviderOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
@@ -98,69 +100,58 @@ struct ProviderOptions: ParsableArguments {
     @Flag(help: "Allow provider URLs on loopback, private, CGNAT and unique local addresses (LAN servers).")
     var allowPrivateTargets = false
 
-    @Option(help: ArgumentHelp("POST JSON to <url> ($ALERT_WEBHOOK_URL).", valueName: "url"))
-    var webhookUrl: String?
+    @Option(WebhookProvider.urlOption) var webhookURL: String?
 
-    @Option(help: ArgumentHelp("Send to the Gotify server at <url> ($ALERT_GOTIFY_URL).", valueName: "url"))
-    var gotifyUrl: String?
+    @Option(GotifyProvider.urlOption) var gotifyURL: String?
+    @Option(GotifyProvider.tokenFileOption) var gotifyTokenFile: String?
+    @Option(GotifyProvider.priorityOption) var gotifyPriority: Int?
 
-    @Option(help: ArgumentHelp("Read the Gotify application token from <path>.", valueName: "path"))
-    var gotifyTokenFile: String?
+    @Option(NtfyProvider.urlOption) var ntfyURL: String?
+    @Option(NtfyProvider.topicOption) var ntfyTopic: String?
+    @Option(NtfyProvider.tokenFileOption) var ntfyTokenFile: String?
+    @Option(NtfyProvider.priorityOption) var ntfyPriority: Int?
+    @Option(NtfyProvider.tagsOption) var ntfyTags: String?
 
-    @Option(help: ArgumentHelp("Gotify priority, 0 to 10 (default 5).", valueName: "n"))
-    var gotifyPriority: Int?
+    @Option(AppriseProvider.urlOption) var appriseURL: String?
+    @Option(AppriseProvider.serviceURLsFileOption) var appriseURLsFile: String?
 
-    @Option(help: ArgumentHelp("The ntfy server (default https://ntfy.sh; $ALERT_NTFY_URL).", valueName: "url"))
-    var ntfyUrl: String?
-
-    @Option(help: ArgumentHelp("Publish to the ntfy <topic> ($ALERT_NTFY_TOPIC).", valueName: "topic"))
-    var ntfyTopic: String?
-
-    @Option(help: ArgumentHelp("Read an ntfy access token from <path>.", valueName: "path"))
-    var ntfyTokenFile: String?
-
-    @Option(help: ArgumentHelp("ntfy priority, 1 to 5 (default 3).", valueName: "n"))
-    var ntfyPriority: Int?
-
-    @Option(
-        help: ArgumentHelp("Comma-separated ntfy tags (default warning,rotating_light).", valueName: "tags"))
-    var ntfyTags: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Send to the Apprise API at <url>: .../notify/KEY, or a base URL for stateless mode ($ALERT_APPRISE_URL).",
-            valueName: "url"))
-    var appriseUrl: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Read Apprise service URLs for stateless mode from <path>, one a line, # for comments (default: the apprise-urls credential).",
-            valueName: "path"))
-    var appriseUrlsFile: String?
+    /// Every provider option above with its value, nil when not given.
+    var providerValues: [(option: ProviderOption, value: String?)] {
+        [
+            (WebhookProvider.urlOption, webhookURL),
+            (GotifyProvider.urlOption, gotifyURL), (GotifyProvider.tokenFileOption, gotifyTokenFile),
+            (GotifyProvider.priorityOption, gotifyPriority.map { String($0) }),
+            (NtfyProvider.urlOption, ntfyURL), (NtfyProvider.topicOption, ntfyTopic),
+            (NtfyProvider.tokenFileOption, ntfyTokenFile),
+            (NtfyProvider.priorityOption, ntfyPriority.map { String($0) }),
+            (NtfyProvider.tagsOption, ntfyTags),
+            (AppriseProvider.urlOption, appriseURL), (AppriseProvider.serviceURLsFileOption, appriseURLsFile),
+        ]
+    }
 
     func validate() throws {
-        for (flag, value) in [
-            ("--webhook-url", webhookUrl), ("--gotify-url", gotifyUrl), ("--ntfy-url", ntfyUrl),
-            ("--apprise-url", appriseUrl), ("--ntfy-topic", ntfyTopic), ("--gotify-token-file", gotifyTokenFile),
-            ("--ntfy-token-file", ntfyTokenFile), ("--apprise-urls-file", appriseUrlsFile),
-        ] where value?.isEmpty == true {
-            throw ValidationError("\(flag) needs a value")
+        for (option, value) in providerValues where option.needsValue && value?.isEmpty == true {
+            throw ValidationError("\(option.flag) needs a value")
         }
     }
 
     func apply(to flags: inout AlertSettings.Flags) {
         flags.timeout = timeout
         flags.allowPrivateTargets = allowPrivateTargets
-        flags.webhookURL = webhookUrl
-        flags.gotifyURL = gotifyUrl
-        flags.gotifyTokenFile = gotifyTokenFile
-        flags.gotifyPriority = gotifyPriority
-        flags.ntfyURL = ntfyUrl
-        flags.ntfyTopic = ntfyTopic
-        flags.ntfyTokenFile = ntfyTokenFile
-        flags.ntfyPriority = ntfyPriority
-        flags.ntfyTags = ntfyTags
-        flags.appriseURL = appriseUrl
-        flags.appriseURLsFile = appriseUrlsFile
+        let values = providerValues
+        for (option, value) in values { flags[option] = value }
+        for definition in Providers.all {
+            for option in definition.options where !values.contains(where: { $0.option == option }) {
+                preconditionFailure(
+                    "\(definition.name)'s \(option.flag) has no @Option in ProviderOptions (Options.swift)")
+            }
+        }
+    }
+}
+
+extension Option {
+    /// A provider's option as its definition declares it: `--name <valueName>` and its help.
+    init<T>(_ option: ProviderOption) where T: ExpressibleByArgument, Value == T? {
+        self.init(name: .customLong(option.name), help: ArgumentHelp(option.help, valueName: option.valueName))
     }
 }

@@ -46,9 +46,9 @@ import Testing
         flags.cooldown = cooldown
         flags.timeout = "2s"
         flags.allowPrivateTargets = true
-        flags.webhookURL = webhook.baseURL + "/hook"
-        flags.ntfyURL = ntfy.baseURL
-        flags.ntfyTopic = "topic"
+        flags[WebhookProvider.urlOption] = webhook.baseURL + "/hook"
+        flags[NtfyProvider.urlOption] = ntfy.baseURL
+        flags[NtfyProvider.topicOption] = "topic"
         let settings = try AlertSettings.resolve(flags, environment: Environment(["HOME": directory.path]))
         var descriptors: [Int32] = [0, 0]
         try #require(pipe(&descriptors) == 0)

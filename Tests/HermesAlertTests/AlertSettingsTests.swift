@@ -74,26 +74,99 @@ import Testing
         let credentials = ["CREDENTIALS_DIRECTORY": directory.path, "ALERT_APPRISE_URL": "https://a.example"]
         var flags = AlertSettings.Flags()
         #expect(serviceURLs(try resolve(credentials, flags)) == ["pover://user@token"])
-        flags.appriseURLsFile = list
+        flags[AppriseProvider.serviceURLsFileOption] = list
         #expect(serviceURLs(try resolve(credentials, flags)) == ["mailto://u:p@mail.example", "tgram://bot/chat"])
-        flags.appriseURLsFile = nil
+        flags[AppriseProvider.serviceURLsFileOption] = nil
         #expect(serviceURLs(try resolve(["ALERT_APPRISE_URL": "https://a.example"], flags)) == [], "stateful")
     }
 
     @Test func aBadAppriseURLsFileIsAConfigurationErrorThatHidesItsContents() throws {
         let directory = try TemporaryDirectory()
         var flags = AlertSettings.Flags()
-        flags.appriseURL = "https://a.example"
-        flags.appriseURLsFile = try directory.write("mailto://u:p@mail.example\nsecret-password\n", to: "list")
+        flags[AppriseProvider.urlOption] = "https://a.example"
+        flags[AppriseProvider.serviceURLsFileOption] = try directory.write(
+            "mailto://u:p@mail.example\nsecret-password\n", to: "list")
         let error = try #require(throws: ConfigurationError.self) { try resolve([:], flags) }
         #expect(
             error.message
                 == "--apprise-urls-file: entry 2 is not an Apprise URL such as mailto://user:password@example.com")
-        flags.appriseURLsFile = try directory.write("# nothing\n\n", to: "empty")
+        flags[AppriseProvider.serviceURLsFileOption] = try directory.write("# nothing\n\n", to: "empty")
         #expect(throws: ConfigurationError.self) { try resolve([:], flags) }
-        flags.appriseURL = nil
-        flags.appriseURLsFile = directory.file("list")
+        flags[AppriseProvider.urlOption] = nil
+        flags[AppriseProvider.serviceURLsFileOption] = directory.file("list")
         let alone = try #require(throws: ConfigurationError.self) { try resolve([:], flags) }
         #expect(alone.message.contains("need an Apprise API server"))
+    }
+
+    /// The list drives the names kept in the state, the options and the message when none is set.
+    @Test func theProvidersAreOneList() {
+        #expect(Providers.all.map { $0.name } == ["webhook", "gotify", "ntfy", "apprise"])
+        #expect(Providers.displayNames == "webhook, Gotify, ntfy and Apprise")
+        #expect(
+            Providers.noneConfigured
+                == "no provider configured: give --webhook-url, --gotify-url, --ntfy-topic or --apprise-url (or ALERT_* variables)"
+        )
+        let names = Providers.all.flatMap { $0.options }.map(\.name)
+        #expect(Set(names).count == names.count, "no flag is declared twice: \(names)")
+        for definition in Providers.all {
+            #expect(definition.options.contains(definition.enablingOption), "\(definition.name)")
+        }
+    }
+
+    @Test func providerFlagsWinOverTheirVariables() throws {
+        var flags = AlertSettings.Flags()
+        flags[GotifyProvider.urlOption] = "https://g.example"
+        flags[GotifyProvider.priorityOption] = "9"
+        let settings = try resolve(
+            [
+                "ALERT_GOTIFY_URL": "https://env.example", "ALERT_GOTIFY_TOKEN": "gt",
+                "HERMES_ALERT_GOTIFY_PRIORITY": "2",
+            ], flags)
+        let gotify = settings.providers.first { $0 is GotifyProvider } as? GotifyProvider
+        #expect(gotify?.url == "https://g.example")
+        #expect(gotify?.priority == 9)
+        flags[GotifyProvider.priorityOption] = nil
+        let error = try #require(throws: ConfigurationError.self) {
+            try resolve(["ALERT_GOTIFY_TOKEN": "gt", "ALERT_GOTIFY_PRIORITY": "high"], flags)
+        }
+        #expect(error.message.hasPrefix("ALERT_GOTIFY_PRIORITY=high is not an integer"))
+    }
+
+    @Test func gotifyWithoutATokenIsAConfigurationError() throws {
+        let error = try #require(throws: ConfigurationError.self) {
+            try resolve(["ALERT_GOTIFY_URL": "https://g.example"])
+        }
+        #expect(
+            error.message
+                == "Gotify needs an application token: --gotify-token-file, $CREDENTIALS_DIRECTORY/gotify-token or ALERT_GOTIFY_TOKEN"
+        )
+    }
+
+    /// The token file's flag, else the credential, else the variable; an unusable one names only
+    /// where it came from.
+    @Test func tokensComeFromTheFlagThenTheCredentialThenTheEnvironment() throws {
+        let directory = try TemporaryDirectory()
+        _ = try directory.write("from-credential\n", to: "ntfy-token")
+        var flags = AlertSettings.Flags()
+        flags[NtfyProvider.topicOption] = "t"
+        func authorization(_ variables: [String: String]) throws -> String? {
+            headers(NtfyProvider.self, in: try resolve(variables, flags))?["Authorization"]
+        }
+        #expect(try authorization(["ALERT_NTFY_TOKEN": "from-env"]) == "Bearer from-env")
+        #expect(
+            try authorization(["CREDENTIALS_DIRECTORY": directory.path, "ALERT_NTFY_TOKEN": "from-env"])
+                == "Bearer from-credential")
+        flags[NtfyProvider.tokenFileOption] = try directory.write("from-file", to: "token")
+        #expect(try authorization(["CREDENTIALS_DIRECTORY": directory.path]) == "Bearer from-file")
+        flags[NtfyProvider.tokenFileOption] = try directory.write(" \n", to: "blank")
+        let error = try #require(throws: ConfigurationError.self) { try resolve([:], flags) }
+        #expect(error.message == "--ntfy-token-file: the token is empty")
+        flags[NtfyProvider.tokenFileOption] = nil
+        let variable = try #require(throws: ConfigurationError.self) {
+            try resolve(["HERMES_ALERT_NTFY_TOKEN": "two words"], flags)
+        }
+        #expect(
+            variable.message
+                == "HERMES_ALERT_NTFY_TOKEN: the token contains spaces, line breaks or other unusable characters")
     }
 }
