@@ -8,7 +8,7 @@ import HermesHTTP
 #endif
 
 /// Everything a run needs from the command line and the environment: flags first, then
-/// `HERMES_ALERT_*`, then the Python Hermes `ALERT_*` names, then defaults (DESIGN.md §4).
+/// `HERMES_ALERT_*`, then the Python Hermes `ALERT_*` names, then defaults (docs/ARCHITECTURE.md, "Conventions").
 /// Tokens come from files or the environment, never from a flag value.
 public struct AlertSettings: Sendable {
     /// Flag values as given; nil (or empty) when absent.

@@ -1,4 +1,4 @@
-/// Exit statuses shared by every Hermes tool (DESIGN.md §4, from sysexits.h).
+/// Exit statuses shared by every Hermes tool (docs/ARCHITECTURE.md, "Exit codes"; from sysexits.h).
 public enum ExitCode: Int32, Sendable {
     case success = 0
     case measurementFailed = 1

@@ -1,4 +1,4 @@
-/// Round-trip samples reduced the way the record defines them (DESIGN.md §1): the median as the
+/// Round-trip samples reduced the way the record defines them (docs/ARCHITECTURE.md, "The record"): the median as the
 /// latency, and as jitter the mean absolute difference of consecutive samples (Cloudflare's and
 /// RFC 3550's "IPDV" summary), both in milliseconds.
 public struct LatencySummary: Sendable, Equatable {

@@ -1,7 +1,7 @@
 import HermesCore
 
 /// Which stores to use and how long to keep history: flags, then `HERMES_*`, then the Python
-/// Hermes variables, then defaults (DESIGN.md §4).
+/// Hermes variables, then defaults (docs/ARCHITECTURE.md, "Conventions").
 public struct StoreConfiguration: Equatable, Sendable {
     public enum Kind: String, Sendable {
         case sqlite, csv

@@ -1,6 +1,6 @@
 import HermesCore
 
-/// What can go wrong in a store, each with the exit code DESIGN.md §4 assigns.
+/// What can go wrong in a store, each with the exit code docs/ARCHITECTURE.md assigns.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case io(IOError)

@@ -1,7 +1,7 @@
 import HermesCore
 import HermesStore
 
-/// Why a benchmark command stopped, with the exit code DESIGN.md §4 assigns.
+/// Why a benchmark command stopped, with the exit code docs/ARCHITECTURE.md assigns.
 enum BenchError: Error {
     case usage(String)
     case store(StoreError)
