@@ -82,7 +82,12 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "hermes-bench", dependencies: ["HermesStore", "HermesCore"], path: "Sources/hermes-bench"),
+            name: "hermes-bench",
+            dependencies: [
+                "HermesStore", "HermesCore", "HermesExport", "HermesCLI", "HermesTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/hermes-bench"),
         // The loopback HTTP server the HTTP, alert and end-to-end tests share.
         .target(name: "HermesTestSupport", path: "Tests/HermesTestSupport"),
         .testTarget(name: "HermesCoreTests", dependencies: ["HermesCore"]),

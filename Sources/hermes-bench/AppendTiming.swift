@@ -1,3 +1,4 @@
+import ArgumentParser
 import HermesCore
 import HermesStore
 
@@ -8,25 +9,25 @@ import HermesStore
 /// `append <database> <count>`: the store layer of an ingest alone. Records are built in memory,
 /// untimed, in the batches `hermes-store` commits; only `append` and `close` are timed, so the
 /// difference from a whole `hermes-store` ingest is the cost of reading and decoding NDJSON.
-struct AppendTiming {
+struct AppendTiming: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: """
+            Store <count> generated records in a new database with SQLiteStore.append, 10000 per call, \
+            timing only append and close (ingest without decoding).
+            """)
+
     static let batchSize = 10_000
 
-    var path: String
-    var count: Int
-    var seed: UInt64
+    @Argument(help: ArgumentHelp("A database that does not exist yet.", valueName: "database")) var path: String
+    @Argument(help: "How many records.") var count: Int
+    @Option(help: "The generator's seed.") var seed: UInt64 = 1
 
-    init(_ arguments: inout Arguments) throws(BenchError) {
-        path = try arguments.operand("database")
-        let countText = try arguments.operand("count")
-        guard let count = Int(countText), count > 0 else {
-            throw .usage("<count> must be a positive whole number, got \"\(countText)\"")
-        }
-        self.count = count
-        seed = UInt64(try arguments.integer("--seed", default: 1, in: 0...Int.max))
-        try arguments.finish()
+    func validate() throws {
+        guard count > 0 else { throw ValidationError("<count> must be 1 or more, got \(count)") }
     }
 
-    func run() throws(BenchError) {
+    func measure() throws(BenchError) {
         guard access(path, F_OK) != 0 else {
             throw .invalidRun("\(path) exists; the append benchmark needs a fresh database")
         }

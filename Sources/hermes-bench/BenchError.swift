@@ -3,7 +3,6 @@ import HermesStore
 
 /// Why a benchmark command stopped, with the exit code docs/ARCHITECTURE.md assigns.
 enum BenchError: Error {
-    case usage(String)
     case store(StoreError)
     case io(IOError)
     /// The run completed but measured something other than what was asked for.
@@ -11,7 +10,7 @@ enum BenchError: Error {
 
     var message: String {
         switch self {
-        case .usage(let message), .invalidRun(let message): message
+        case .invalidRun(let message): message
         case .store(let error): error.description
         case .io(let error): error.description
         }
@@ -19,7 +18,6 @@ enum BenchError: Error {
 
     var exitCode: ExitCode {
         switch self {
-        case .usage: .usage
         case .store(let error): error.exitCode
         case .io(let error): error.exitCode
         case .invalidRun: .dataError

@@ -1,31 +1,31 @@
+import ArgumentParser
 import HermesCore
 
 /// `generate <count>`: benchmark input on standard output, as NDJSON for hermes-store or as SQL
 /// for the sqlite3 CLI; both forms of one seed carry the same rows.
-struct Generate {
-    enum Format: String, CaseIterable {
+struct Generate: BenchCommand {
+    static let configuration = CommandConfiguration(
+        abstract: """
+            Write <count> canonical v1 records, 30 minutes apart and about 2 % failures, as NDJSON or \
+            as the sqlite3 INSERT statements that store the same rows.
+            """)
+
+    enum Format: String, CaseIterable, ExpressibleByArgument {
         case ndjson, sql
     }
 
-    var count: Int
-    var format: Format
-    var transactionRows: Int
-    var seed: UInt64
+    @Argument(help: "How many records.") var count: Int
+    @Option(help: "ndjson or sql.") var format = Format.ndjson
+    // hermes-store commits every 10,000 records; the SQL reference does the same work.
+    @Option(help: ArgumentHelp("sql: one transaction per <n> rows.", valueName: "n")) var transactionRows = 10_000
+    @Option(help: "The generator's seed.") var seed: UInt64 = 1
 
-    init(_ arguments: inout Arguments) throws(BenchError) {
-        let countText = try arguments.operand("count")
-        guard let count = Int(countText), count >= 0 else {
-            throw .usage("<count> must be a whole number, got \"\(countText)\"")
-        }
-        self.count = count
-        format = try arguments.choice("--format", default: .ndjson)
-        // hermes-store commits every 10,000 records; the SQL reference does the same work.
-        transactionRows = try arguments.integer("--transaction-rows", default: 10_000, in: 1...Int.max)
-        seed = UInt64(try arguments.integer("--seed", default: 1, in: 0...Int.max))
-        try arguments.finish()
+    func validate() throws {
+        guard count >= 0 else { throw ValidationError("<count> must be 0 or more, got \(count)") }
+        guard transactionRows >= 1 else { throw ValidationError("--transaction-rows must be 1 or more") }
     }
 
-    func run() throws(BenchError) {
+    func measure() throws(BenchError) {
         let output = BufferedOutput(fileDescriptor: 1, name: "standard output", flushThreshold: 1 << 20)
         do throws(IOError) {
             for (index, record) in RecordGenerator(count: count, seed: seed).enumerated() {

@@ -1,21 +1,24 @@
+import ArgumentParser
 import HermesCore
 import HermesStore
 
 /// `query <database>`: opens the store once and times `query(RecordQuery(limit:))`, the call behind
 /// `hermes-store query --limit`, each run on its own so the median and p90 are of single calls.
-struct QueryTiming {
-    var path: String
-    var limit: Int
-    var runs: Int
+struct QueryTiming: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Open the SQLite store once and time query(RecordQuery(limit:)), newest results first.")
 
-    init(_ arguments: inout Arguments) throws(BenchError) {
-        path = try arguments.operand("database")
-        limit = try arguments.integer("--limit", default: 50, in: 1...1_000_000)
-        runs = try arguments.integer("--runs", default: 2000, in: 1...10_000_000)
-        try arguments.finish()
+    @Argument(help: ArgumentHelp("An existing database.", valueName: "database")) var path: String
+    @Option(help: "Results per query.") var limit = 50
+    @Option(help: "Timed queries.") var runs = 2000
+
+    func validate() throws {
+        guard (1...1_000_000).contains(limit) else { throw ValidationError("--limit must be 1 to 1000000") }
+        guard (1...10_000_000).contains(runs) else { throw ValidationError("--runs must be 1 to 10000000") }
     }
 
-    func run() throws(BenchError) {
+    func measure() throws(BenchError) {
         let store = try openExistingStore(at: path)
         let request = RecordQuery(limit: limit)
         var seconds: [Double] = []

@@ -1,3 +1,4 @@
+import ArgumentParser
 import HermesCore
 import HermesStore
 
@@ -7,17 +8,19 @@ import HermesStore
 
 /// `retention <database> --remove-oldest <n>`: the age limit of `hermes-store --retention-days`,
 /// with "now" placed so that exactly the oldest <n> records are older than the cutoff.
-struct RetentionTiming {
-    var path: String
-    var removeOldest: Int
+struct RetentionTiming: BenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "Apply an age limit placed so that exactly the oldest <n> records go; time it and close.")
 
-    init(_ arguments: inout Arguments) throws(BenchError) {
-        path = try arguments.operand("database")
-        removeOldest = try arguments.integer("--remove-oldest", default: nil, in: 1...Int.max)
-        try arguments.finish()
+    @Argument(help: ArgumentHelp("An existing database.", valueName: "database")) var path: String
+    @Option(help: ArgumentHelp("How many of the oldest records to remove.", valueName: "n")) var removeOldest: Int
+
+    func validate() throws {
+        guard removeOldest >= 1 else { throw ValidationError("--remove-oldest must be 1 or more") }
     }
 
-    func run() throws(BenchError) {
+    func measure() throws(BenchError) {
         let store = try openExistingStore(at: path)
         let oldestKept: [Record]
         do {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A request as the test server received it.
 package struct RecordedRequest: Sendable {
     /// Which accepted connection carried it, counting from 1: equal numbers mean a reused
@@ -12,10 +14,13 @@ package struct RecordedRequest: Sendable {
     /// Whether every body byte equals `TestPattern` at its offset.
     package var bodyFollowsPattern = true
     package var bodyWasChunked = false
+    /// How much of the body `bodyPrefix` keeps: the server's choice.
+    package let keptBodyBytes: Int
 
-    package static let keptBodyBytes = 64 * 1024
+    package static let defaultKeptBodyBytes = 64 * 1024
 
-    package init?(head: [UInt8], connection: Int) {
+    package init?(head: [UInt8], connection: Int, keptBodyBytes: Int = RecordedRequest.defaultKeptBodyBytes) {
+        self.keptBodyBytes = keptBodyBytes
         let lines = String(decoding: head, as: UTF8.self)
             .split(separator: "\r\n", omittingEmptySubsequences: false)
         let requestLine = lines.first?.split(separator: " ") ?? []
@@ -50,7 +55,7 @@ package struct RecordedRequest: Sendable {
         if bodyFollowsPattern, !TestPattern.matches(chunk, at: bodyByteCount) {
             bodyFollowsPattern = false
         }
-        let kept = min(chunk.count, max(0, Self.keptBodyBytes - bodyPrefix.count))
+        let kept = min(chunk.count, max(0, keptBodyBytes - bodyPrefix.count))
         bodyPrefix += chunk.prefix(kept)
         bodyByteCount += Int64(chunk.count)
     }
@@ -81,6 +86,13 @@ package enum TestReply: Sendable {
 
 /// The routes every test shares; each test uses the ones it needs.
 package enum TestRoutes {
+    /// Answers with `replies` in turn, whatever was asked, then with `then` for ever: a receiver
+    /// that fails a few times and recovers, or refuses one batch.
+    package static func scripted(_ replies: [TestReply], then: TestReply) -> @Sendable (RecordedRequest) -> TestReply {
+        let script = Mutex(replies[...])
+        return { _ in script.withLock { $0.popFirst() } ?? then }
+    }
+
     package static let standard: @Sendable (RecordedRequest) -> TestReply = { request in
         switch request.path {
         case "/hello":

@@ -14,6 +14,7 @@ package final class TestServer: Sendable {
     package let port: UInt16
     private let listenSocket: Int32
     private let route: @Sendable (RecordedRequest) -> TestReply
+    private let keptBodyBytes: Int
     private let state = Mutex(State())
 
     private struct State {
@@ -29,20 +30,26 @@ package final class TestServer: Sendable {
 
     package var requests: [RecordedRequest] { state.withLock { $0.requests } }
 
-    /// Starts a server answering with `route`; by default the routes every test shares.
+    /// Starts a server answering with `route`; by default the routes every test shares. Each
+    /// request's body is kept up to `keptBodyBytes` (a receiver whose bodies a test decodes
+    /// keeps them whole).
     package static func start(
+        keptBodyBytes: Int = RecordedRequest.defaultKeptBodyBytes,
         route: @escaping @Sendable (RecordedRequest) -> TestReply = TestRoutes.standard
     ) throws -> TestServer {
         let (listenSocket, port) = try listenOnLoopback()
-        let server = TestServer(listenSocket: listenSocket, port: port, route: route)
+        let server = TestServer(listenSocket: listenSocket, port: port, keptBodyBytes: keptBodyBytes, route: route)
         let thread = try spawnThread { server.acceptConnections() }
         server.state.withLock { $0.acceptThread = thread }
         return server
     }
 
-    private init(listenSocket: Int32, port: UInt16, route: @escaping @Sendable (RecordedRequest) -> TestReply) {
+    private init(
+        listenSocket: Int32, port: UInt16, keptBodyBytes: Int, route: @escaping @Sendable (RecordedRequest) -> TestReply
+    ) {
         self.listenSocket = listenSocket
         self.port = port
+        self.keptBodyBytes = keptBodyBytes
         self.route = route
     }
 
@@ -100,7 +107,8 @@ package final class TestServer: Sendable {
                     Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
                 return
             }
-            guard var request = RecordedRequest(head: head, connection: connection) else { return }
+            guard var request = RecordedRequest(head: head, connection: connection, keptBodyBytes: keptBodyBytes)
+            else { return }
             if request.header("Expect")?.lowercased() == "100-continue" {
                 guard sendAll(socket, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
             }
