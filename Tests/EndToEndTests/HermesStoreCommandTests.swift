@@ -37,22 +37,6 @@ import Testing
             outcome.stderr.contains(flag) || outcome.stderr.contains("--sqlite or --csv"), "stderr: \(outcome.stderr)")
     }
 
-    @Test func aTerminalOnStandardInputGetsAHintNotAHang() throws {
-        // script(1) gives the child a pseudo-terminal as standard input.
-        let directory = try TemporaryDirectory()
-        let script = Process()
-        script.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        script.arguments = ["-qec", "\(store.url.path) --sqlite \(directory.file("h.db"))", "/dev/null"]
-        let output = Pipe()
-        script.standardOutput = output
-        script.standardInput = FileHandle.nullDevice
-        try script.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        script.waitUntilExit()
-        #expect(script.terminationStatus == 64)
-        #expect(text.contains("hermes-store: standard input is a terminal"))
-    }
-
     @Test func aVanishedTeeReaderDoesNotStopStoring() throws {
         let directory = try TemporaryDirectory()
         let process = Process()
