@@ -196,19 +196,13 @@ import Testing
                 .exitCode == .success)
 
         let port = try closedLoopbackPort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "--collector.disable-defaults", "--collector.textfile",
-            "--collector.textfile.directory=\(directory.path)", "--web.listen-address=127.0.0.1:\(port)",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        let exporter = try BackgroundProcess(
+            binary,
+            [
+                "--collector.disable-defaults", "--collector.textfile",
+                "--collector.textfile.directory=\(directory.path)", "--web.listen-address=127.0.0.1:\(port)",
+            ])
+        defer { exporter.stop() }
         var body: String?
         let deadline = ContinuousClock.now + .seconds(10)
         while body == nil && ContinuousClock.now < deadline {

@@ -1,5 +1,6 @@
 import Foundation
 import HermesCore
+import HermesTestSupport
 import Testing
 
 @testable import HermesExport
@@ -41,21 +42,9 @@ enum RealTool {
         var output: String
     }
 
-    /// Runs `path` with `input` on stdin; stdout and stderr together.
+    /// Runs `path` with `input` on stdin, through the shared runner; stdout and stderr together.
     static func run(_ path: String, _ arguments: [String], input: String = "") throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let output = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let outcome = try ChildProcess.run(path, arguments, input: input)
+        return Outcome(status: outcome.status, output: outcome.stdout + outcome.stderr)
     }
 }
