@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "hermes-export", targets: ["hermes-export"]),
         .executable(name: "hermes-alert", targets: ["hermes-alert"]),
         .executable(name: "hermes-target", targets: ["hermes-target"]),
+        .executable(name: "hermes-report", targets: ["hermes-report"]),
         .library(name: "HermesCore", targets: ["HermesCore"]),
     ],
     dependencies: [
@@ -38,6 +39,7 @@ let package = Package(
         .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
         .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(name: "HermesTarget", dependencies: ["HermesCore"]),
+        .target(name: "HermesReport", dependencies: ["HermesCore"]),
         .target(name: "HermesMeasure", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(
             name: "HermesCLI",
@@ -82,6 +84,13 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "hermes-report",
+            dependencies: [
+                "HermesReport", "HermesCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "hermes-bench",
             dependencies: [
                 "HermesStore", "HermesCore", "HermesExport", "HermesCLI", "HermesTestSupport",
@@ -99,6 +108,7 @@ let package = Package(
         .testTarget(
             name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib", "HermesTestSupport"]),
         .testTarget(name: "HermesAlertTests", dependencies: ["HermesAlert", "HermesHTTP", "HermesTestSupport"]),
+        .testTarget(name: "HermesReportTests", dependencies: ["HermesReport"]),
         .testTarget(name: "HermesTargetTests", dependencies: ["HermesTarget", "HermesHTTP", "CZlib"]),
         .testTarget(
             name: "HermesMeasureTests",
@@ -109,7 +119,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "HermesCore", "HermesExport", "HermesTarget", "HermesTestSupport", "hermes-measure", "hermes-store",
-                "hermes-export", "hermes-alert", "hermes-target",
+                "hermes-export", "hermes-alert", "hermes-target", "hermes-report",
             ]
         ),
     ],

@@ -7,6 +7,8 @@ public struct AlertNotification: Equatable, Sendable {
         case recovery
         case threshold
         case test
+        /// A message a person wrote or `hermes-report` made (`hermes-alert send`), not an alert.
+        case digest
     }
 
     public var event: Event
@@ -25,6 +27,12 @@ public struct AlertNotification: Equatable, Sendable {
     public var isRepeat: Bool
     /// The names of the providers it goes to; `AlertState.everyProvider` for all.
     public var providers: [String]
+    /// The message is Markdown (`hermes-alert send --format markdown`): providers that can render
+    /// it are told so.
+    public var isMarkdown = false
+
+    /// Good news and digests arrive without sound or vibration.
+    public var isQuiet: Bool { event == .recovery || event == .digest }
 
     public init(
         event: Event, rule: AlertRule, consecutive: Int, error: String?, record: Record?, timestamp: Timestamp,
@@ -51,6 +59,17 @@ public struct AlertNotification: Equatable, Sendable {
     /// Whether the provider named `name` is to be sent this notification.
     public func isFor(_ name: String) -> Bool {
         providers.contains(name) || providers.contains(AlertState.everyProvider)
+    }
+
+    /// What `hermes-alert send` sends: `message` as it was given, under `title`.
+    public static func digest(title: String, message: String, markdown: Bool, at timestamp: Timestamp)
+        -> AlertNotification
+    {
+        var notification = AlertNotification(
+            event: .digest, rule: .failure, consecutive: 0, error: nil, record: nil, timestamp: timestamp,
+            title: title, message: message)
+        notification.isMarkdown = markdown
+        return notification
     }
 
     /// The notification `hermes-alert test` sends.

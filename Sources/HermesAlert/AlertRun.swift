@@ -184,6 +184,24 @@ public enum ProviderTest {
     }
 }
 
+/// `hermes-alert send`: one message through every configured provider. Silent when every provider
+/// took it; otherwise one line per provider that did not, and the exit status of any delivery.
+public enum DigestSend {
+    /// The most a message may be: more than any notification shows, far less than a runaway pipe.
+    public static let maximumBytes = 64 * 1024
+
+    public static func run(
+        title: String, message: String, markdown: Bool, settings: AlertSettings, now: Timestamp
+    ) -> (failures: [String], exitCode: ExitCode) {
+        let notification = AlertNotification.digest(title: title, message: message, markdown: markdown, at: now)
+        let reports = Delivery.send([notification], through: settings.providers, options: settings.delivery)
+        let failures = reports.filter { !$0.deliveredAll }.map { report in
+            "\(report.provider): not sent: \(report.failures.joined(separator: "; "))"
+        }
+        return (failures, AlertRun.exitCode(for: reports, notifications: 1))
+    }
+}
+
 /// `hermes-alert status`: the state as lines of `name: value`.
 public enum StatusReport {
     public static func lines(for state: AlertState, path: String) -> [String] {

@@ -77,13 +77,14 @@ public struct AppriseProvider: ProviderDefinition {
             case .failure: "failure"
             case .threshold: "warning"
             case .recovery: "success"
-            case .test: "info"
+            case .test, .digest: "info"
             }
         var writer = JSONWriter()
         writer.beginObject()
         writer.field("title", notification.title)
         writer.field("body", "\(notification.message)\n\nTime: \(notification.displayTime)")
         writer.field("type", type)
+        if notification.isMarkdown { writer.field("format", "markdown") }
         if !serviceURLs.isEmpty { writer.field("urls", .array(serviceURLs.map { .string($0) })) }
         writer.endObject()
         var request = HTTPRequest(

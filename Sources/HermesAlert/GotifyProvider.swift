@@ -62,8 +62,8 @@ public struct GotifyProvider: ProviderDefinition {
         writer.beginObject()
         writer.field("title", notification.title)
         writer.field("message", "\(notification.message)\n\n**Time:** \(notification.displayTime)")
-        // Good news needs no sound or vibration (Android: sound from 4), as with ntfy.
-        writer.field("priority", Int64(notification.event == .recovery ? min(priority, 3) : priority))
+        // Good news and digests need no sound or vibration (Android: sound from 4), as with ntfy.
+        writer.field("priority", Int64(notification.isQuiet ? min(priority, 3) : priority))
         writer.field("extras", .object(extras))
         writer.endObject()
         return writer.bytes

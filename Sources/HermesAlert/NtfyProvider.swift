@@ -63,9 +63,15 @@ public struct NtfyProvider: ProviderDefinition {
 
     public func request(for notification: AlertNotification) -> HTTPRequest {
         var headers: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8", "Title": notification.title]
-        headers.add(name: "Priority", value: String(notification.event == .recovery ? min(priority, 3) : priority))
-        let eventTags = notification.event == .recovery ? ["white_check_mark"] : tags
+        headers.add(name: "Priority", value: String(notification.isQuiet ? min(priority, 3) : priority))
+        let eventTags =
+            switch notification.event {
+            case .recovery: ["white_check_mark"]
+            case .digest: ["bar_chart"]
+            case .failure, .threshold, .test: tags
+            }
         if !eventTags.isEmpty { headers.add(name: "Tags", value: eventTags.joined(separator: ",")) }
+        if notification.isMarkdown { headers.add(name: "Markdown", value: "yes") }
         if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
         let target = Self.join(url, topic)
         var request = HTTPRequest(

@@ -43,13 +43,15 @@ public struct WebhookProvider: ProviderDefinition {
             case .failure, .test: "speedtest_failure"
             case .recovery: "speedtest_recovery"
             case .threshold: "speedtest_threshold"
+            case .digest: "speedtest_digest"
             }
         writer.field("type", type)
         writer.field("consecutive_failures", Int64(notification.rule == .failure ? notification.consecutive : 0))
         writer.field("error", notification.error)
         writer.field("timestamp", notification.timestamp.rfc3339)
         writer.field("event", notification.event.rawValue)
-        writer.field("rule", notification.rule.rawValue)
+        // A digest answers to no rule.
+        writer.field("rule", notification.event == .digest ? nil : notification.rule.rawValue)
         writer.field("title", notification.title)
         writer.field("message", notification.message)
         writer.field("repeat", .bool(notification.isRepeat))

@@ -21,7 +21,7 @@ struct HermesAlertCommand: HermesCommand {
             failed, 69 none delivered, 65 rejected input lines, 78 configuration error.
             """,
         version: HermesVersion.current,
-        subcommands: [Test.self, Status.self]
+        subcommands: [Test.self, Send.self, Status.self]
     )
 
     @OptionGroup var state: StateOptions
@@ -87,6 +87,62 @@ struct Test: ParsableCommand {
         let settings = try resolvedSettings(flags)
         let (lines, code) = ProviderTest.run(settings: settings, now: .now())
         try writeAll(Array((lines.joined(separator: "\n") + "\n").utf8), to: 1, name: "standard output")
+        if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
+    }
+}
+
+struct Send: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a message from standard input, such as a hermes-report digest, through every provider.",
+        discussion: """
+            The message goes as it is, under --title, to every configured provider at once, with the \
+            same flags, credentials, target guard and timeouts as alerts; the webhook payload has \
+            event "digest". Silent when every provider took it; otherwise a line on standard error for \
+            each that did not. The state file is not touched. Exit status: 0 all delivered, 75 some \
+            providers failed, 69 none, 65 an empty or oversized message, 64 standard input is a \
+            terminal, 78 configuration error.
+            """)
+
+    enum Format: String, CaseIterable, ExpressibleByArgument {
+        case text, markdown
+    }
+
+    @OptionGroup var providers: ProviderOptions
+
+    @Option(help: ArgumentHelp("The notification's title.", valueName: "text"))
+    var title = "Hermes"
+
+    @Option(help: "text, or markdown for providers that render it (Gotify, ntfy, Apprise).")
+    var format = Format.text
+
+    func validate() throws {
+        if title.trimming().isEmpty { throw ValidationError("--title needs some text") }
+    }
+
+    func run() throws {
+        try HermesAlertCommand.requirePipedInput()
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readAll(0, path: "standard input")
+        } catch {
+            throw HermesAlertCommand.failure(error.description, code: .ioError)
+        }
+        guard bytes.count <= DigestSend.maximumBytes else {
+            throw HermesAlertCommand.failure(
+                "the message is \(bytes.count) bytes; at most \(DigestSend.maximumBytes) are sent", code: .dataError)
+        }
+        let message = String(decoding: bytes, as: UTF8.self).trimming(" \t\r\n")
+        guard !message.isEmpty else {
+            throw HermesAlertCommand.failure(
+                "nothing to send: standard input held no message (pipe one in, e.g. from hermes-report)",
+                code: .dataError)
+        }
+        var flags = AlertSettings.Flags()
+        providers.apply(to: &flags)
+        let settings = try resolvedSettings(flags)
+        let (failures, code) = DigestSend.run(
+            title: title, message: message, markdown: format == .markdown, settings: settings, now: .now())
+        for failure in failures { HermesAlertCommand.diagnostics.report(failure) }
         if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
     }
 }

@@ -4,7 +4,9 @@ import Testing
 
 /// scripts/install into a staging directory, and scripts/uninstall out of it again.
 @Suite struct InstallTests {
-    static let tools = ["hermes-measure", "hermes-store", "hermes-export", "hermes-alert", "hermes-target"]
+    static let tools = [
+        "hermes-measure", "hermes-store", "hermes-export", "hermes-alert", "hermes-target", "hermes-report",
+    ]
 
     static func script(_ name: String, _ arguments: [String]) throws -> ProcessOutcome {
         try ChildProcess.run(ManualTests.packageRoot.path + "/scripts/" + name, arguments, timeout: .seconds(120))

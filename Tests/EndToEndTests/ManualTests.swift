@@ -18,6 +18,7 @@ import Testing
     @Test(arguments: [
         ("hermes-store", ["--help"]), ("hermes-store", ["query", "--help"]), ("hermes-export", ["--help"]),
         ("hermes-alert", ["--help"]), ("hermes-alert", ["test", "--help"]), ("hermes-alert", ["status", "--help"]),
+        ("hermes-alert", ["send", "--help"]), ("hermes-report", ["--help"]),
         ("hermes-target", ["--help"]), ("hermes-measure", ["--help"]),
     ])
     func manualListsEveryFlag(tool: String, arguments: [String]) throws {

@@ -11,7 +11,7 @@ HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev s
 HERMES_RELEASE_BUILD=(-c release --static-swift-stdlib)
 
 # The tools scripts/install installs (hermes-bench is a development tool and stays out).
-HERMES_TOOLS=(hermes-measure hermes-store hermes-export hermes-alert hermes-target)
+HERMES_TOOLS=(hermes-measure hermes-store hermes-export hermes-alert hermes-target hermes-report)
 
 step() { printf '==> %s\n' "$*" >&2; }
 

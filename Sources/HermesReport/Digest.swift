@@ -1,0 +1,191 @@
+import HermesCore
+
+/// A window of records as a few lines a person reads on a phone: what was tested, what failed and
+/// for how long, the typical and the worst figures, how they moved since the window before, and
+/// the data the tests used. One line per fact; Markdown or plain text.
+public struct Digest: Sendable {
+    public enum Style: String, Sendable, CaseIterable {
+        case text, markdown
+    }
+
+    /// What a phone shows of a notification expanded, roughly; sections past it are summed up.
+    public static let maximumMarkdownCharacters = 1500
+
+    public var title: String
+    public var style: Style
+
+    public init(title: String, style: Style) {
+        self.title = title
+        self.style = style
+    }
+
+    /// The digest of `window`, one section per probe when there are several; `previous` is the
+    /// window of the same length before it, when the input reached back that far.
+    public func render(_ window: Window, previous: Window?) -> String {
+        var lines = [header(window)]
+        let probes = Self.probes(of: window)
+        if window.records.isEmpty {
+            lines.append("No tests in this window.")
+            return lines.joined(separator: "\n") + "\n"
+        }
+        if probes.count <= 1 {
+            lines += facts(window, previous: previous)
+            return lines.joined(separator: "\n") + "\n"
+        }
+        var text = lines.joined(separator: "\n")
+        for (index, probe) in probes.enumerated() {
+            let section =
+                [emphasis("Probe \(probe)")]
+                + facts(window.only(probe: probe), previous: previous?.only(probe: probe))
+            let candidate = text + "\n" + section.joined(separator: "\n")
+            let left = probes.count - index - 1
+            let reserve = left > 0 ? 60 : 0
+            if style == .markdown && candidate.count + reserve > Self.maximumMarkdownCharacters {
+                text += "\n… and \(probes.count - index) more probe(s): use --probe NAME for each"
+                break
+            }
+            text = candidate
+        }
+        return text + "\n"
+    }
+
+    private func header(_ window: Window) -> String {
+        emphasis(title) + " " + Self.minute(window.start) + " to " + Self.minute(window.end) + " UTC"
+    }
+
+    private func emphasis(_ text: String) -> String {
+        style == .markdown ? "**\(Self.escaped(text))**" : text
+    }
+
+    /// Text from a record, on one line, and in Markdown shown as it is rather than as markup.
+    private func shown(_ text: String) -> String {
+        let line = String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+        return style == .markdown ? Self.escaped(line) : line
+    }
+
+    func facts(_ window: Window, previous: Window?) -> [String] {
+        var lines: [String] = []
+        let failures = window.failuresByKind
+        let failed = failures.reduce(0) { $0 + $1.count }
+        var tests = "Tests: \(window.records.count), "
+        if failed == 0 {
+            tests += "none failed"
+        } else {
+            tests +=
+                "\(failed) failed (" + failures.map { "\($0.kind.rawValue) \($0.count)" }.joined(separator: ", ") + ")"
+        }
+        lines.append(tests)
+        if let latest = window.records.last, case .failure(let failure) = latest {
+            lines.append(
+                emphasis("Latest test failed")
+                    + ": \(failure.errorKind.rawValue) at \(Self.minute(failure.timestamp)) UTC: \(shown(failure.error))"
+            )
+        }
+        if let outage = window.longestOutage {
+            let start = Self.minute(outage.start) + " UTC"
+            let length = Self.duration(outage.milliseconds)
+            let span =
+                !outage.isOngoing
+                ? "\(length) from \(start)"
+                : outage.milliseconds > 0 ? "ongoing since \(start), at least \(length)" : "ongoing since \(start)"
+            lines.append("Longest outage: \(span), \(outage.failedTests) failed test(s)")
+        }
+        let span = window.end.millisecondsSinceEpoch - window.start.millisecondsSinceEpoch
+        func change(_ now: Summary?, _ before: Summary?) -> String {
+            guard let now, let before, before.median > 0 else { return "" }
+            let percent = (now.median - before.median) / before.median * 100
+            let sign = percent >= 0 ? "+" : "−"
+            return "; median \(sign)\(Self.number(abs(percent))) % on the \(Self.duration(span)) before"
+        }
+        if let download = window.download {
+            lines.append(
+                "Download: median \(Self.number(download.median)) Mbit/s, worst \(Self.number(download.minimum)) Mbit/s"
+                    + change(download, previous?.download))
+        }
+        if let upload = window.upload {
+            lines.append(
+                "Upload: median \(Self.number(upload.median)) Mbit/s, worst \(Self.number(upload.minimum)) Mbit/s"
+                    + change(upload, previous?.upload))
+        }
+        if let latency = window.latency {
+            lines.append(
+                "Latency: median \(Self.number(latency.median)) ms, 95th percentile \(Self.number(latency.percentile95)) ms, "
+                    + "worst \(Self.number(latency.maximum)) ms" + change(latency, previous?.latency))
+        }
+        if let loaded = window.loadedLatency {
+            lines.append(
+                "Latency under load: median \(Self.number(loaded.median)) ms, worst \(Self.number(loaded.maximum)) ms")
+        }
+        let bytes = window.bytesUsed
+        if bytes > 0 { lines.append("Data used by the tests: \(Self.bytes(bytes))") }
+        return lines
+    }
+
+    static func probes(of window: Window) -> [String] {
+        var seen: [String] = []
+        for record in window.records {
+            let probe = record.probeName
+            if !seen.contains(probe) { seen.append(probe) }
+        }
+        return seen.sorted()
+    }
+
+    /// `2026-12-03 10:30`.
+    static func minute(_ time: Timestamp) -> String {
+        let text = time.rfc3339
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5))
+    }
+
+    /// One decimal below 100, none above: `9.5`, `93.1`, `940`.
+    static func number(_ value: Double) -> String {
+        let rounded = value >= 100 ? value.rounded() : (value * 10).rounded() / 10
+        let text = rounded >= 100 ? String(Int64(rounded)) : String(rounded)
+        return text
+    }
+
+    /// `45 min`, `1 h 30 min`, `2 days 3 h`.
+    static func duration(_ milliseconds: Int64) -> String {
+        let minutes = milliseconds / 60_000
+        let days = minutes / 1440
+        let hours = minutes % 1440 / 60
+        let rest = minutes % 60
+        if days > 0 { return hours > 0 ? "\(days) day(s) \(hours) h" : "\(days) day(s)" }
+        if hours > 0 { return rest > 0 ? "\(hours) h \(rest) min" : "\(hours) h" }
+        return "\(rest) min"
+    }
+
+    /// Decimal units, as data plans count: `812 MB`, `41.2 GB`.
+    static func bytes(_ count: Int64) -> String {
+        let units: [(Double, String)] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+        for (size, name) in units where Double(count) >= size {
+            return "\(number(Double(count) / size)) \(name)"
+        }
+        return "\(count) bytes"
+    }
+
+    /// Markdown that a record's text could carry is shown as text.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "\\`*_[]<>#|".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+}
+
+extension Record {
+    /// The probe the record names, or `unnamed` for records from before probes were named.
+    var probeName: String {
+        switch self {
+        case .result(let result): result.extensions.probe ?? "unnamed"
+        case .failure(let failure): failure.probe ?? "unnamed"
+        }
+    }
+}
+
+extension Window {
+    func only(probe: String) -> Window {
+        Window(start: start, end: end, records: records.filter { $0.probeName == probe })
+    }
+}

@@ -1,0 +1,82 @@
+import HermesCore
+
+/// `hermes-report`: records from a descriptor, in any order and any accepted form, cut to a window,
+/// rendered and written to standard output or atomically to a file. Bad lines are reported with
+/// their line numbers and skipped; the report is still written, and the status is then 65.
+public struct ReportRun {
+    public enum Format: String, Sendable, CaseIterable {
+        case text, markdown
+    }
+
+    public var format: Format
+    public var title: String
+    /// The window; nil ends take the first and the last record's times.
+    public var since: Timestamp?
+    public var until: Timestamp?
+    /// Keep only this probe's records.
+    public var probe: String?
+    /// Nil writes to standard output.
+    public var outputPath: String?
+    public var diagnostics: Diagnostics
+
+    public init(format: Format, title: String, diagnostics: Diagnostics) {
+        self.format = format
+        self.title = title
+        self.diagnostics = diagnostics
+    }
+
+    public func run(reading fileDescriptor: Int32) -> ExitCode {
+        var records: [Record] = []
+        var rejected = 0
+        var reader = RecordReader(fileDescriptor: fileDescriptor)
+        do {
+            while let item = try reader.next() {
+                switch item {
+                case .record(let record, _):
+                    if probe == nil || record.probeName == probe { records.append(record) }
+                case .rejected(let line, let reason):
+                    diagnostics.report("line \(line): \(reason)")
+                    rejected += 1
+                }
+            }
+        } catch {
+            diagnostics.report(error.description)
+            return error.exitCode
+        }
+        let text = render(records)
+        do {
+            if let outputPath {
+                try FileSystem.atomicReplace(outputPath, with: Array(text.utf8), mode: 0o644)
+            } else {
+                try writeAll(Array(text.utf8), to: 1, name: "standard output")
+            }
+        } catch {
+            diagnostics.report(error.description)
+            return error.exitCode
+        }
+        if rejected > 0 {
+            diagnostics.report("\(rejected) line(s) rejected; the report covers the \(records.count) valid record(s)")
+            return .dataError
+        }
+        return .success
+    }
+
+    /// The report of `records`: the window from `since` (else the first record) to `until` (else
+    /// the last), and the window of the same length before it when the records reach back there.
+    public func render(_ records: [Record]) -> String {
+        let times = records.map(\.timestamp)
+        let start = since ?? times.min() ?? Timestamp.now()
+        let end = until ?? times.max() ?? start
+        let window = Window(start: start, end: end, records: records)
+        let span = end.millisecondsSinceEpoch - start.millisecondsSinceEpoch
+        let before = start.adding(milliseconds: -1)
+        let previousRecords = records.filter {
+            $0.timestamp < start && $0.timestamp >= before.adding(milliseconds: -span)
+        }
+        let previous =
+            span > 0 && !previousRecords.isEmpty
+            ? Window(start: before.adding(milliseconds: -span), end: before, records: previousRecords) : nil
+        let style: Digest.Style = format == .markdown ? .markdown : .text
+        return Digest(title: title, style: style).render(window, previous: previous)
+    }
+}

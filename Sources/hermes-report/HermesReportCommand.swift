@@ -1,0 +1,74 @@
+import ArgumentParser
+import HermesCLI
+import HermesCore
+import HermesReport
+
+@main
+struct HermesReportCommand: HermesCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hermes-report",
+        abstract: "Turn Hermes records into a digest of the connection's history, for a person to read.",
+        discussion: """
+            Reads records on standard input, in any order and in every form the other tools accept, \
+            such as the output of 'hermes-store query --type all'. The digest says how many tests ran \
+            and failed (by kind), the longest outage, the median and worst download, upload and \
+            latency with their change on the window before (when the input reaches back that far), \
+            and the data the tests used: one line per fact, fit for a phone notification \
+            (hermes-alert send). Bad lines are reported and skipped; the digest is still written, \
+            and the exit status is then 65. <time> is RFC 3339 or a duration back from now: 30m, \
+            12h, 7d, 2w.
+            """,
+        version: HermesVersion.current
+    )
+
+    enum Format: String, CaseIterable, ExpressibleByArgument {
+        case text, markdown
+    }
+
+    @Option(help: "text, or markdown for a notification that renders it.")
+    var format: Format
+
+    @Option(help: ArgumentHelp("The window starts at <time> (default: the first record).", valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("The window ends at <time> (default: the last record).", valueName: "time"))
+    var until: String?
+
+    @Option(help: ArgumentHelp("Only the records of this probe.", valueName: "name"))
+    var probe: String?
+
+    @Option(help: ArgumentHelp("The digest's first words.", valueName: "text"))
+    var title = "Hermes"
+
+    @Option(
+        help: ArgumentHelp(
+            "Write the digest to <path>, replaced atomically, not to standard output.", valueName: "path"))
+    var output: String?
+
+    func validate() throws {
+        let now = Timestamp.now()
+        for (flag, value) in [("--since", since), ("--until", until)] {
+            if let value, TimeSpecification.parse(value, now: now) == nil {
+                throw ValidationError("\(flag) needs RFC 3339 or a duration such as 7d, got '\(value)'")
+            }
+        }
+        if output?.isEmpty == true { throw ValidationError("--output needs a path") }
+        if title.trimming().isEmpty { throw ValidationError("--title needs some text") }
+    }
+
+    func run() throws {
+        try Self.requirePipedInput()
+        let now = Timestamp.now()
+        var report = ReportRun(
+            format: format == .markdown ? .markdown : .text, title: title, diagnostics: Self.diagnostics)
+        report.since = since.flatMap { TimeSpecification.parse($0, now: now) }
+        report.until = until.flatMap { TimeSpecification.parse($0, now: now) }
+        report.probe = probe
+        report.outputPath = output
+        if let since = report.since, let until = report.until, since > until {
+            throw ValidationError("--since is after --until")
+        }
+        let code = report.run(reading: 0)
+        if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
+    }
+}
