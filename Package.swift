@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "HermesCLITests",
             dependencies: ["HermesCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP", "HermesTestSupport"]),
+        .testTarget(name: "HermesHTTPTests", dependencies: ["HermesHTTP", "CCurl", "HermesTestSupport"]),
         .testTarget(name: "HermesStoreTests", dependencies: ["HermesStore", "CSQLite", "HermesTestSupport"]),
         .testTarget(
             name: "HermesExportTests", dependencies: ["HermesExport", "HermesHTTP", "CZlib", "HermesTestSupport"]),

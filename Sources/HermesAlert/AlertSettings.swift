@@ -1,11 +1,6 @@
+import Glibc
 import HermesCore
 import HermesHTTP
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Everything a run needs from the command line and the environment: flags first, then
 /// `HERMES_ALERT_*`, then the Python Hermes `ALERT_*` names, then defaults (docs/ARCHITECTURE.md, "Conventions").

@@ -115,12 +115,16 @@ public enum Delivery {
         _ template: HTTPRequest, options: DeliveryOptions, until deadline: ContinuousClock.Instant,
         undelivered: (HTTPResponse) -> String? = { _ in nil }
     ) -> Result<Void, Failure> {
+        // Checked again before every attempt: a name may resolve elsewhere by then. A refusal
+        // is the guard's verdict, not a failed attempt, and says so without an attempt count.
+        var refusal: String?
         let outcome = options.retryPolicy.run(until: deadline) { () -> RetryPolicy.Step<String> in
-            // Checked again before every attempt: a name may resolve elsewhere by then.
             let target: TargetGuard.Target
             switch options.targetGuard.check(url: template.url, displayURL: template.displayURL) {
             case .success(let checked): target = checked
-            case .failure(let refusal): return .failed(refusal.message)
+            case .failure(let refused):
+                refusal = refused.message
+                return .failed(refused.message)
             }
             switch attempt(template, addresses: target.addresses, until: deadline, undelivered: undelivered) {
             case .delivered: return .succeeded
@@ -132,6 +136,7 @@ public enum Delivery {
         case .succeeded:
             return .success(())
         case .failed(let message, let attempts):
+            if let refusal { return .failure(Failure(message: refusal)) }
             return .failure(Failure(message: attempts > 1 ? "\(message) (attempt \(attempts))" : message))
         case .exhausted(let message, let attempts, let retryAfter):
             let note = retryAfter.map { " (the server asked to wait \($0.components.seconds) s)" } ?? ""

@@ -1,10 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The state file, held under an exclusive `flock` from `open` until the object goes away, and
 /// replaced atomically by `save`: two runs at once take turns, and a killed run leaves the old

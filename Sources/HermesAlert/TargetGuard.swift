@@ -1,10 +1,5 @@
+import Glibc
 import HermesHTTP
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The SSRF guard every provider URL passes at send time: http or https only, the host resolved
 /// here and every address it resolves to checked, then the connection pinned to a checked

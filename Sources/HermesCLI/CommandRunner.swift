@@ -1,9 +1,6 @@
 import ArgumentParser
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The shared `main` of every Hermes executable: parse, run, and map errors to the exit codes of
 /// docs/ARCHITECTURE.md, with diagnostics on stderr as `tool: message`. Help and version go to

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Buffered writes to a file descriptor: stdout for data, stderr for diagnostics.
 public final class BufferedOutput {

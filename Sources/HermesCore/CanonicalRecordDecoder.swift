@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Decodes the canonical v1 records Hermes writes straight from a line's bytes, in one pass and
 /// without a JSONValue tree: building and walking the tree was most of the cost of a bulk import.

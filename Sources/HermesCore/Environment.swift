@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Configuration from the environment: `HERMES_*` first, then the Python Hermes names.
 public struct Environment: Sendable {

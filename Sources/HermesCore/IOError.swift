@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A failed system call on a named file, with the errno text a user can act on.
 public struct IOError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A strict RFC 8259 parser over UTF-8 bytes, with errors a user can act on.
 ///

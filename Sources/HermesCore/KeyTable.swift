@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A fixed set of object keys, kept as shared strings so that parsing an object with them does
 /// not build them again.

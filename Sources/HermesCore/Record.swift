@@ -127,12 +127,16 @@ public struct SpeedResult: Equatable, Sendable {
         }
     }
 
-    private static let hermesFields = RecordSchema.fields(of: .result).filter { $0.python == nil }
+    static let hermesFields = RecordSchema.fields(of: .result).filter { $0.python == nil }
 
     /// The optional fields Hermes added to the Python record. Holds a whole `RecordValues`, so that
-    /// a result built from it keeps every field set here.
+    /// a result built from it keeps every field set here; two are equal when Hermes's fields are.
     public struct Extensions: Equatable, Sendable {
         public var values: RecordValues
+
+        public static func == (lhs: Extensions, rhs: Extensions) -> Bool {
+            SpeedResult.hermesFields.allSatisfy { lhs.values[$0] == rhs.values[$0] }
+        }
 
         public init(values: RecordValues) {
             self.values = values

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A secret read from a file: `--…-file PATH`, else `$CREDENTIALS_DIRECTORY/NAME` (systemd's
 /// `LoadCredential=`). The value is never part of a message.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A bounded FIFO between two threads: `push` waits while it is full, `pop` while it is empty.
 /// Either side can `close` it; the other then stops instead of waiting forever.

@@ -2,7 +2,7 @@ import HermesCore
 
 /// One destination of `hermes-export`: a textfile, an exposition, a push, the tee. `Export` hands
 /// each sink every accepted record and tells it when to make them visible; the sink keeps its own
-/// failure, and `ExportOutcome` picks the run's exit status from all of them. Adding a sink is one
+/// failure, and `Export.exitCode` picks the run's exit status from all of them by `failureRank`. Adding a sink is one
 /// file conforming to this and one line in hermes-export's list (docs/ARCHITECTURE.md, recipes).
 public protocol ExportSink: AnyObject {
     /// How the sink's failure ranks when the run picks one exit status.

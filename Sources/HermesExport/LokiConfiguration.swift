@@ -1,11 +1,6 @@
+import Glibc
 import HermesCore
 import HermesHTTP
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Where and how records are pushed to Loki.
 public struct LokiConfiguration: Sendable {

@@ -1,10 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The node_exporter textfile: read back for the last good values, replaced atomically.
 public struct Textfile: Sendable {

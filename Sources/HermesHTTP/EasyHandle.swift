@@ -1,10 +1,5 @@
 import CCurl
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// One libcurl easy handle and everything libcurl points into while a transfer on it runs: the
 /// context its callbacks use, its header lists and its error buffer. The single place where a

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 extension HTTPResponse {
     /// How long the server asked to wait before the next request: its `Retry-After` header

@@ -1,3 +1,4 @@
+import CCurl
 import HermesCore
 
 /// When a request that failed is worth sending again, and how long to wait first: the one policy
@@ -6,12 +7,13 @@ import HermesCore
 /// What is retried, and why:
 /// - 408, 429 and 5xx: the server says "not now", not "never"; a `Retry-After` it sends is
 ///   honoured up to `maximumRetryAfter`.
-/// - no answer at all (DNS, a refused or reset connection, a timeout, a connection closed without
-///   a reply, a garbled answer): the network or the server is passing through trouble. The request
-///   may have been processed, so a receiver can see it twice: better than never.
+/// - no answer, or no whole one (DNS, a refused or reset connection, a timeout, a connection closed
+///   without a reply, an answer cut short or garbled): the network or the server is passing
+///   through trouble. The request may have been processed, so a receiver can see it twice: better
+///   than never.
 /// - everything else is final. Another 4xx means the request or the configuration must change
-///   first; 3xx is never followed (the URL to push to is the user's to give); TLS failures and
-///   requests libcurl cannot make are configuration.
+///   first; 3xx is never followed (the URL to push to is the user's to give); TLS failures,
+///   refused logins, redirect loops and requests libcurl cannot make are configuration.
 public struct RetryPolicy: Sendable {
     /// The wait before the first retry; it doubles for each retry after.
     public var firstDelay: Duration
@@ -42,10 +44,19 @@ public struct RetryPolicy: Sendable {
 
     public static func isRetryable(_ error: HTTPError) -> Bool {
         switch error.kind {
-        case .dns, .connect, .timeout, .protocol: true
-        case .tls, .http, .aborted, .invalidRequest, .internal: error.isEmptyReply
+        case .dns, .connect, .timeout: true
+        // `.protocol` holds both an answer cut short and a server's refusal; only the first passes.
+        case .protocol: error.curlCode.map { Self.transientAnswerCodes.contains($0) } ?? false
+        case .tls, .http, .aborted, .invalidRequest, .internal: false
         }
     }
+
+    /// An answer that ended too soon or came garbled: the next attempt may get a whole one.
+    static let transientAnswerCodes: Set<Int> = Set(
+        [
+            CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM,
+            CURLE_HTTP3, CURLE_QUIC_CONNECT_ERROR, CURLE_UPLOAD_FAILED,
+        ].map { Int($0.rawValue) })
 
     /// The wait before retry number `retry` (1 for the first): the doubling delay, jittered, or
     /// the server's `Retry-After` when that is longer (cut to `maximumRetryAfter`).

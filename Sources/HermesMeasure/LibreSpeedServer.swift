@@ -1,9 +1,6 @@
+import Glibc
 import HermesCore
 import HermesHTTP
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One LibreSpeed server: an entry of a server list, or a URL given with `--server`.
 struct LibreSpeedServer: Sendable, Equatable {

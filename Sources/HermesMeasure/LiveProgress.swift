@@ -1,8 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The line a person watching a terminal sees while a test runs: phase, current rate, streams.
 /// Only ever on standard error, and only when it is a terminal; redrawn at most four times a

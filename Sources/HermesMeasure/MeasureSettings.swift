@@ -14,9 +14,9 @@ public struct MeasureSettings: Sendable {
     /// A LibreSpeed server list: an http(s) URL or a file.
     public var serverList: String?
     /// Hard cap per direction.
-    public var duration: Duration = .seconds(10)
+    public var duration: Duration = MeasureSettings.defaultDuration
     /// The most parallel streams per direction.
-    public var maxStreams = 16
+    public var maxStreams = MeasureSettings.defaultMaxStreams
     /// Hard cap on the bytes moved per direction.
     public var maxBytes: Int64?
     public var download = true
@@ -24,7 +24,11 @@ public struct MeasureSettings: Sendable {
     /// Hard deadline for the whole run, lock wait included.
     public var timeout: Duration = .seconds(60)
     /// How long to wait for another run's lock before giving up.
-    public var lockWait: Duration = .seconds(30)
+    public var lockWait: Duration = MeasureSettings.defaultLockWait
+
+    public static let defaultDuration: Duration = .seconds(10)
+    public static let defaultMaxStreams = 16
+    public static let defaultLockWait: Duration = .seconds(30)
     /// The `probe` field; the host name when not set.
     public var probe: String?
     /// Where the rate-limit back-off is kept.
@@ -55,7 +59,8 @@ public struct MeasureSettings: Sendable {
 extension MeasureSettings {
     /// What the command line said; nil where a flag was not given.
     public struct Flags: Sendable {
-        public var engine: Engine?
+        /// As given: checked here with the variable, so both are judged alike (78 when unknown).
+        public var engine: String?
         public var server: String?
         public var serverList: String?
         public var duration: Duration?
@@ -83,12 +88,10 @@ extension MeasureSettings {
         let runtime = environment.first("RUNTIME_DIRECTORY")?.value.split(separator: ":").first.map(String.init)
         var settings = MeasureSettings(
             stateDirectory: state, lockDirectory: flags.stateDirectory == nil ? runtime : nil)
-        if let engine = flags.engine {
-            settings.engine = engine
-        } else if let (name, value) = environment.first("HERMES_MEASURE_ENGINE") {
-            guard let engine = Engine(rawValue: value) else {
+        if let (source, name) = engineName(flags, environment: environment) {
+            guard let engine = Engine(rawValue: name) else {
                 let names = Engine.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ConfigurationError("\(name): unknown engine '\(value)'; expected one of \(names)")
+                throw ConfigurationError("\(source): unknown engine '\(name)'; expected one of \(names)")
             }
             settings.engine = engine
         }
@@ -117,10 +120,17 @@ extension MeasureSettings {
         return settings
     }
 
-    /// Flags that cannot go together with the engine the settings resolved to, whether the engine
-    /// came from `--engine` or from the environment.
-    public var usageProblem: String? {
-        if !download && !upload && engine != .ooklaCLI {
+    /// The engine asked for, and where: `--engine`, else `HERMES_MEASURE_ENGINE`.
+    static func engineName(_ flags: Flags, environment: Environment) -> (source: String, name: String)? {
+        if let engine = flags.engine { return ("--engine", engine) }
+        return environment.first("HERMES_MEASURE_ENGINE").map { ($0.name, $0.value) }
+    }
+
+    /// Flags that cannot go together with the engine asked for, whether it came from `--engine` or
+    /// from the environment; checked before anything else, as a usage error (64).
+    public static func usageProblem(_ flags: Flags, environment: Environment) -> String? {
+        let engine = engineName(flags, environment: environment)?.name ?? Engine.cloudflare.rawValue
+        if !flags.download && !flags.upload && engine != Engine.ooklaCLI.rawValue {
             return "--no-download and --no-upload together leave nothing to measure but latency"
         }
         return nil

@@ -1,9 +1,6 @@
+import Glibc
 import HermesCore
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One run of `hermes-measure`: lock, back-off check, the engine under the deadline, and exactly
 /// one record, whatever happens.

@@ -1,8 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Runs the official Ookla `speedtest` CLI exactly as the Python Hermes did
 /// (`--accept-license --accept-gdpr --format=json`) and converts its JSON: speedtest.net numbers

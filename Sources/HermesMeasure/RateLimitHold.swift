@@ -1,8 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// After a service rate-limited us, the time before which the same engine and server are not
 /// tried again, kept in the state directory so that the next timer runs report the back-off

@@ -1,8 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Keeps two tests on one host from overlapping (they would measure each other): an exclusive
 /// flock on `hermes-measure.lock`, held until the process exits or the lock is released.

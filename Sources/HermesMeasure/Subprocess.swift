@@ -1,8 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Runs a program to completion with its output captured and a time limit: what the ookla-cli
 /// engine needs, and nothing more.

@@ -1,9 +1,6 @@
+import Glibc
 import HermesCore
 import HermesHTTP
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 public enum Direction: String, Sendable {
     case download, upload

@@ -1,10 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Results in the Python Hermes CSV file. Appends and prunes hold an exclusive lock; pruning
 /// rewrites through a temp file and rename. Failure records are not written: the format has no

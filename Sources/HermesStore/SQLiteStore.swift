@@ -221,9 +221,11 @@ public final class SQLiteStore: RecordStore {
 
         let columns: [SQLiteSchema.Column]
         let entries: [Entry]
-        /// Per kind, the fields read as a default text when NULL.
-        let resultDefaults: [(field: Int, text: String)]
-        let failureDefaults: [(field: Int, text: String)]
+        /// Per kind, what a NULL reads as where the record cannot do without a value: the defaulted
+        /// texts (`""`), and for required fields what earlier versions read (0, `""`), so that a
+        /// row this store did not write still comes back as a record.
+        let resultDefaults: [(field: Int, value: FieldValue)]
+        let failureDefaults: [(field: Int, value: FieldValue)]
         let timestampColumn: Int32
         let typeColumn: Int32
 
@@ -252,10 +254,15 @@ public final class SQLiteStore: RecordStore {
             self.entries = entries
             self.timestampColumn = timestampColumn
             self.typeColumn = typeColumn
-            func defaults(_ kind: Record.Kind) -> [(field: Int, text: String)] {
+            func defaults(_ kind: Record.Kind) -> [(field: Int, value: FieldValue)] {
                 RecordSchema.fields(of: kind).compactMap { field in
-                    guard case .defaulted(let text) = field.presence else { return nil }
-                    return (field.index, text)
+                    switch field.presence {
+                    case .defaulted(let text): return (field.index, .text(text))
+                    case .required where field.kind == .timestamp: return nil
+                    case .required where field.kind.isNumeric: return (field.index, .number(0))
+                    case .required: return (field.index, .text(""))
+                    case .optional, .nullable: return nil
+                    }
                 }
             }
             resultDefaults = defaults(.result)
@@ -274,9 +281,9 @@ public final class SQLiteStore: RecordStore {
         for entry in plan.entries where kind == .result ? entry.inResults : entry.inFailures {
             values[slot: entry.field] = row.value(entry.column, as: entry.kind)
         }
-        for (field, text) in kind == .result ? plan.resultDefaults : plan.failureDefaults
+        for (field, value) in kind == .result ? plan.resultDefaults : plan.failureDefaults
         where values[slot: field].isAbsent {
-            values[slot: field] = .text(text)
+            values[slot: field] = value
         }
         if kind == .failure, values[.errorKind].text.flatMap(MeasurementFailure.ErrorKind.init(rawValue:)) == nil {
             values[.errorKind] = .text(MeasurementFailure.ErrorKind.internal.rawValue)

@@ -1,8 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The endpoints of Cloudflare's speed test (speed.cloudflare.com) and its trace page.
 extension Exchange {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// Serves one accepted connection on its own thread until either side closes it: reads each
 /// request, lets a fault knob or the request's route answer it, and writes the answer.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 // The faults hermes-target injects on purpose, so a client's handling of them can be tried:
 // failing or rate-limited answers, bodies that stall or break off, and refused connections.

@@ -1,9 +1,6 @@
+import Glibc
 import HermesCore
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One direction of the simulated bottleneck that every connection of a server shares, as the
 /// streams of a speed test share an access link: N parallel streams move the rate in total, not N

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// An accepted TCP connection's descriptor, read and written with the retry every call needs
 /// after a signal. Closing it is `Connection`'s business.

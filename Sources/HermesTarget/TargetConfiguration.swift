@@ -1,3 +1,5 @@
+import Glibc
+
 /// Everything `hermes-target` can be told: where to listen, how to pace, and which faults to inject.
 public struct TargetConfiguration: Sendable, Equatable {
     /// A numeric IPv4 address to bind to; loopback unless told otherwise.
@@ -72,7 +74,3 @@ public struct TargetConfiguration: Sendable, Equatable {
     /// Megabits per second (10^6 bit/s) to bytes per second.
     public static func bytesPerSecond(megabits: Double) -> Double { megabits * 1_000_000 / 8 }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#endif

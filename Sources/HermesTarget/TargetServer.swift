@@ -1,8 +1,5 @@
+import Glibc
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Why the server could not start.
 public struct TargetError: Error, Sendable, CustomStringConvertible {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// Counters of a running server, readable from any thread (tests check upload counting here).
 ///

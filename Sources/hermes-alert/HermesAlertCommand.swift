@@ -1,11 +1,8 @@
 import ArgumentParser
+import Glibc
 import HermesAlert
 import HermesCLI
 import HermesCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @main
 struct HermesAlertCommand: HermesCommand {

@@ -1,10 +1,7 @@
 import ArgumentParser
+import Glibc
 import HermesCore
 import HermesStore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// `append <database> <count>`: the store layer of an ingest alone. Records are built in memory,
 /// untimed, in the batches `hermes-store` commits; only `append` and `close` are timed, so the

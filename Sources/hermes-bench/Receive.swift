@@ -1,12 +1,9 @@
 import ArgumentParser
+import Glibc
 import HermesCore
 import HermesExport
 import HermesTestSupport
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// `receive`: a loopback HTTP receiver for the export and alert benchmarks, the tests' own
 /// `TestServer`: it answers every request with one status (or never), and can save each Loki push

@@ -1,10 +1,7 @@
 import ArgumentParser
+import Glibc
 import HermesCore
 import HermesStore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// `retention <database> --remove-oldest <n>`: the age limit of `hermes-store --retention-days`,
 /// with "now" placed so that exactly the oldest <n> records are older than the cutoff.

@@ -107,18 +107,19 @@ struct HermesExportCommand: HermesCommand {
         } catch {
             throw Self.failure(error.message, code: .configuration)
         }
-        if textfile == nil && !prometheus && lokiConfiguration == nil && !tee {
-            throw ValidationError("nothing to export to: give --textfile, --prometheus or --loki (or set LOKI_URL)")
-        }
         let diagnostics = Self.diagnostics
         // The sinks, in the order they flush; a new sink is one line here.
-        let sinks: [(any ExportSink)?] = [
+        let chosen: [(any ExportSink)?] = [
             tee ? TeeSink(.standardOutput()) : nil,
             textfile.map { TextfileSink(Textfile(path: $0)) },
             lokiConfiguration.map { LokiSink(LokiClient(configuration: $0, diagnostics: diagnostics)) },
             prometheus ? ExpositionSink(.standardOutput()) : nil,
         ]
-        var export = Export(sinks: sinks.compactMap { $0 }, diagnostics: diagnostics)
+        let sinks = chosen.compactMap { $0 }
+        guard !sinks.isEmpty else {
+            throw ValidationError("nothing to export to: give --textfile, --prometheus or --loki (or set LOKI_URL)")
+        }
+        var export = Export(sinks: sinks, diagnostics: diagnostics)
         export.compatibilityMetrics = compatMetrics
         let summary = export.run(reading: 0)
         if summary.exitCode != .success { throw ArgumentParser.ExitCode(summary.exitCode.rawValue) }

@@ -1,11 +1,8 @@
 import ArgumentParser
+import Glibc
 import HermesCLI
 import HermesCore
 import HermesMeasure
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @main
 struct HermesMeasureCommand: HermesCommand {
@@ -23,7 +20,7 @@ struct HermesMeasureCommand: HermesCommand {
     )
 
     @Option(help: ArgumentHelp("cloudflare (default), librespeed or ookla-cli.", valueName: "engine"))
-    var engine: MeasureSettings.Engine?
+    var engine: String?
 
     @Option(help: ArgumentHelp("The server's base URL (cloudflare, librespeed).", valueName: "url"))
     var server: String?
@@ -34,11 +31,17 @@ struct HermesMeasureCommand: HermesCommand {
             valueName: "url|file"))
     var serverList: String?
 
-    @Option(help: ArgumentHelp("At most <duration> per direction, e.g. 10s or 500ms.", valueName: "duration"))
-    var duration = DurationArgument(.seconds(10))
+    @Option(
+        help: ArgumentHelp(
+            "At most <duration> per direction (default \(DurationArgument(MeasureSettings.defaultDuration))).",
+            valueName: "duration"))
+    var duration: DurationArgument?
 
-    @Option(help: ArgumentHelp("At most <n> parallel streams per direction; the test starts with 4.", valueName: "n"))
-    var streams: Int = 16
+    @Option(
+        help: ArgumentHelp(
+            "At most <n> parallel streams per direction (default \(MeasureSettings.defaultMaxStreams)); the test starts with 4.",
+            valueName: "n"))
+    var streams: Int?
 
     @Option(help: ArgumentHelp("At most <n> bytes per direction.", valueName: "n"))
     var maxBytes: Int64?
@@ -54,8 +57,10 @@ struct HermesMeasureCommand: HermesCommand {
     var timeout: DurationArgument?
 
     @Option(
-        help: ArgumentHelp("Wait at most <duration> for another run on this host to finish.", valueName: "duration"))
-    var lockWait = DurationArgument(.seconds(30))
+        help: ArgumentHelp(
+            "Wait at most <duration> for another run on this host to finish (default \(DurationArgument(MeasureSettings.defaultLockWait))).",
+            valueName: "duration"))
+    var lockWait: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
@@ -75,40 +80,49 @@ struct HermesMeasureCommand: HermesCommand {
     var speedtest: String?
 
     func validate() throws {
-        try duration.validate("--duration", in: .zero ... .seconds(300))
-        guard (1...64).contains(streams) else { throw ValidationError("--streams must be 1 to 64, got \(streams)") }
+        try duration?.validate("--duration", in: .zero ... .seconds(300))
+        if let streams, !(1...64).contains(streams) {
+            throw ValidationError("--streams must be 1 to 64, got \(streams)")
+        }
         if let maxBytes, maxBytes < 1 { throw ValidationError("--max-bytes must be 1 or more, got \(maxBytes)") }
         try timeout?.validate("--timeout", in: .zero ... .seconds(3600))
-        try lockWait.validate("--lock-wait", in: .zero ... .seconds(3600), allowsZero: true)
+        try lockWait?.validate("--lock-wait", in: .zero ... .seconds(3600), allowsZero: true)
+        if let problem = MeasureSettings.usageProblem(flags, environment: .current()) {
+            throw ValidationError(problem)
+        }
         if server != nil && serverList != nil {
             throw ValidationError("give --server or --server-list, not both")
         }
         if stateDirectory?.isEmpty == true { throw ValidationError("--state-directory needs a path") }
     }
 
-    func run() throws {
-        let start = ContinuousClock.now
+    /// The command line as the library takes it.
+    var flags: MeasureSettings.Flags {
         var flags = MeasureSettings.Flags()
         flags.engine = engine
         flags.server = server
         flags.serverList = serverList
-        flags.duration = duration.duration
+        flags.duration = duration?.duration
         flags.streams = streams
         flags.maxBytes = maxBytes
         flags.download = !noDownload
         flags.upload = !noUpload
         flags.timeout = timeout?.duration
-        flags.lockWait = lockWait.duration
+        flags.lockWait = lockWait?.duration
         flags.probe = probe
         flags.stateDirectory = stateDirectory
         flags.speedtest = speedtest
+        return flags
+    }
+
+    func run() throws {
+        let start = ContinuousClock.now
         let settings: MeasureSettings
         do {
             settings = try MeasureSettings.resolve(flags, environment: .current())
         } catch {
             throw Self.failure(error.message, code: .configuration)
         }
-        if let problem = settings.usageProblem { throw ValidationError(problem) }
 
         let output = SingleRecordOutput()
         output.watch(settings, start: start)
@@ -119,5 +133,3 @@ struct HermesMeasureCommand: HermesCommand {
         }
     }
 }
-
-extension MeasureSettings.Engine: ExpressibleByArgument {}

@@ -1,11 +1,8 @@
 import ArgumentParser
+import Glibc
 import HermesCLI
 import HermesCore
 import HermesStore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @main
 struct HermesStoreCommand: HermesCommand {

@@ -1,11 +1,8 @@
 import ArgumentParser
+import Glibc
 import HermesCLI
 import HermesCore
 import HermesStore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,11 +1,8 @@
 import ArgumentParser
+import Glibc
 import HermesCLI
 import HermesCore
 import HermesTarget
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @main
 struct HermesTargetCommand: HermesCommand {
@@ -94,7 +91,8 @@ struct HermesTargetCommand: HermesCommand {
         if let failStatus, !(200...599).contains(failStatus) {
             throw ValidationError("--fail-status must be an HTTP status from 200 to 599, got \(failStatus)")
         }
-        try retryAfter.validate("--retry-after", in: .zero ... .seconds(86_400 * 365), allowsZero: true)
+        // Whole seconds in an Int on both ends; the header carries what was asked.
+        try retryAfter.validate("--retry-after", in: .zero ... .seconds(Int64(Int32.max)), allowsZero: true)
         guard (1...65536).contains(maxConnections) else {
             throw ValidationError("--max-connections must be 1 to 65536, got \(maxConnections)")
         }

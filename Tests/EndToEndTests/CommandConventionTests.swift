@@ -7,22 +7,19 @@ import Testing
 @Suite struct CommandConventionTests {
     @Test(arguments: [
         ("hermes-store", ["--sqlite", "/nonexistent/h.db"]), ("hermes-export", ["--prometheus"]),
+        ("hermes-report", ["--format", "text"]), ("hermes-alert", ["send", "--webhook-url", "http://127.0.0.1:9/x"]),
         ("hermes-alert", ["--webhook-url", "http://127.0.0.1:9/x"]),
     ])
     func aTerminalOnStandardInputGetsAHintNotAHang(tool: String, arguments: [String]) throws {
         let executable = try Executable.named(tool)
         // script(1) gives the child a pseudo-terminal as standard input.
-        let script = Process()
-        script.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        script.arguments = ["-qec", ([executable.url.path] + arguments).joined(separator: " "), "/dev/null"]
-        let output = Pipe()
-        script.standardOutput = output
-        script.standardInput = FileHandle.nullDevice
-        try script.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        script.waitUntilExit()
-        #expect(script.terminationStatus == 64, "\(text)")
-        #expect(text.contains("\(tool): standard input is a terminal; pipe records in, e.g. hermes-measure | \(tool)"))
+        let outcome = try ChildProcess.run(
+            "/usr/bin/script", ["-qec", ([executable.url.path] + arguments).joined(separator: " "), "/dev/null"],
+            timeout: .seconds(30))
+        #expect(outcome.status == 64, "\(outcome.stdout)")
+        #expect(
+            outcome.stdout.contains(
+                "\(tool): standard input is a terminal; pipe records in, e.g. hermes-measure | \(tool)"))
     }
 
     /// Each duration flag takes the common spellings, and says so in its help.

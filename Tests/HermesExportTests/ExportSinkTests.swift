@@ -59,7 +59,8 @@ import Testing
     }
 
     static let pushDown = ExportError.unreachable(message: "down")
-    static let textfileGone = ExportError.textfile(IOError(operation: "rename", path: "/x", code: EROFS))
+    /// 73, unlike the 74 of standard output: the two ranks cannot be mistaken for each other.
+    static let textfileGone = ExportError.textfile(IOError(operation: "open", path: "/x", code: EACCES))
     static let stdoutGone = ExportError.output(IOError(operation: "write", path: "standard output", code: EPIPE))
 
     @Test(arguments: [
@@ -71,6 +72,12 @@ import Testing
     func theMostSpecificFailureDecides(failures: [(ExportError, ExportFailureRank)], expected: ExitCode) throws {
         let sinks = failures.map { RecordingSink(rank: $0.1, failOnFlush: $0.0) }
         #expect(try run(Fixtures.resultLine + "\n", sinks).exitCode == expected)
+    }
+
+    @Test func theFailureRanksAreDistinctStatuses() {
+        #expect(Self.textfileGone.exitCode == .cannotCreate)
+        #expect(Self.stdoutGone.exitCode == .ioError)
+        #expect(Self.pushDown.exitCode == .temporaryFailure)
     }
 
     @Test func rejectedLinesDecideOnlyWhenNoSinkFailed() throws {

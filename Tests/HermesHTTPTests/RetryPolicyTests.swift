@@ -1,3 +1,4 @@
+import CCurl
 import Testing
 
 @testable import HermesHTTP
@@ -8,6 +9,25 @@ import Testing
         for status in [408, 429, 500, 502, 503, 504, 599] { #expect(RetryPolicy.isRetryable(status: status)) }
         for status in [200, 301, 400, 401, 403, 404, 405, 407, 413, 422] {
             #expect(!RetryPolicy.isRetryable(status: status), "\(status)")
+        }
+    }
+
+    static func error(_ code: CURLcode) -> HTTPError {
+        HTTPError(kind: HTTPError.Kind(curlCode: code), message: "test", curlCode: Int(code.rawValue))
+    }
+
+    @Test func noWholeAnswerIsRetriedAndConfigurationIsNot() {
+        for code in [
+            CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_RECV_ERROR, CURLE_OPERATION_TIMEDOUT,
+            CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY,
+        ] {
+            #expect(RetryPolicy.isRetryable(Self.error(code)), "\(code)")
+        }
+        for code in [
+            CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_URL_MALFORMAT, CURLE_LOGIN_DENIED,
+            CURLE_TOO_MANY_REDIRECTS, CURLE_REMOTE_ACCESS_DENIED, CURLE_ABORTED_BY_CALLBACK,
+        ] {
+            #expect(!RetryPolicy.isRetryable(Self.error(code)), "\(code)")
         }
     }
 

@@ -128,7 +128,7 @@ import Testing
 }
 
 @Suite struct SettingsTests {
-    private func resolve(_ variables: [String: String], engine: MeasureSettings.Engine? = nil)
+    private func resolve(_ variables: [String: String], engine: String? = nil)
         throws(ConfigurationError) -> MeasureSettings
     {
         var flags = MeasureSettings.Flags()
@@ -151,7 +151,7 @@ import Testing
                 "HERMES_MEASURE_ENGINE": "librespeed", "HERMES_MEASURE_SERVER": "http://nas:8080",
                 "HERMES_PROBE": "attic",
             ],
-            engine: .cloudflare)
+            engine: "cloudflare")
         #expect(settings.engine == .cloudflare)
         #expect(settings.server == "http://nas:8080")
         #expect(settings.probe == "attic")
@@ -173,20 +173,29 @@ import Testing
 
 /// The engine is judged the same whether it came from `--engine` or from the environment.
 @Suite struct EngineJudgementTests {
-    private func settings(engine: MeasureSettings.Engine?, environment: [String: String]) throws -> MeasureSettings {
+    private func problem(engine: String?, environment: [String: String]) -> String? {
         var flags = MeasureSettings.Flags()
         flags.engine = engine
         flags.download = false
         flags.upload = false
-        return try MeasureSettings.resolve(flags, environment: Environment(environment.merging(["HOME": "/h"]) { $1 }))
+        return MeasureSettings.usageProblem(flags, environment: Environment(environment.merging(["HOME": "/h"]) { $1 }))
     }
 
-    @Test func latencyOnlyIsAllowedForTheOoklaCLIFromEitherSource() throws {
-        #expect(try settings(engine: .ooklaCLI, environment: [:]).usageProblem == nil)
-        #expect(try settings(engine: nil, environment: ["HERMES_MEASURE_ENGINE": "ookla-cli"]).usageProblem == nil)
-        #expect(try settings(engine: nil, environment: [:]).usageProblem != nil)
-        #expect(
-            try settings(engine: .cloudflare, environment: ["HERMES_MEASURE_ENGINE": "ookla-cli"]).usageProblem != nil)
+    @Test func latencyOnlyIsAllowedForTheOoklaCLIFromEitherSource() {
+        #expect(problem(engine: "ookla-cli", environment: [:]) == nil)
+        #expect(problem(engine: nil, environment: ["HERMES_MEASURE_ENGINE": "ookla-cli"]) == nil)
+        #expect(problem(engine: nil, environment: [:]) != nil)
+        #expect(problem(engine: "cloudflare", environment: ["HERMES_MEASURE_ENGINE": "ookla-cli"]) != nil)
+    }
+
+    @Test func anUnknownEngineIsAConfigurationErrorFromEitherSource() {
+        var flags = MeasureSettings.Flags()
+        flags.engine = "speedof.me"
+        #expect {
+            _ = try MeasureSettings.resolve(flags, environment: Environment(["HOME": "/h"]))
+        } throws: { error in
+            (error as? ConfigurationError)?.message.hasPrefix("--engine: unknown engine 'speedof.me'") == true
+        }
     }
 
     @Test func theOoklaCLIGetsItsLongerDeadlineFromEitherSource() throws {
@@ -195,6 +204,9 @@ import Testing
         #expect(try MeasureSettings.resolve(flags, environment: environment).timeout == .seconds(120))
         flags.timeout = .seconds(5)
         #expect(try MeasureSettings.resolve(flags, environment: environment).timeout == .seconds(5))
+        flags = MeasureSettings.Flags()
+        flags.engine = "ookla-cli"
+        #expect(try MeasureSettings.resolve(flags, environment: Environment(["HOME": "/h"])).timeout == .seconds(120))
         #expect(
             try MeasureSettings.resolve(MeasureSettings.Flags(), environment: Environment(["HOME": "/h"])).timeout
                 == .seconds(60))

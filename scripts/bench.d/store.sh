@@ -154,7 +154,7 @@ store_query() {
     row "query newest 50, in-process, median ms" "$hermes_ms" "$reference_ms" lower "<= 1 ms" \
         "$(verdict "$hermes_ms" "<=" 1)"
     note "query, whole process: hyperfine -N, 3 warm-ups, 30 runs, both on hermes-store's database; sqlite3 runs the" \
-        "SQL hermes-store issues for --limit 50 (default --type result): SELECT <its 24 columns> FROM results" \
+        "SQL hermes-store issues for --limit 50 (default --type result): SELECT <its columns> FROM results" \
         "WHERE type = 'result' ORDER BY timestamp DESC, id DESC LIMIT 50 (plan: a backward scan of idx_results_timestamp)." \
         "Both returned the same 50 rows. p90 is nearest-rank."
     note "query, in-process: hermes-bench opens SQLiteStore once and times query(RecordQuery(limit: 50)) 2000 times" \
