@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
         .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(name: "HermesTarget", dependencies: ["HermesCore"]),
-        .target(name: "HermesReport", dependencies: ["HermesCore"]),
+        .target(name: "HermesReport", dependencies: ["HermesCore", "HermesStore"]),
         .target(name: "HermesMeasure", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(
             name: "HermesCLI",

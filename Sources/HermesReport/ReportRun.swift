@@ -5,7 +5,7 @@ import HermesCore
 /// their line numbers and skipped; the report is still written, and the status is then 65.
 public struct ReportRun {
     public enum Format: String, Sendable, CaseIterable {
-        case text, markdown
+        case html, text, markdown
     }
 
     public var format: Format
@@ -17,6 +17,11 @@ public struct ReportRun {
     public var probe: String?
     /// Nil writes to standard output.
     public var outputPath: String?
+    /// The page's results table: the newest this many records.
+    public var rows = 100
+    public var planDownMbps: Double?
+    public var planUpMbps: Double?
+    public var now: Timestamp = .now()
     public var diagnostics: Diagnostics
 
     public init(format: Format, title: String, diagnostics: Diagnostics) {
@@ -76,7 +81,15 @@ public struct ReportRun {
         let previous =
             span > 0 && !previousRecords.isEmpty
             ? Window(start: before.adding(milliseconds: -span), end: before, records: previousRecords) : nil
-        let style: Digest.Style = format == .markdown ? .markdown : .text
-        return Digest(title: title, style: style).render(window, previous: previous)
+        switch format {
+        case .html:
+            var page = Page(title: title, now: now)
+            page.rows = rows
+            page.planDownMbps = planDownMbps
+            page.planUpMbps = planUpMbps
+            return page.render(window)
+        case .text: return Digest(title: title, style: .text).render(window, previous: previous)
+        case .markdown: return Digest(title: title, style: .markdown).render(window, previous: previous)
+        }
     }
 }

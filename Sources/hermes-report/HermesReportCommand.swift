@@ -3,14 +3,19 @@ import HermesCLI
 import HermesCore
 import HermesReport
 
+extension ReportRun.Format: ExpressibleByArgument {}
+
 @main
 struct HermesReportCommand: HermesCommand {
     static let configuration = CommandConfiguration(
         commandName: "hermes-report",
-        abstract: "Turn Hermes records into a digest of the connection's history, for a person to read.",
+        abstract: "Turn Hermes records into the connection's history for a person: a page, or a digest.",
         discussion: """
             Reads records on standard input, in any order and in every form the other tools accept, \
-            such as the output of 'hermes-store query --type all'. The digest says how many tests ran \
+            such as the output of 'hermes-store query --type all'. The page (html, the default) is one \
+            self-contained file: the latest result, charts of throughput and latency with failures \
+            marked, tables per day and month, the newest results with a CSV download. The digest \
+            (text, markdown) says how many tests ran \
             and failed (by kind), the longest outage, the median and worst download, upload and \
             latency with their change on the window before (when the input reaches back that far), \
             and the data the tests used: one line per fact, fit for a phone notification \
@@ -21,12 +26,19 @@ struct HermesReportCommand: HermesCommand {
         version: HermesVersion.current
     )
 
-    enum Format: String, CaseIterable, ExpressibleByArgument {
-        case text, markdown
-    }
+    @Option(help: "html (a self-contained page), text, or markdown for a notification that renders it.")
+    var format = ReportRun.Format.html
 
-    @Option(help: "text, or markdown for a notification that renders it.")
-    var format: Format
+    @Option(help: ArgumentHelp("The page's results table holds the newest <n> records.", valueName: "n"))
+    var rows = 100
+
+    @Option(
+        help: ArgumentHelp(
+            "The download you pay for: the page shows the share of tests reaching it.", valueName: "mbps"))
+    var planDown: Double?
+
+    @Option(help: ArgumentHelp("The upload you pay for, likewise.", valueName: "mbps"))
+    var planUp: Double?
 
     @Option(help: ArgumentHelp("The window starts at <time> (default: the first record).", valueName: "time"))
     var since: String?
@@ -53,14 +65,21 @@ struct HermesReportCommand: HermesCommand {
             }
         }
         if output?.isEmpty == true { throw ValidationError("--output needs a path") }
+        guard (1...100_000).contains(rows) else { throw ValidationError("--rows must be 1 to 100000, got \(rows)") }
+        for (flag, plan) in [("--plan-down", planDown), ("--plan-up", planUp)] {
+            if let plan, !(plan > 0 && plan.isFinite) { throw ValidationError("\(flag) must be more than 0 Mbit/s") }
+        }
         if title.trimming().isEmpty { throw ValidationError("--title needs some text") }
     }
 
     func run() throws {
         try Self.requirePipedInput()
         let now = Timestamp.now()
-        var report = ReportRun(
-            format: format == .markdown ? .markdown : .text, title: title, diagnostics: Self.diagnostics)
+        var report = ReportRun(format: format, title: title, diagnostics: Self.diagnostics)
+        report.rows = rows
+        report.planDownMbps = planDown
+        report.planUpMbps = planUp
+        report.now = now
         report.since = since.flatMap { TimeSpecification.parse($0, now: now) }
         report.until = until.flatMap { TimeSpecification.parse($0, now: now) }
         report.probe = probe

@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ["--format", "html"], ["--since", "yesterday", "--format", "text"], [],
+        ["--format", "pdf"], ["--since", "yesterday", "--format", "text"], ["--rows", "0"], ["--plan-down", "-5"],
         ["--format", "text", "--since", "2026-06-02T00:00:00Z", "--until", "2026-06-01T00:00:00Z"],
     ])
     func usageErrorsExit64(arguments: [String]) throws {

@@ -1,0 +1,100 @@
+import Foundation
+import HermesTestSupport
+import Testing
+
+/// The page as a person sees it: rendered by headless Chromium (Debian's `chromium`) at a desktop
+/// and a phone size, light and dark, with nothing fetched and no console error, its DOM checked
+/// against the input and its screenshots kept in `$TMPDIR/hermes-report-screenshots` for a look.
+/// Chromium runs in a network namespace of its own with no interface up, so neither the page nor
+/// the browser's own background services can reach anything: that needs root.
+@Suite(.serialized) struct ReportPageTests {
+    static let chromium = ChildProcess.installed("chromium")
+    static let unshare = ChildProcess.installed("unshare")
+    static let canRun = chromium != nil && unshare != nil && getuid() == 0
+    static let why =
+        "needs chromium (apt-get install chromium; scripts/test does) and root for an empty network namespace"
+
+    /// A month of half-hourly records from hermes-bench (three probes, about 2 % failures).
+    static func page(in directory: TemporaryDirectory, probe: String) throws -> (path: String, records: [String]) {
+        let records = try Executable.named("hermes-bench").run(["generate", "1440"]).stdout
+        let mine = records.split(separator: "\n").map(String.init).filter { $0.contains(#""probe":"\#(probe)""#) }
+        let path = directory.file("report.html")
+        let outcome = try Executable.named("hermes-report").run(
+            ["--output", path, "--title", "Hermes: \(probe)", "--probe", probe, "--plan-down", "80"], stdin: records)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        return (path, mine)
+    }
+
+    static func chrome(_ arguments: [String]) throws -> ProcessOutcome {
+        guard let chromium, let unshare else { throw SkipReason() }
+        return try ChildProcess.run(
+            unshare,
+            [
+                "--net", chromium, "--disable-background-networking", "--disable-component-update", "--disable-sync",
+
+                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                "--enable-logging=stderr", "--v=0",
+            ] + arguments,
+            environment: ["HOME": NSTemporaryDirectory(), "PATH": "/usr/bin:/bin"], timeout: .seconds(90))
+    }
+
+    struct SkipReason: Error {}
+
+    /// Every http(s) URL quoted in a net log.
+    static func urls(in log: String) -> [String] {
+        log.components(separatedBy: "\"").filter { $0.hasPrefix("http://") || $0.hasPrefix("https://") }
+    }
+
+    @Test(.enabled(if: canRun, Comment(rawValue: why)))
+    func theDOMHoldsWhatTheRecordsSay() throws {
+        let directory = try TemporaryDirectory()
+        let (path, records) = try Self.page(in: directory, probe: "cabin-pi")
+        let netLog = directory.file("net.json")
+        let outcome = try Self.chrome(["--log-net-log=\(netLog)", "--dump-dom", "file://\(path)"])
+        #expect(outcome.status == 0)
+        let dom = outcome.stdout
+        let results = records.filter { $0.contains(#""type":"result""#) }
+        let failures = records.filter { $0.contains(#""type":"failure""#) }
+        #expect(dom.contains(#"class="series download" data-points="\#(results.count)""#))
+        #expect(dom.components(separatedBy: #"<line class="failure""#).count - 1 == failures.count * 2)
+        #expect(dom.contains("<title>Hermes: cabin-pi</title>"))
+        // The latest result's download, as the card shows it.
+        let latest = try #require(results.last)
+        let download = try #require(
+            latest.components(separatedBy: #""download_mbps":"#).dropFirst().first?.split(separator: ",").first)
+        let shown = Double(download).map { $0 >= 100 ? String(Int64($0.rounded())) : String(($0 * 10).rounded() / 10) }
+        #expect(dom.contains("<dd>\(shown ?? "?") Mbit/s</dd>"), "card for \(download)")
+        let days = Set(
+            records.compactMap { $0.components(separatedBy: #""timestamp":""#).dropFirst().first?.prefix(10) })
+        #expect(dom.components(separatedBy: #"<tr><th scope="row">2026-"#).count - 1 >= days.count)
+        // Nothing but the file itself was asked for by the page: the only other requests in the log
+        // are the browser's own services, which the empty namespace keeps in.
+        let log = (try? String(contentsOfFile: netLog, encoding: .utf8)) ?? ""
+        let browserHosts = ["google.com", "googleapis.com", "gvt1.com", "gstatic.com"]
+        for url in Self.urls(in: log) {
+            let host = url.split(separator: "/").dropFirst().first.map { String($0.split(separator: " ")[0]) } ?? ""
+            #expect(browserHosts.contains { host == $0 || host.hasSuffix("." + $0) }, "the page asked for \(url)")
+        }
+        #expect(!outcome.stderr.contains("CONSOLE"), "console messages: \(outcome.stderr)")
+    }
+
+    @Test(
+        .enabled(if: canRun, Comment(rawValue: why)),
+        arguments: [("1280,800", "light"), ("390,844", "light"), ("1280,800", "dark"), ("390,844", "dark")])
+    func screenshotsAtDesktopAndPhoneSizesLightAndDark(size: String, scheme: String) throws {
+        let directory = try TemporaryDirectory()
+        let (path, _) = try Self.page(in: directory, probe: "home-zurich")
+        let shots = FileManager.default.temporaryDirectory.appendingPathComponent("hermes-report-screenshots").path
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let png = "\(shots)/report-\(size.replacingOccurrences(of: ",", with: "x"))-\(scheme).png"
+        let outcome = try Self.chrome(
+            [
+                "--window-size=\(size)", "--blink-settings=preferredColorScheme=\(scheme == "dark" ? 0 : 1)",
+                "--screenshot=\(png)", "file://\(path)",
+            ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let size = (try? FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0
+        #expect(size > 10_000, "\(png) holds a rendered page")
+        #expect(!outcome.stderr.contains("CONSOLE"))
+    }
+}

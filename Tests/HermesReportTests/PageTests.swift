@@ -1,0 +1,117 @@
+import Foundation
+import HermesCore
+import Testing
+
+@testable import HermesReport
+
+@Suite struct PageTests {
+    static let now = DigestTests.time("12:00")
+
+    func page(_ records: [Record], rows: Int = 100) -> String {
+        var run = ReportRun(format: .html, title: "Home <link>", diagnostics: Diagnostics(tool: "test"))
+        run.now = Self.now
+        run.rows = rows
+        return run.render(records)
+    }
+
+    func count(_ needle: String, in text: String) -> Int {
+        text.components(separatedBy: needle).count - 1
+    }
+
+    @Test func everyResultIsAPointAndEveryFailureAMark() {
+        let html = page(DigestTests.records)
+        #expect(html.contains(#"class="series download" data-points="5""#))
+        #expect(html.contains(#"class="series upload" data-points="5""#))
+        #expect(html.contains(#"class="series idle" data-points="5""#))
+        // Three failures, marked in both charts.
+        #expect(count(#"<line class="failure""#, in: html) == 6)
+        #expect(html.contains("<title>2026-06-01 01:30 UTC: timeout: the test timeout failed</title>"))
+    }
+
+    @Test func theLatestFailureIsSaidFirst() {
+        let html = page([DigestTests.result("00:00", 90, 20, 10), DigestTests.failure("00:30", .dns)])
+        #expect(html.contains(#"<div class="alert" role="alert"><strong>The latest test failed</strong>"#))
+        #expect(html.contains("2026-06-01 00:30 UTC (11 h 30 min ago)"))
+        #expect(html.contains(#"<dd>90.0 Mbit/s</dd>"#), "the cards show the latest result")
+    }
+
+    @Test func hostileTextIsEscapedNeverMarkup() {
+        var result = SpeedResult(
+            timestamp: DigestTests.time("00:00"), downloadMbps: 50, uploadMbps: 5, pingMs: 9,
+            ispName: "<script>alert(1)</script>", serverName: "\"quoted\" & 'single'",
+            serverLocation: "القاهرة, مصر")
+        result.extensions.probe = "<img src=x onerror=alert(1)>"
+        let html = page([.result(result)])
+        #expect(!html.contains("<script"))
+        #expect(!html.contains("<img"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(html.contains("&quot;quoted&quot; &amp; &#39;single&#39;"))
+        #expect(html.contains("القاهرة, مصر"))
+        #expect(html.contains("<title>Home &lt;link&gt;</title>"))
+    }
+
+    @Test func nothingIsFetchedFromAnywhere() {
+        let html = page(DigestTests.records)
+        for pattern in ["<script", "<img", "<link", "@import", "url(", "src=", "http://", "https://"] {
+            #expect(!html.contains(pattern), "\(pattern)")
+        }
+        #expect(html.contains(#"href="data:text/csv;charset=utf-8,timestamp%2Cdownload_mbps%2Cupload_mbps"#))
+    }
+
+    @Test func daysAndMonthsAreTabulated() {
+        let html = page(
+            DigestTests.records
+                + [DigestTests.result("00:00", 90, 20, 10)].map { record in
+                    guard case .result(var result) = record else { return record }
+                    result.timestamp = result.timestamp.adding(milliseconds: -86_400_000)
+                    return .result(result)
+                })
+        #expect(html.contains(#"<tr><th scope="row">2026-06-01</th><td>8</td><td>3 (timeout 2, dns 1)</td>"#))
+        #expect(html.contains(#"<tr><th scope="row">2026-05-31</th><td>1</td><td>0</td>"#))
+        #expect(html.contains(#"<tr><th scope="row">2026-06</th><td>8</td>"#))
+        #expect(html.contains(#"<tr><th scope="row">2026-05</th><td>1</td>"#))
+    }
+
+    @Test func theResultsTableHoldsTheNewestRows() {
+        let html = page(DigestTests.records, rows: 3)
+        #expect(html.contains("The newest 3 of 8 test(s)."))
+        #expect(count(#"<table class="results">"#, in: html) == 1)
+        let table = html.components(separatedBy: #"<table class="results">"#)[1]
+        #expect(count("<tr", in: table) == 4)
+        #expect(table.contains("2026-06-01 03:30") && !table.contains("2026-06-01 02:00"))
+    }
+
+    @Test func anEmptyWindowSaysThereIsNothingYet() {
+        let html = page([])
+        #expect(html.contains("Nothing to show yet"))
+        #expect(html.hasPrefix("<!doctype html>"))
+    }
+
+    @Test func severalProbesAreComparedThenShownEach() {
+        let html = page([
+            DigestTests.result("00:00", 100, 20, 10, probe: "wan1"),
+            DigestTests.result("00:30", 50, 10, 20, probe: "wan2"),
+        ])
+        #expect(html.contains("<h2>Probes compared</h2>"))
+        #expect(html.contains("<h2>Probe wan1</h2>") && html.contains("<h2>Probe wan2</h2>"))
+    }
+
+    @Test func thousandsOfPointsKeepTheirDips() {
+        let points = (0..<17_520).map { index in
+            (time: Timestamp(millisecondsSinceEpoch: Int64(index) * 1_800_000), value: index == 9_000 ? 1.0 : 100.0)
+        }
+        let kept = Chart.decimated(points)
+        #expect(kept.count <= Chart.maximumPoints)
+        #expect(kept.contains { $0.value == 1.0 }, "the one dip survives")
+        #expect(zip(kept, kept.dropFirst()).allSatisfy { $0.time < $1.time })
+    }
+
+    @Test func axesHaveRoundTicks() {
+        #expect(Chart.niceCeiling(117) == 200)
+        #expect(Chart.niceCeiling(0.8) == 1)
+        #expect(Chart.niceCeiling(940) == 1000)
+        #expect(Chart.tickLabel(50) == "50")
+        #expect(Chart.tickLabel(0.25) == "0.25")
+        #expect(Chart.monthDay(DigestTests.time("00:00")) == "Jun 1")
+    }
+}
