@@ -170,15 +170,16 @@ public struct Page {
         return "\(Int((Double(reached.count) / Double(results.count) * 100).rounded())) %"
     }
 
-    /// The newest records, results and failures alike, and the window's results as a CSV file with
-    /// the Python Hermes header.
+    /// The newest records, results and failures alike, and their results as a CSV file with the
+    /// Python Hermes header (results only, as the Python Hermes wrote; the whole history is
+    /// `hermes-store query --format csv`, which a page of a year would be megabytes of).
     private func results(_ window: Window) -> String {
         let newest = window.records.suffix(rows).reversed()
         var out = "<h3>Results</h3><p>The newest \(newest.count) of \(window.records.count) test(s). "
         var csv = CSVFormat.headerLine
-        for result in window.results { csv += CSVFormat.row(result) }
+        for case .result(let result) in newest.reversed() { csv += CSVFormat.row(result) }
         out += "<a download=\"hermes-results.csv\" href=\"data:text/csv;charset=utf-8,\(Self.percentEncoded(csv))\">"
-        out += "Download the results as CSV</a></p>"
+        out += "Download these results as CSV</a></p>"
         out += "<div class=\"scroll\"><table class=\"results\"><thead><tr><th scope=\"col\">Time (UTC)</th>"
         out += "<th scope=\"col\">Download</th><th scope=\"col\">Upload</th><th scope=\"col\">Ping</th>"
         out +=
