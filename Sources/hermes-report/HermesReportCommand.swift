@@ -58,11 +58,9 @@ struct HermesReportCommand: HermesCommand {
     var output: String?
 
     func validate() throws {
-        let now = Timestamp.now()
-        for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, TimeSpecification.parse(value, now: now) == nil {
-                throw ValidationError("\(flag) needs RFC 3339 or a duration such as 7d, got '\(value)'")
-            }
+        let window = try TimeWindow.parse(since: since, until: until, now: .now())
+        if let since = window.since, let until = window.until, since > until {
+            throw ValidationError("--since is after --until")
         }
         if output?.isEmpty == true { throw ValidationError("--output needs a path") }
         guard (1...100_000).contains(rows) else { throw ValidationError("--rows must be 1 to 100000, got \(rows)") }
@@ -80,13 +78,9 @@ struct HermesReportCommand: HermesCommand {
         report.planDownMbps = planDown
         report.planUpMbps = planUp
         report.now = now
-        report.since = since.flatMap { TimeSpecification.parse($0, now: now) }
-        report.until = until.flatMap { TimeSpecification.parse($0, now: now) }
+        (report.since, report.until) = try TimeWindow.parse(since: since, until: until, now: now)
         report.probe = probe
         report.outputPath = output
-        if let since = report.since, let until = report.until, since > until {
-            throw ValidationError("--since is after --until")
-        }
         let code = report.run(reading: 0)
         if code != .success { throw ArgumentParser.ExitCode(code.rawValue) }
     }

@@ -58,14 +58,7 @@ struct Query: ParsableCommand {
     }
 
     private func window(now: Timestamp) throws -> (since: Timestamp?, until: Timestamp?) {
-        func parse(_ text: String?, flag: String) throws -> Timestamp? {
-            guard let text else { return nil }
-            guard let time = TimeSpecification.parse(text, now: now) else {
-                throw ValidationError("\(flag) \"\(text)\" is neither an RFC 3339 time nor a duration like 7d or 12h")
-            }
-            return time
-        }
-        return (try parse(since, flag: "--since"), try parse(until, flag: "--until"))
+        try TimeWindow.parse(since: since, until: until, now: now)
     }
 
     func run() throws {

@@ -97,4 +97,68 @@ import Testing
         #expect(size > 10_000, "\(png) holds a rendered page")
         #expect(!outcome.stderr.contains("CONSOLE"))
     }
+
+    /// Inputs a person may have, each rendered and its DOM read back: nothing breaks, nothing from
+    /// a record runs, and what the input says is on the page.
+    static let inputs: [(name: String, records: String, expected: [String])] = [
+        (
+            "one record",
+            #"{"v":1,"type":"result","timestamp":"2026-06-01T10:00:00.000Z","download_mbps":93.4,"upload_mbps":20,"ping_ms":9,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#,
+            ["<dd>93.4 Mbit/s</dd>", #"data-points="1""#]
+        ),
+        (
+            "only failures",
+            (0..<3).map {
+                #"{"v":1,"type":"failure","timestamp":"2026-06-01T1\#($0):00:00.000Z","error":"could not connect","error_kind":"connect"}"#
+            }.joined(separator: "\n"),
+            ["The latest test failed", "No test has succeeded in this window.", "3 (connect 3)"]
+        ),
+        (
+            "an outage day",
+            (0..<96).map { index in
+                let time =
+                    "2026-06-0\(1 + index / 48)T\(String(format: "%02d", index % 48 / 2)):\(index % 2 == 0 ? "00" : "30"):00.000Z"
+                return index < 48
+                    ? #"{"v":1,"type":"result","timestamp":"\#(time)","download_mbps":90,"upload_mbps":20,"ping_ms":9,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#
+                    : #"{"v":1,"type":"failure","timestamp":"\#(time)","error":"no route","error_kind":"connect"}"#
+            }.joined(separator: "\n"),
+            [#"<tr><th scope="row">2026-06-02</th><td>48</td><td>48 (connect 48)</td>"#, #"data-points="48""#]
+        ),
+        (
+            "hostile names",
+            #"{"v":1,"type":"result","timestamp":"2026-06-01T10:00:00.000Z","download_mbps":50,"upload_mbps":5,"ping_ms":9,"jitter_ms":null,"isp_name":"<script>document.title='pwned'</script>","server_name":"\"Q\" & <b>bold</b>","server_location":"القاهرة, مصر","server_id":null}"#,
+            ["&lt;script&gt;document.title=", "القاهرة"]
+        ),
+    ]
+
+    @Test(.enabled(if: canRun, Comment(rawValue: why)), arguments: inputs.indices)
+    func everyInputRendersAndSaysWhatItHolds(index: Int) throws {
+        let input = Self.inputs[index]
+        let directory = try TemporaryDirectory()
+        let path = directory.file("report.html")
+        let made = try Executable.named("hermes-report").run(
+            ["--output", path, "--title", "Hermes"], stdin: input.records)
+        #expect(made.status == 0, "\(input.name): \(made.stderr)")
+        let outcome = try Self.chrome(["--dump-dom", "file://\(path)"])
+        #expect(outcome.status == 0, "\(input.name)")
+        #expect(outcome.stdout.contains("<title>Hermes</title>"), "\(input.name): a record changed the page")
+        #expect(!outcome.stdout.contains("<script"), "\(input.name)")
+        #expect(!outcome.stdout.contains("<b>bold"), "\(input.name)")
+        for text in input.expected { #expect(outcome.stdout.contains(text), "\(input.name): \(text)") }
+        #expect(!outcome.stderr.contains("CONSOLE"), "\(input.name): \(outcome.stderr)")
+    }
+
+    @Test(.enabled(if: canRun, Comment(rawValue: why)))
+    func pythonAndOoklaRecordsMakeAPageToo() throws {
+        let sample = try String(
+            contentsOfFile: ManualTests.packageRoot.path + "/scripts/sample/records.ndjson", encoding: .utf8)
+        let directory = try TemporaryDirectory()
+        let path = directory.file("report.html")
+        let made = try Executable.named("hermes-report").run(["--output", path], stdin: sample)
+        #expect(made.status == 0, "\(made.stderr)")
+        let outcome = try Self.chrome(["--dump-dom", "file://\(path)"])
+        #expect(outcome.stdout.contains("The latest test failed"))
+        #expect(outcome.stdout.contains("rate_limited"))
+        #expect(!outcome.stderr.contains("CONSOLE"))
+    }
 }
