@@ -188,4 +188,36 @@ extension Window {
     func only(probe: String) -> Window {
         Window(start: start, end: end, records: records.filter { $0.probeName == probe })
     }
+
+    /// The servers results were measured against, by name (else URL), in order of first use. A
+    /// failure belongs to the server whose URL it names; one that names none (it failed before a
+    /// server was chosen) belongs to no server, only to its probe.
+    var servers: [String] {
+        var seen: [String] = []
+        for result in results {
+            let server = Self.server(of: result)
+            if !seen.contains(server) { seen.append(server) }
+        }
+        return seen
+    }
+
+    func only(server: String) -> Window {
+        var urls: Set<String> = []
+        for result in results where Self.server(of: result) == server {
+            if let url = result.extensions.serverURL { urls.insert(url) }
+        }
+        return Window(
+            start: start, end: end,
+            records: records.filter { record in
+                switch record {
+                case .result(let result): Self.server(of: result) == server
+                case .failure(let failure): failure.serverURL.map { urls.contains($0) || $0 == server } ?? false
+                }
+            })
+    }
+
+    static func server(of result: SpeedResult) -> String {
+        if !result.serverName.isEmpty { return result.serverName }
+        return result.extensions.serverURL ?? "unknown server"
+    }
 }

@@ -72,8 +72,25 @@ public struct Page {
             out += "<span class=\"kind\">\(failure.errorKind.rawValue)</span>: \(HTML.escape(failure.error))</div>"
         }
         out += cards(window)
+        out += charts(window, level: "h3")
+        let servers = window.servers
+        if servers.count > 1 {
+            out += "<h3>Per server</h3>" + serverComparison(window, servers: servers)
+            for server in servers {
+                out += "<h4>Server \(HTML.escape(server))</h4>" + charts(window.only(server: server), level: "h5")
+            }
+        }
+        out += "<h3>Per day</h3>" + periods(window, prefix: 10)
+        out += "<h3>Per month</h3>" + periods(window, prefix: 7)
+        out += results(window)
+        return out + "</section>"
+    }
+
+    /// Throughput and latency over the window, failures marked.
+    private func charts(_ window: Window, level: String) -> String {
+        var out = ""
         let failures = window.failures
-        out += "<h3>Throughput</h3>"
+        out += "<\(level)>Throughput</\(level)>"
         out += Chart(
             title: "Download and upload, Mbit/s", unit: "Mbit/s",
             series: [
@@ -85,7 +102,7 @@ public struct Page {
                     points: window.results.compactMap { r in r.uploadMbps.map { (r.timestamp, $0) } }),
             ], failures: failures, start: window.start, end: window.end
         ).svg()
-        out += "<h3>Latency</h3>"
+        out += "<\(level)>Latency</\(level)>"
         var latency: [Chart.Series] = [
             .init(name: "Idle", cssClass: "idle", points: window.results.map { ($0.timestamp, $0.pingMs) })
         ]
@@ -98,10 +115,22 @@ public struct Page {
             title: "Latency idle and under load, ms", unit: "ms", series: latency, failures: failures,
             start: window.start, end: window.end
         ).svg()
-        out += "<h3>Per day</h3>" + periods(window, prefix: 10)
-        out += "<h3>Per month</h3>" + periods(window, prefix: 7)
-        out += results(window)
-        return out + "</section>"
+        return out
+    }
+
+    /// The servers of one probe side by side.
+    private func serverComparison(_ window: Window, servers: [String]) -> String {
+        var out = "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Server</th><th scope=\"col\">Tests</th>"
+        out += "<th scope=\"col\">Failed</th><th scope=\"col\">Download, median</th>"
+        out += "<th scope=\"col\">Upload, median</th><th scope=\"col\">Latency, median</th></tr></thead><tbody>"
+        for server in servers {
+            let part = window.only(server: server)
+            out += "<tr><th scope=\"row\">\(HTML.escape(server))</th><td>\(part.records.count)</td>"
+            out += "<td>\(part.failures.count)</td><td>\(Self.figure(part.download?.median, "Mbit/s"))</td>"
+            out += "<td>\(Self.figure(part.upload?.median, "Mbit/s"))</td>"
+            out += "<td>\(Self.figure(part.latency?.median, "ms"))</td></tr>"
+        }
+        return out + "</tbody></table></div>"
     }
 
     /// The latest result's figures, and when.

@@ -114,4 +114,31 @@ import Testing
         #expect(Chart.tickLabel(0.25) == "0.25")
         #expect(Chart.monthDay(DigestTests.time("00:00")) == "Jun 1")
     }
+
+    @Test func severalServersOfAProbeGetTheirOwnCharts() {
+        func result(_ clock: String, _ server: String, _ download: Double) -> Record {
+            var result = SpeedResult(
+                timestamp: DigestTests.time(clock), downloadMbps: download, uploadMbps: 10, pingMs: 9,
+                serverName: server)
+            result.extensions.serverURL = "https://\(server.lowercased()).example/"
+            return .result(result)
+        }
+        var failure = MeasurementFailure(
+            timestamp: DigestTests.time("01:30"), error: "timed out", errorKind: .timeout)
+        failure.serverURL = "https://zurich.example/"
+        let html = page([
+            result("00:00", "Frankfurt", 100), result("00:30", "Zurich", 80), result("01:00", "Frankfurt", 90),
+            .failure(failure),
+        ])
+        #expect(html.contains("<h3>Per server</h3>"))
+        let sections = html.components(separatedBy: "<h4>Server ")
+        #expect(sections.count == 3)
+        let frankfurt = sections.first { $0.hasPrefix("Frankfurt</h4>") } ?? ""
+        let zurich = sections.first { $0.hasPrefix("Zurich</h4>") } ?? ""
+        #expect(frankfurt.contains(#"class="series download" data-points="2""#))
+        #expect(zurich.contains(#"class="series download" data-points="1""#))
+        #expect(!frankfurt.contains(#"<line class="failure""#), "the failure was Zurich's")
+        #expect(zurich.contains(#"<line class="failure""#))
+        #expect(html.contains(#"<tr><th scope="row">Zurich</th><td>2</td><td>1</td>"#))
+    }
 }
