@@ -104,6 +104,14 @@ import Testing
     /// Inputs a person may have, each rendered and its DOM read back: nothing breaks, nothing from
     /// a record runs, and what the input says is on the page.
     static let inputs: [(name: String, records: String, expected: [String])] = [
+        ("no record at all", "", ["Nothing to show yet"]),
+        (
+            "two probes",
+            #"{"v":1,"type":"result","timestamp":"2026-06-01T10:00:00.000Z","download_mbps":93,"upload_mbps":20,"ping_ms":9,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null,"probe":"wan1"}"#
+                + "\n"
+                + #"{"v":1,"type":"result","timestamp":"2026-06-01T10:30:00.000Z","download_mbps":41,"upload_mbps":8,"ping_ms":30,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null,"probe":"wan2"}"#,
+            ["<h2>Probes compared</h2>", "<h2>Probe wan1</h2>", "<h2>Probe wan2</h2>", "<dd>41.0 Mbit/s</dd>"]
+        ),
         (
             "one record",
             #"{"v":1,"type":"result","timestamp":"2026-06-01T10:00:00.000Z","download_mbps":93.4,"upload_mbps":20,"ping_ms":9,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#,
