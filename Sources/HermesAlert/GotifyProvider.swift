@@ -54,7 +54,14 @@ public struct GotifyProvider: ProviderDefinition {
 
     func payload(_ notification: AlertNotification) -> [UInt8] {
         let extras = JSONObject([
-            JSONMember(key: "client::display", value: .object(JSONObject(["contentType": .string("text/markdown")]))),
+            // Alerts are written in Markdown; a digest only when it says so (send --format markdown).
+            JSONMember(
+                key: "client::display",
+                value: .object(
+                    JSONObject([
+                        "contentType": .string(
+                            notification.event == .digest && !notification.isMarkdown ? "text/plain" : "text/markdown")
+                    ]))),
             JSONMember(key: "hermes::event", value: .string(notification.event.rawValue)),
             JSONMember(key: "hermes::failure_count", value: .integer(Int64(notification.consecutive))),
         ])

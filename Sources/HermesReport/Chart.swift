@@ -30,7 +30,8 @@ struct Chart {
         let plotWidth = Self.width - Self.left - Self.right
         let plotHeight = Self.height - Self.top - Self.bottom
         let values = series.flatMap { $0.points.map(\.value) }
-        let upper = Self.niceCeiling(values.max() ?? 1)
+        let (step, intervals) = Self.valueTicks(values.max() ?? 1)
+        let upper = step * Double(intervals)
         let span = Double(max(1, end.millisecondsSinceEpoch - start.millisecondsSinceEpoch))
         func x(_ time: Timestamp) -> Double {
             Self.left + Double(time.millisecondsSinceEpoch - start.millisecondsSinceEpoch) / span * plotWidth
@@ -40,8 +41,8 @@ struct Chart {
         var out = "<svg class=\"chart\" viewBox=\"0 0 \(Int(Self.width)) \(Int(Self.height))\" role=\"img\""
         out += " aria-label=\"\(HTML.escape(title))\"><title>\(HTML.escape(title))</title>"
         // Horizontal grid and the value axis.
-        for step in 0...4 {
-            let value = upper * Double(step) / 4
+        for tick in 0...intervals {
+            let value = step * Double(tick)
             let position = Self.format(y(value))
             out +=
                 "<line class=\"grid\" x1=\"\(Self.format(Self.left))\" x2=\"\(Self.format(Self.width - Self.right))\""
@@ -106,30 +107,64 @@ struct Chart {
         }
     }
 
-    /// 1, 2 or 5 times a power of ten, at or above `value`: axis ticks a person reads at a glance.
-    static func niceCeiling(_ value: Double) -> Double {
-        guard value > 0 else { return 1 }
+    /// The smallest step of 1, 2 or 5 times a power of ten that reaches `maximum` in at most five
+    /// intervals, and how many it takes: ticks a person reads at a glance (0, 200, 400 … 1000).
+    static func valueTicks(_ maximum: Double) -> (step: Double, intervals: Int) {
+        guard maximum > 0, maximum.isFinite else { return (1, 1) }
         var magnitude = 1.0
-        while magnitude * 10 <= value { magnitude *= 10 }
-        while magnitude > value { magnitude /= 10 }
-        for factor in [1.0, 2.0, 2.5, 5.0, 10.0] where magnitude * factor >= value { return magnitude * factor }
-        return magnitude * 10
+        while magnitude * 10 <= maximum / 5 { magnitude *= 10 }
+        while magnitude > maximum / 5 { magnitude /= 10 }
+        let step = [1.0, 2.0, 5.0, 10.0].map { $0 * magnitude }.first { maximum / $0 <= 5 } ?? magnitude * 10
+        return (step, max(1, Int((maximum / step).rounded(.up))))
     }
 
-    /// Up to about six ticks: whole days (`Jun 1`) for windows over two days, else whole hours.
+    /// Up to about six ticks at round times: minutes or hours (with the date at midnight) for
+    /// short windows, days or Mondays for weeks, the first of a month (with its year in January)
+    /// for longer ones.
     static func timeTicks(start: Timestamp, end: Timestamp) -> [(time: Timestamp, label: String)] {
         let span = end.millisecondsSinceEpoch - start.millisecondsSinceEpoch
-        guard span > 0 else { return [(start, Digest.minute(start).suffix(5).description)] }
-        let hour: Int64 = 3_600_000
+        guard span > 0 else { return [(start, String(Digest.minute(start).suffix(5)))] }
+        let minute: Int64 = 60_000
+        let hour = 60 * minute
         let day = 24 * hour
-        let steps: [Int64] = [hour, 2 * hour, 3 * hour, 6 * hour, 12 * hour, day, 2 * day, 7 * day, 14 * day, 30 * day]
-        let step = steps.first { span / $0 <= 6 } ?? 90 * day
-        var tick = (start.millisecondsSinceEpoch / step + 1) * step
+        // 1970-01-01 was a Thursday; weeks are counted from the Monday after it.
+        let monday = 4 * day
+        let steps: [Int64] = [
+            10 * minute, 15 * minute, 30 * minute, hour, 2 * hour, 3 * hour, 6 * hour, 12 * hour, day, 2 * day,
+            7 * day, 14 * day,
+        ]
+        guard let step = steps.first(where: { span / $0 <= 6 }) else { return monthTicks(start: start, end: end) }
+        let origin: Int64 = step >= 7 * day ? monday : 0
+        var tick = ((start.millisecondsSinceEpoch - origin) / step + 1) * step + origin
         var ticks: [(Timestamp, String)] = []
         while tick < end.millisecondsSinceEpoch {
             let time = Timestamp(millisecondsSinceEpoch: tick)
-            ticks.append((time, step >= day ? monthDay(time) : String(Digest.minute(time).suffix(5))))
+            let label =
+                step >= day || tick % day == 0 ? monthDay(time) : String(Digest.minute(time).suffix(5))
+            ticks.append((time, label))
             tick += step
+        }
+        return ticks
+    }
+
+    /// The first of each month (every second or third month for long windows), `Jun`, and
+    /// `Jan 2027` where a year begins.
+    static func monthTicks(start: Timestamp, end: Timestamp) -> [(time: Timestamp, label: String)] {
+        let text = start.rfc3339
+        var year = Int(text.prefix(4)) ?? 1970
+        var month = Int(text.dropFirst(5).prefix(2)) ?? 1
+        let months = Int((end.millisecondsSinceEpoch - start.millisecondsSinceEpoch) / (30 * 86_400_000))
+        let every = months <= 6 ? 1 : months <= 12 ? 2 : months <= 24 ? 4 : 12
+        var ticks: [(Timestamp, String)] = []
+        while true {
+            month += 1
+            if month > 12 { (year, month) = (year + 1, 1) }
+            let monthText = month < 10 ? "0\(month)" : "\(month)"
+            guard let time = try? Timestamp(rfc3339: "\(year)-\(monthText)-01T00:00:00Z"), time < end
+            else { break }
+            if (month - 1) % every == 0 {
+                ticks.append((time, month == 1 ? "Jan \(year)" : Self.months[month - 1]))
+            }
         }
         return ticks
     }

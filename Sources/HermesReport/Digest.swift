@@ -19,6 +19,10 @@ public struct Digest: Sendable {
         self.style = style
     }
 
+    /// Lines end so that each fact stays a line where the digest is shown: a Markdown renderer
+    /// joins lines that end without two spaces into one paragraph.
+    private var lineEnd: String { style == .markdown ? "  \n" : "\n" }
+
     /// The digest of `window`, one section per probe when there are several; `previous` is the
     /// window of the same length before it, when the input reached back that far.
     public func render(_ window: Window, previous: Window?) -> String {
@@ -26,22 +30,23 @@ public struct Digest: Sendable {
         let probes = Self.probes(of: window)
         if window.records.isEmpty {
             lines.append("No tests in this window.")
-            return lines.joined(separator: "\n") + "\n"
+            return lines.joined(separator: lineEnd) + "\n"
         }
         if probes.count <= 1 {
             lines += facts(window, previous: previous)
-            return lines.joined(separator: "\n") + "\n"
+            return lines.joined(separator: lineEnd) + "\n"
         }
-        var text = lines.joined(separator: "\n")
+        var text = lines.joined(separator: lineEnd)
         for (index, probe) in probes.enumerated() {
             let section =
                 [emphasis("Probe \(probe)")]
                 + facts(window.only(probe: probe), previous: previous?.only(probe: probe))
-            let candidate = text + "\n" + section.joined(separator: "\n")
+            let candidate = text + lineEnd + section.joined(separator: lineEnd)
             let left = probes.count - index - 1
-            let reserve = left > 0 ? 60 : 0
-            if style == .markdown && candidate.count + reserve > Self.maximumMarkdownCharacters {
-                text += "\n… and \(probes.count - index) more probe(s): use --probe NAME for each"
+            let reserve = left > 0 ? 70 : 0
+            // The final newline counts too.
+            if style == .markdown && candidate.count + 1 + reserve > Self.maximumMarkdownCharacters {
+                text += lineEnd + "… and \(probes.count - index) more probe(s): use --probe NAME for each"
                 break
             }
             text = candidate
@@ -50,17 +55,24 @@ public struct Digest: Sendable {
     }
 
     private func header(_ window: Window) -> String {
-        emphasis(title) + " " + Self.minute(window.start) + " to " + Self.minute(window.end) + " UTC"
+        emphasis(Self.clipped(title, 100)) + " " + Self.minute(window.start) + " to " + Self.minute(window.end) + " UTC"
+    }
+
+    /// At most `limit` characters, so that one long text cannot push the facts out of a notification.
+    static func clipped(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
     }
 
     private func emphasis(_ text: String) -> String {
         style == .markdown ? "**\(Self.escaped(text))**" : text
     }
 
-    /// Text from a record, on one line, and in Markdown shown as it is rather than as markup.
+    /// Text from a record, on one line, without control characters (a terminal would obey them),
+    /// at most 200 characters, and in Markdown shown as it is rather than as markup.
     private func shown(_ text: String) -> String {
-        let line = String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
-        return style == .markdown ? Self.escaped(line) : line
+        let line = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
+        let clipped = Self.clipped(line, 200)
+        return style == .markdown ? Self.escaped(clipped) : clipped
     }
 
     func facts(_ window: Window, previous: Window?) -> [String] {
@@ -167,7 +179,7 @@ public struct Digest: Sendable {
     static func escaped(_ text: String) -> String {
         var out = ""
         for character in text {
-            if "\\`*_[]<>#|".contains(character) { out.append("\\") }
+            if "\\`*_[]<>#|~&".contains(character) { out.append("\\") }
             out.append(character)
         }
         return out

@@ -168,7 +168,7 @@ public struct Page {
         out += "<th scope=\"col\">Failed</th><th scope=\"col\">Download median / lowest</th>"
         out += "<th scope=\"col\">Upload median / lowest</th><th scope=\"col\">Latency median / 95th pct</th>"
         out += "<th scope=\"col\">Data used</th>"
-        if plans { out += "<th scope=\"col\">Reached the plan</th>" }
+        if plans { out += "<th scope=\"col\">Results reaching the plan</th>" }
         out += "</tr></thead><tbody>"
         for key in groups.keys.sorted(by: >) {
             let period = Window(start: window.start, end: window.end, records: groups[key] ?? [])
@@ -278,7 +278,7 @@ public struct Page {
         .card{background:var(--panel);border-radius:6px;padding:.5rem .7rem}.card dt{color:var(--muted);\
         font-size:.8rem}.card dd{margin:0;font-size:1.1rem;font-weight:600;overflow-wrap:anywhere}
         figure{margin:0}.chart{width:100%;height:auto;display:block}.chart .grid{stroke:var(--line);\
-        stroke-width:1}.chart .tick,.chart .unit{fill:var(--muted);font-size:11px}.chart .series{fill:none;\
+        stroke-width:1}.chart .tick,.chart .unit{fill:var(--muted);font-size:11px}.chart polyline.series{fill:none;\
         stroke-width:1.6}.chart circle.series{stroke:none}.download{stroke:var(--down);fill:var(--down)}\
         .upload{stroke:var(--up);fill:var(--up)}.idle{stroke:var(--idle);fill:var(--idle)}.loaded{\
         stroke:var(--loaded);fill:var(--loaded)}.chart .failure{stroke:var(--fail);stroke-width:2;opacity:.6}
@@ -287,7 +287,7 @@ public struct Page {
         color:var(--up)}.key.idle{color:var(--idle)}.key.loaded{color:var(--loaded)}.key.failure{color:var(--fail)}
         .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:\
         left;padding:.3rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}tbody th{font-weight:\
-        500}tr.failed td,tr.failed th{background:var(--panel)}a{color:var(--down)}
+        500}tr.failed td,tr.failed th{background:var(--panel)}a{color:var(--down)}dd,td,th,h2,h4{unicode-bidi:isolate}
         @media (max-width:600px){body{padding:.6rem}.chart .tick,.chart .unit{font-size:22px}\
         .chart .series{stroke-width:2.4}}
         """

@@ -10,7 +10,8 @@ public struct ReportRun {
 
     public var format: Format
     public var title: String
-    /// The window; nil ends take the first and the last record's times.
+    /// The window; without them it runs from the first record to the last, and from `since`
+    /// alone to `now`.
     public var since: Timestamp?
     public var until: Timestamp?
     /// Keep only this probe's records.
@@ -70,16 +71,21 @@ public struct ReportRun {
     /// the last), and the window of the same length before it when the records reach back there.
     public func render(_ records: [Record]) -> String {
         let times = records.map(\.timestamp)
-        let start = since ?? times.min() ?? Timestamp.now()
-        let end = until ?? times.max() ?? start
+        // A window that starts at --since runs to now (or --until), not to the last record: a week
+        // in which a probe fell silent is a week, and says so.
+        let start = since ?? times.min() ?? now
+        let end = until ?? (since != nil ? max(now, start) : times.max() ?? start)
         let window = Window(start: start, end: end, records: records)
         let span = end.millisecondsSinceEpoch - start.millisecondsSinceEpoch
         let before = start.adding(milliseconds: -1)
         let previousRecords = records.filter {
             $0.timestamp < start && $0.timestamp >= before.adding(milliseconds: -span)
         }
+        // Compared only when the input covers the window before about as well as this one (half the
+        // tests or more): a day of history is no "week before".
+        let covered = !previousRecords.isEmpty && previousRecords.count * 2 >= window.records.count
         let previous =
-            span > 0 && !previousRecords.isEmpty
+            span > 0 && covered
             ? Window(start: before.adding(milliseconds: -span), end: before, records: previousRecords) : nil
         switch format {
         case .html:

@@ -93,7 +93,8 @@ public struct Summary: Equatable, Sendable {
     public let percentile95: Double
     public let maximum: Double
 
-    /// Nil for no values. Percentiles by nearest rank, so every figure is one that was measured.
+    /// Nil for no values. The 95th percentile is by nearest rank, a value that was measured; the
+    /// median of an even count is the mean of the two in the middle.
     public init?(_ values: [Double]) {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()

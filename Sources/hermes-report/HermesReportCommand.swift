@@ -49,12 +49,12 @@ struct HermesReportCommand: HermesCommand {
     @Option(help: ArgumentHelp("Only the records of this probe.", valueName: "name"))
     var probe: String?
 
-    @Option(help: ArgumentHelp("The digest's first words.", valueName: "text"))
+    @Option(help: ArgumentHelp("The page's title and the digest's first words.", valueName: "text"))
     var title = "Hermes"
 
     @Option(
         help: ArgumentHelp(
-            "Write the digest to <path>, replaced atomically, not to standard output.", valueName: "path"))
+            "Write the page or digest to <path>, replaced atomically, not to standard output.", valueName: "path"))
     var output: String?
 
     func validate() throws {

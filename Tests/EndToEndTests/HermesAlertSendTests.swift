@@ -100,3 +100,34 @@ import Testing
         #expect(outcome.stderr.contains("no provider configured"))
     }
 }
+
+extension HermesAlertSendTests {
+    /// send goes through the target guard like every alert: a loopback provider needs the flag.
+    @Test func theTargetGuardAppliesToDigestsToo() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let outcome = try alert.run(
+            ["send", "--timeout", "2s", "--webhook-url", server.baseURL + "/hook"], stdin: "hello\n", timeout: 30)
+        #expect(outcome.status == 69)
+        #expect(outcome.stderr.contains("--allow-private-targets"), "\(outcome.stderr)")
+        #expect(server.requests.isEmpty)
+    }
+
+    /// The weekly pipeline as hermes-digest.service runs it, report into send.
+    @Test func aReportDigestGoesOutAsOneNotification() throws {
+        let server = try TestServer.start { _ in .ok("") }
+        defer { server.stop() }
+        let records =
+            #"{"v":1,"type":"result","timestamp":"2026-06-01T10:00:00.000Z","download_mbps":93.4,"upload_mbps":20,"ping_ms":9,"jitter_ms":null,"isp_name":null,"server_name":"","server_location":"","server_id":null}"#
+        let digest = try Executable.named("hermes-report").run(
+            ["--format", "markdown", "--title", "Last week"], stdin: records + "\n")
+        #expect(digest.status == 0)
+        let sent = try send(
+            ["--format", "markdown", "--title", "Hermes weekly", "--ntfy-url", server.baseURL, "--ntfy-topic", "t"],
+            stdin: digest.stdout)
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let body = String(decoding: server.requests.first?.bodyPrefix ?? [], as: UTF8.self)
+        #expect(body.hasPrefix("**Last week** 2026-06-01 10:00 to 2026-06-01 10:00 UTC  \nTests: 1, none failed"))
+        #expect(server.requests.first?.header("Markdown") == "yes")
+    }
+}

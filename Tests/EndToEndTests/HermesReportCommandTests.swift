@@ -47,7 +47,9 @@ import Testing
         #expect(outcome.stderrLines.first?.hasPrefix("hermes-report: line 1: invalid JSON") == true)
         let digest = try String(contentsOfFile: path, encoding: .utf8)
         #expect(
-            digest.hasPrefix("**Hermes** 2026-06-01 00:30 to 2026-06-01 01:00 UTC\nTests: 2, 1 failed (connect 1)\n"))
+            digest.hasPrefix(
+                "**Hermes** 2026-06-01 00:30 to 2026-06-01 01:00 UTC  \nTests: 2, 1 failed (connect 1)  \n"),
+            "Markdown lines end in two spaces, so that each fact stays a line")
         #expect(directory.entries == ["digest.md"], "no temporary file is left behind")
     }
 

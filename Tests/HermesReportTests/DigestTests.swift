@@ -34,21 +34,21 @@ import Testing
     func render(_ records: [Record], since: String? = nil, format: ReportRun.Format = .markdown) -> String {
         var run = ReportRun(format: format, title: "Week", diagnostics: Diagnostics(tool: "test"))
         run.since = since.map(Self.time)
+        run.now = Self.time("03:30")
         return run.render(records)
     }
 
     @Test func theWholeInputAsAMarkdownDigest() {
         #expect(
-            render(Self.records) == """
-                **Week** 2026-06-01 00:00 to 2026-06-01 03:30 UTC
-                Tests: 8, 3 failed (timeout 2, dns 1)
-                Longest outage: 1 h from 2026-06-01 01:30 UTC, 2 failed test(s)
-                Download: median 90.0 Mbit/s, worst 80.0 Mbit/s
-                Upload: median 19.0 Mbit/s, worst 17.0 Mbit/s
-                Latency: median 12.0 ms, 95th percentile 30.0 ms, worst 30.0 ms
-                Data used by the tests: 6.0 GB
-
-                """)
+            render(Self.records) == [
+                "**Week** 2026-06-01 00:00 to 2026-06-01 03:30 UTC",
+                "Tests: 8, 3 failed (timeout 2, dns 1)",
+                "Longest outage: 1 h from 2026-06-01 01:30 UTC, 2 failed test(s)",
+                "Download: median 90.0 Mbit/s, worst 80.0 Mbit/s",
+                "Upload: median 19.0 Mbit/s, worst 17.0 Mbit/s",
+                "Latency: median 12.0 ms, 95th percentile 30.0 ms, worst 30.0 ms",
+                "Data used by the tests: 6.0 GB",
+            ].joined(separator: "  \n") + "\n")
     }
 
     @Test func aWindowComparedWithTheOneBeforeIt() {
@@ -69,20 +69,19 @@ import Testing
         let digest = render([
             Self.result("00:00", 100, 20, 10), Self.failure("00:30", .dns), Self.failure("01:00", .dns),
         ])
-        let lines = digest.split(separator: "\n")
+        let lines = digest.components(separatedBy: "  \n")
         #expect(lines[2] == "**Latest test failed**: dns at 2026-06-01 01:00 UTC: the test dns failed")
         #expect(lines[3] == "Longest outage: ongoing since 2026-06-01 00:30 UTC, at least 30 min, 2 failed test(s)")
     }
 
     @Test func onlyFailuresStillMakeADigest() {
         #expect(
-            render([Self.failure("00:00", .connect)]) == """
-                **Week** 2026-06-01 00:00 to 2026-06-01 00:00 UTC
-                Tests: 1, 1 failed (connect 1)
-                **Latest test failed**: connect at 2026-06-01 00:00 UTC: the test connect failed
-                Longest outage: ongoing since 2026-06-01 00:00 UTC, 1 failed test(s)
-
-                """)
+            render([Self.failure("00:00", .connect)]) == [
+                "**Week** 2026-06-01 00:00 to 2026-06-01 00:00 UTC",
+                "Tests: 1, 1 failed (connect 1)",
+                "**Latest test failed**: connect at 2026-06-01 00:00 UTC: the test connect failed",
+                "Longest outage: ongoing since 2026-06-01 00:00 UTC, 1 failed test(s)",
+            ].joined(separator: "  \n") + "\n")
     }
 
     @Test func nothingToReportSaysSo() {
@@ -94,10 +93,12 @@ import Testing
 
     @Test func markupInARecordIsShownNotFollowed() {
         var failure = MeasurementFailure(
-            timestamp: Self.time("00:00"), error: "**bold** [link](http://x) <script>\nnext", errorKind: .http)
+            timestamp: Self.time("00:00"), error: "**bold** [link](http://x) <script>\nnext\u{1B}[31m", errorKind: .http
+        )
         failure.probe = nil
         let digest = render([.failure(failure)])
         #expect(digest.contains(#"\*\*bold\*\* \[link\](http://x) \<script\> next"#))
+        #expect(!digest.contains("\u{1B}"))
         #expect(render([.failure(failure)], format: .text).contains("**bold** [link](http://x) <script> next"))
     }
 
@@ -106,7 +107,7 @@ import Testing
             Self.result("00:00", 100, 20, 10, probe: "wan2"), Self.result("00:30", 50, 10, 20, probe: "wan1"),
             Self.failure("01:00", .timeout, probe: "wan1"),
         ]
-        let lines = render(records).split(separator: "\n").map(String.init)
+        let lines = render(records).components(separatedBy: "  \n")
         #expect(lines[1] == "**Probe wan1**")
         #expect(lines[2] == "Tests: 2, 1 failed (timeout 1)")
         #expect(lines.contains("**Probe wan2**"))

@@ -107,9 +107,10 @@ import Testing
     }
 
     @Test func axesHaveRoundTicks() {
-        #expect(Chart.niceCeiling(117) == 200)
-        #expect(Chart.niceCeiling(0.8) == 1)
-        #expect(Chart.niceCeiling(940) == 1000)
+        #expect(Chart.valueTicks(117) == (50, 3))
+        #expect(Chart.valueTicks(480) == (100, 5))
+        #expect(Chart.valueTicks(0.8) == (0.2, 4))
+        #expect(Chart.valueTicks(940) == (200, 5))
         #expect(Chart.tickLabel(50) == "50")
         #expect(Chart.tickLabel(0.25) == "0.25")
         #expect(Chart.monthDay(DigestTests.time("00:00")) == "Jun 1")
@@ -140,5 +141,36 @@ import Testing
         #expect(!frankfurt.contains(#"<line class="failure""#), "the failure was Zurich's")
         #expect(zurich.contains(#"<line class="failure""#))
         #expect(html.contains(#"<tr><th scope="row">Zurich</th><td>2</td><td>1</td>"#))
+    }
+
+    static func at(_ text: String) -> Timestamp {
+        (try? Timestamp(rfc3339: text)) ?? Timestamp(millisecondsSinceEpoch: 0)
+    }
+
+    @Test func timeTicksFallOnRoundTimesWithDatesWhereTheyChange() {
+        let threeDays = Chart.timeTicks(start: Self.at("2026-06-01T00:30:00Z"), end: Self.at("2026-06-04T00:30:00Z"))
+        #expect(threeDays.map(\.label) == ["12:00", "Jun 2", "12:00", "Jun 3", "12:00", "Jun 4"])
+        let minutes = Chart.timeTicks(start: Self.at("2026-06-01T00:05:00Z"), end: Self.at("2026-06-01T00:45:00Z"))
+        #expect(minutes.map(\.label) == ["00:10", "00:20", "00:30", "00:40"])
+        let weeks = Chart.timeTicks(start: Self.at("2026-06-01T00:00:00Z"), end: Self.at("2026-07-01T00:00:00Z"))
+        #expect(weeks.map(\.label) == ["Jun 8", "Jun 15", "Jun 22", "Jun 29"], "Mondays")
+        let year = Chart.timeTicks(start: Self.at("2026-01-15T00:00:00Z"), end: Self.at("2027-01-10T00:00:00Z"))
+        #expect(year.map(\.label) == ["Mar", "May", "Jul", "Sep", "Nov", "Jan 2027"])
+    }
+
+    @Test func aSinglePointIsDrawnAsADot() {
+        let html = page([DigestTests.result("00:00", 90, 20, 10)])
+        #expect(html.contains(#"<circle class="series download""#))
+        #expect(html.contains(".chart polyline.series{fill:none"), "only lines go unfilled")
+    }
+
+    @Test func thePlansShareCountsTheTestsThatReachedIt() {
+        var run = ReportRun(format: .html, title: "Plan", diagnostics: Diagnostics(tool: "test"))
+        run.now = Self.now
+        run.planDownMbps = 90
+        let html = run.render(DigestTests.records)
+        // Downloads 100, 90, 80, 95, 85: three of five reach 90 Mbit/s.
+        #expect(html.contains("<th scope=\"col\">Results reaching the plan</th>"))
+        #expect(html.contains("<td>60 %</td>"))
     }
 }
