@@ -29,7 +29,8 @@ public struct Page {
         } else if probes.count == 1 {
             body += section(window, heading: nil)
         } else {
-            body += comparison(window, probes: probes)
+            body += "<section><h2>Probes compared</h2>"
+            body += comparison(probes.map { ($0, window.only(probe: $0)) }, kind: "Probe") + "</section>"
             for probe in probes { body += section(window.only(probe: probe), heading: "Probe \(probe)") }
         }
         body += "</main>"
@@ -47,20 +48,19 @@ public struct Page {
             """
     }
 
-    /// Probes side by side, before their sections.
-    private func comparison(_ window: Window, probes: [String]) -> String {
-        var out = "<section><h2>Probes compared</h2><div class=\"scroll\"><table><thead><tr>"
-        out += "<th scope=\"col\">Probe</th><th scope=\"col\">Tests</th><th scope=\"col\">Failed</th>"
+    /// Probes, or one probe's servers, side by side: `kind` names the first column.
+    private func comparison(_ parts: [(name: String, window: Window)], kind: String) -> String {
+        var out = "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">\(kind)</th>"
+        out += "<th scope=\"col\">Tests</th><th scope=\"col\">Failed</th>"
         out += "<th scope=\"col\">Download, median</th><th scope=\"col\">Upload, median</th>"
         out += "<th scope=\"col\">Latency, median</th></tr></thead><tbody>"
-        for probe in probes {
-            let part = window.only(probe: probe)
-            out += "<tr><th scope=\"row\">\(HTML.escape(probe))</th><td>\(part.records.count)</td>"
+        for (name, part) in parts {
+            out += "<tr><th scope=\"row\">\(HTML.escape(name))</th><td>\(part.records.count)</td>"
             out += "<td>\(part.failures.count)</td><td>\(Self.figure(part.download?.median, "Mbit/s"))</td>"
             out += "<td>\(Self.figure(part.upload?.median, "Mbit/s"))</td>"
             out += "<td>\(Self.figure(part.latency?.median, "ms"))</td></tr>"
         }
-        return out + "</tbody></table></div></section>"
+        return out + "</tbody></table></div>"
     }
 
     private func section(_ window: Window, heading: String?) -> String {
@@ -75,7 +75,7 @@ public struct Page {
         out += charts(window, level: "h3")
         let servers = window.servers
         if servers.count > 1 {
-            out += "<h3>Per server</h3>" + serverComparison(window, servers: servers)
+            out += "<h3>Per server</h3>" + comparison(servers.map { ($0, window.only(server: $0)) }, kind: "Server")
             for server in servers {
                 out += "<h4>Server \(HTML.escape(server))</h4>" + charts(window.only(server: server), level: "h5")
             }
@@ -116,21 +116,6 @@ public struct Page {
             start: window.start, end: window.end
         ).svg()
         return out
-    }
-
-    /// The servers of one probe side by side.
-    private func serverComparison(_ window: Window, servers: [String]) -> String {
-        var out = "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Server</th><th scope=\"col\">Tests</th>"
-        out += "<th scope=\"col\">Failed</th><th scope=\"col\">Download, median</th>"
-        out += "<th scope=\"col\">Upload, median</th><th scope=\"col\">Latency, median</th></tr></thead><tbody>"
-        for server in servers {
-            let part = window.only(server: server)
-            out += "<tr><th scope=\"row\">\(HTML.escape(server))</th><td>\(part.records.count)</td>"
-            out += "<td>\(part.failures.count)</td><td>\(Self.figure(part.download?.median, "Mbit/s"))</td>"
-            out += "<td>\(Self.figure(part.upload?.median, "Mbit/s"))</td>"
-            out += "<td>\(Self.figure(part.latency?.median, "ms"))</td></tr>"
-        }
-        return out + "</tbody></table></div>"
     }
 
     /// The latest result's figures, and when.
