@@ -65,7 +65,7 @@ import Testing
         ["--format", "text", "--since", "2026-06-02T00:00:00Z", "--until", "2026-06-01T00:00:00Z"],
     ])
     func usageErrorsExit64(arguments: [String]) throws {
-        let outcome = try report.run(arguments, stdin: Self.input)
+        let outcome = try report.run(arguments)
         #expect(outcome.status == 64, "\(outcome.stderr)")
         #expect(outcome.stderr.hasPrefix("hermes-report: "))
     }

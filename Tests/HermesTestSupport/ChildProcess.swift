@@ -49,9 +49,12 @@ package enum ChildProcess {
             throw LaunchError(description: "cannot run \(path): \(error)")
         }
         let collected = CollectedOutput()
+        // A program that exits before reading its input (a usage error) closes the pipe under the
+        // writer: that is EPIPE for the test to ignore, not a SIGPIPE that ends the whole runner.
+        signal(SIGPIPE, SIG_IGN)
         let threads = [
             Thread {
-                stdin.fileHandleForWriting.write(Data(input.utf8))
+                try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
                 try? stdin.fileHandleForWriting.close()
             },
             Thread { collected.set(stdout: stdout.fileHandleForReading.readDataToEndOfFile()) },
