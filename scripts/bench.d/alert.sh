@@ -52,14 +52,5 @@ suite_alert() {
     note "one hangs: $(each_pretty "${one_hangs[@]}") s; all answer: $(each_pretty "${all_answer[@]}") s."
     note "The Python Hermes sends one provider after another with requests' 10 s default, so one silent provider costs its whole timeout before the next is tried, and every provider silent costs the sum: $(pretty "$sum") s here. hermes-alert sends to all at once, each with its own budget."
 
-    local elapsed
-    elapsed="$(calc 'e - s' e="$EPOCHREALTIME" s="$started")"
-    echo "## hermes-alert: 4 providers on loopback, --timeout ${timeout}s"
-    echo
-    machine_summary
-    echo
-    print_table
-    echo
-    printf '%s\n' "${NOTES[@]}"
-    echo "whole suite, build included: $(pretty "$elapsed") s."
+    print_report "hermes-alert: 4 providers on loopback, --timeout ${timeout}s" "$started"
 }

@@ -15,18 +15,9 @@ suite_export() {
     export_textfile
     export_loki "$records"
 
-    local elapsed
-    elapsed="$(calc 'e - s' e="$EPOCHREALTIME" s="$started")"
-    echo "## hermes-export vs shell and curl"
-    echo
-    machine_summary
-    echo
-    print_table
-    echo
-    echo "better if: which way a figure improves; the ratio is hermes / reference, so for times below 1"
-    echo "means hermes is faster."
-    printf '%s\n' "${NOTES[@]}"
-    echo "whole suite, build included: $(pretty "$elapsed") s."
+    print_report "hermes-export vs shell and curl" "$started" \
+        "better if: which way a figure improves; the ratio is hermes / reference, so for times below 1" \
+        "means hermes is faster."
 }
 
 export_textfile() {

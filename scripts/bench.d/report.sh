@@ -47,16 +47,7 @@ suite_report() {
         "records from SQLite); the ratio says what the report adds on top. Ten probes are ten copies of the" \
         "same year under other names, each drawn in its own section; ten sections may reach 10× one page."
 
-    local elapsed
-    elapsed="$(calc 'e - s' e="$EPOCHREALTIME" s="$started")"
-    echo "## hermes-report: a year of records, one probe and ten"
-    echo
-    machine_summary
-    echo
-    print_table
-    echo
-    printf '%s\n' "${NOTES[@]}"
-    echo "whole suite, build included: $(pretty "$elapsed") s."
+    print_report "hermes-report: a year of records, one probe and ten" "$started"
 }
 
 report_page() {

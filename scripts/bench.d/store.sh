@@ -26,18 +26,9 @@ suite_store() {
     store_query
     store_retention "$records"
 
-    local elapsed
-    elapsed="$(calc 'e - s' e="$EPOCHREALTIME" s="$started")"
-    echo "## hermes-store vs sqlite3 CLI ($(pretty "$records") records)"
-    echo
-    machine_summary
-    echo
-    print_table
-    echo
-    echo "better if: which way a figure improves; hermes/sqlite3 is the ratio of the two figures, so for"
-    echo "records/s above 1 means hermes is faster, and for times below 1 means hermes is faster."
-    printf '%s\n' "${NOTES[@]}"
-    echo "whole suite, build included: $(pretty "$elapsed") s."
+    print_report "hermes-store vs sqlite3 CLI ($(pretty "$records") records)" "$started" \
+        "better if: which way a figure improves; hermes/sqlite3 is the ratio of the two figures, so for" \
+        "records/s above 1 means hermes is faster, and for times below 1 means hermes is faster."
 }
 
 store_ingest() {

@@ -172,3 +172,19 @@ stop_receiver() {
         wait "$pid" 2>/dev/null || true
     done
 }
+
+# The suite's report on stdout: its title, the machine, the table, the lines given after the
+# start time (how to read the ratios), the notes, and the time the whole suite took.
+print_report() {
+    local title=$1 started=$2 line
+    shift 2
+    echo "## $title"
+    echo
+    machine_summary
+    echo
+    print_table
+    echo
+    for line in "$@"; do echo "$line"; done
+    printf '%s\n' "${NOTES[@]}"
+    echo "whole suite, build included: $(pretty "$(calc 'e - s' e="$EPOCHREALTIME" s="$started")") s."
+}
