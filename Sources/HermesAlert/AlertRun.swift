@@ -208,7 +208,7 @@ public enum StatusReport {
         var lines = ["state file: \(path)"]
         lines.append("last record: \(state.lastRecord?.rfc3339 ?? "none")")
         lines.append("consecutive failures: \(state.consecutiveFailures)")
-        if let error = state.lastError { lines.append("last error: \(printable(error))") }
+        if let error = state.lastError { lines.append("last error: \(error.printableOnOneLine)") }
         let active = state.activeAlerts
         lines.append("active alerts: \(active.isEmpty ? "none" : active.map(\.rawValue).joined(separator: ", "))")
         for rule in state.rules.keys.sorted() {
@@ -224,19 +224,5 @@ public enum StatusReport {
             )
         }
         return lines
-    }
-
-    /// `text` with control characters (a record's error could carry terminal escapes) shown as
-    /// `?` and line breaks as spaces, so one state line stays one line.
-    static func printable(_ text: String) -> String {
-        String(
-            String.UnicodeScalarView(
-                text.unicodeScalars.map { scalar in
-                    switch scalar.value {
-                    case 0x0A, 0x0D, 0x09: " "
-                    case 0..<0x20, 0x7F..<0xA0: "?"
-                    default: scalar
-                    }
-                }))
     }
 }

@@ -75,3 +75,19 @@ extension StringProtocol {
         return String(scalars)
     }
 }
+
+extension String {
+    /// The text on one line and safe for a terminal: line breaks and tabs become spaces, other
+    /// control characters (a record's error could carry terminal escapes) `?`.
+    public var printableOnOneLine: String {
+        String(
+            String.UnicodeScalarView(
+                unicodeScalars.map { scalar in
+                    switch scalar.value {
+                    case 0x0A, 0x0D, 0x09: " "
+                    case 0..<0x20, 0x7F..<0xA0: "?"
+                    default: scalar
+                    }
+                }))
+    }
+}

@@ -70,8 +70,7 @@ public struct Digest: Sendable {
     /// Text from a record, on one line, without control characters (a terminal would obey them),
     /// at most 200 characters, and in Markdown shown as it is rather than as markup.
     private func shown(_ text: String) -> String {
-        let line = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
-        let clipped = Self.clipped(line, 200)
+        let clipped = Self.clipped(text.printableOnOneLine, 200)
         return style == .markdown ? Self.escaped(clipped) : clipped
     }
 
