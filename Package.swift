@@ -34,9 +34,14 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CSnappy",
+            pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]
+        ),
         .target(name: "HermesHTTP", dependencies: ["CCurl", "HermesCore"]),
         .target(name: "HermesStore", dependencies: ["HermesCore", "CSQLite"]),
-        .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib"]),
+        .target(name: "HermesExport", dependencies: ["HermesCore", "HermesHTTP", "CZlib", "CSnappy"]),
         .target(name: "HermesAlert", dependencies: ["HermesCore", "HermesHTTP"]),
         .target(name: "HermesTarget", dependencies: ["HermesCore"]),
         .target(name: "HermesReport", dependencies: ["HermesCore", "HermesStore"]),

@@ -24,17 +24,7 @@ public struct DurationValue<Bare: BareDurationUnit>: ExpressibleByArgument, Send
     public var description: String { Self.format(duration) }
     public var defaultValueDescription: String { description }
 
-    static func format(_ duration: Duration) -> String {
-        var rest = Int64(duration / .microseconds(1))
-        guard rest > 0 else { return "0s" }
-        var text = ""
-        for unit in [DurationSyntax.Unit.hours, .minutes, .seconds, .milliseconds] where rest >= unit.rawValue {
-            text += "\(rest / unit.rawValue)\(unit.symbol)"
-            rest %= unit.rawValue
-        }
-        if rest > 0 { text += "\(rest)µs" }
-        return text
-    }
+    static func format(_ duration: Duration) -> String { DurationSyntax.format(duration) }
 
     /// Checks the value lies in `range` (and is more than 0 unless `allowsZero`), naming the flag.
     public func validate(_ flag: String, in range: ClosedRange<Duration>, allowsZero: Bool = false) throws {
@@ -66,3 +56,20 @@ public typealias DurationArgument = DurationValue<BareSeconds>
 
 /// A duration flag whose bare number is milliseconds, as hermes-target's `--delay` always was.
 public typealias MillisecondsArgument = DurationValue<BareMilliseconds>
+
+/// A size flag's value (`ByteSize`): `65536`, `512K`, `64M`, `1G`.
+public struct ByteSizeArgument: ExpressibleByArgument, Sendable, Equatable, CustomStringConvertible {
+    public let bytes: Int
+
+    public init(_ bytes: Int) {
+        self.bytes = bytes
+    }
+
+    public init?(argument: String) {
+        guard let bytes = ByteSize.bytes(argument) else { return nil }
+        self.bytes = bytes
+    }
+
+    public var description: String { ByteSize.format(bytes) }
+    public var defaultValueDescription: String { description }
+}

@@ -52,12 +52,21 @@ public func writeAll(_ bytes: [UInt8], to fileDescriptor: Int32, name: String) t
 /// Diagnostics go to stderr as `tool: message`, unbuffered so they interleave correctly.
 public struct Diagnostics: Sendable {
     public let tool: String
+    /// Where the messages go instead of standard error: a test's collector.
+    private let receiver: (@Sendable (String) -> Void)?
 
     public init(tool: String) {
         self.tool = tool
+        receiver = nil
+    }
+
+    public init(tool: String, receiver: @escaping @Sendable (String) -> Void) {
+        self.tool = tool
+        self.receiver = receiver
     }
 
     public func report(_ message: String) {
+        if let receiver { return receiver(message) }
         let line = Array("\(tool): \(message)\n".utf8)
         try? writeAll(line, to: 2, name: "standard error")
     }

@@ -38,6 +38,19 @@ public enum DurationSyntax {
         }
     }
 
+    /// How help and messages show a duration: `7d`, `10s`, `1h30m`, `500ms`.
+    public static func format(_ duration: Duration) -> String {
+        var rest = Int64(duration / .microseconds(1))
+        guard rest > 0 else { return "0s" }
+        var text = ""
+        for unit in [Unit.days, .hours, .minutes, .seconds, .milliseconds] where rest >= unit.rawValue {
+            text += "\(rest / unit.rawValue)\(unit.symbol)"
+            rest %= unit.rawValue
+        }
+        if rest > 0 { text += "\(rest)µs" }
+        return text
+    }
+
     /// What the error messages show as examples.
     public static let examples = "10s, 500ms, 2m or 1h30m"
 

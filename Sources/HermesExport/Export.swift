@@ -12,6 +12,8 @@ public struct Export {
     /// then files, then pushes, then the end-of-input exposition.
     public var sinks: [any ExportSink]
     public var compatibilityMetrics = false
+    /// `--label` pairs for every metric sample.
+    public var labels: [(name: String, value: String)] = []
     public var diagnostics: Diagnostics
     public var quietMilliseconds: Int32 = 20
     /// The wall clock, replaceable in tests; see `MetricState.apply(_:horizon:)`.
@@ -29,7 +31,8 @@ public struct Export {
     }
 
     public func run(reading fileDescriptor: Int32) -> Summary {
-        let context = ExportContext(diagnostics: diagnostics, compatibilityMetrics: compatibilityMetrics)
+        let context = ExportContext(
+            diagnostics: diagnostics, compatibilityMetrics: compatibilityMetrics, labels: labels)
         for sink in sinks {
             if let restored = sink.restoreState(context) { context.state = restored }
         }
@@ -63,6 +66,7 @@ public struct Export {
             }
         }
         flush(.endOfInput, context)
+        flush(.settled, context)
 
         if summary.rejected > 0 {
             diagnostics.report("\(summary.rejected) line(s) rejected; \(summary.records) record(s) exported")

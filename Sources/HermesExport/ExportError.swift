@@ -11,6 +11,10 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
     case unreachable(message: String)
     /// The request could not be made at all (TLS setup, a malformed URL).
     case cannotPush(message: String)
+    /// The spool could not be created, written or read: the records went out without it.
+    case spool(IOError)
+    /// The spool reached `--spool-max-bytes` or `--spool-max-age` and its oldest records went.
+    case spoolDropped(message: String)
     case output(IOError)
     case input(IOError)
     case configuration(String)
@@ -18,7 +22,9 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .textfile(let error), .output(let error), .input(let error): error.description
-        case .refused(let message, _), .unreachable(let message), .cannotPush(let message): message
+        case .spool(let error): "spool: \(error)"
+        case .refused(let message, _), .unreachable(let message), .cannotPush(let message), .spoolDropped(let message):
+            message
         case .configuration(let message): message
         }
     }
@@ -31,12 +37,12 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var exitCode: ExitCode {
         switch self {
-        case .textfile(let error), .output(let error): error.exitCode
+        case .textfile(let error), .output(let error), .spool(let error): error.exitCode
         case .input: .ioError
         // Wrong credentials, tenant or URL: the configuration must change before a retry helps.
         case .refused(_, let status) where [401, 403, 404, 405, 407].contains(status): .configuration
         case .refused: .dataError
-        case .unreachable: .temporaryFailure
+        case .unreachable, .spoolDropped: .temporaryFailure
         case .cannotPush, .configuration: .configuration
         }
     }

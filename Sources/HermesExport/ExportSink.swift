@@ -34,6 +34,9 @@ extension ExportSink {
 
 public enum FlushReason: Sendable {
     case batchFull, quiet, endOfInput
+    /// After every sink flushed at the end of the input: what the pushes did (their spools) is
+    /// now in the state, for the textfile and the exposition to show.
+    case settled
 }
 
 /// When several sinks fail, the most specific failure decides the exit status: a local output
@@ -50,14 +53,26 @@ public final class ExportContext {
     public internal(set) var state = MetricState()
     public let diagnostics: Diagnostics
     public let compatibilityMetrics: Bool
+    /// `--label` pairs: on every textfile sample and every remote-write series.
+    public let labels: [(name: String, value: String)]
 
-    init(diagnostics: Diagnostics, compatibilityMetrics: Bool) {
+    init(diagnostics: Diagnostics, compatibilityMetrics: Bool, labels: [(name: String, value: String)] = []) {
         self.diagnostics = diagnostics
         self.compatibilityMetrics = compatibilityMetrics
+        self.labels = labels
     }
 
     /// The exposition of the current state, as the textfile and `--prometheus` write it.
     public func exposition() -> String {
-        Exposition.render(state, compatibility: compatibilityMetrics)
+        Exposition.render(state, compatibility: compatibilityMetrics, labels: labels)
+    }
+
+    /// Sets what a push sink's spool holds, for the `hermes_spool_*` metrics.
+    public func setSpool(_ sink: String, entries: Int, oldestSpooled: Timestamp?, dropped: Int) {
+        var gauges = state.spools[sink] ?? MetricState.SpoolGauges()
+        gauges.entries = entries
+        gauges.oldestSpooled = oldestSpooled
+        gauges.dropped += dropped
+        state.spools[sink] = gauges
     }
 }

@@ -9,6 +9,7 @@ public enum Exposition {
         var name: String
         var help: String
         var samples: [Sample]
+        var type = "gauge"
     }
 
     struct Sample {
@@ -27,17 +28,26 @@ public enum Exposition {
         public static let lastSuccess = "hermes_last_success_timestamp_seconds"
         public static let lastRunSuccess = "hermes_last_run_success"
         public static let info = "hermes_result_info"
+        public static let measurements = "hermes_measurements_total"
+        public static let failures = "hermes_measurement_failures_total"
+        public static let spoolEntries = "hermes_spool_entries"
+        public static let spoolOldest = "hermes_spool_oldest_timestamp_seconds"
+        public static let spoolDropped = "hermes_spool_dropped_total"
     }
 
-    public static func render(_ state: MetricState, compatibility: Bool = false) -> String {
+    /// `labels` (`--label`) go on every sample, before the family's own.
+    public static func render(
+        _ state: MetricState, compatibility: Bool = false, labels: [(name: String, value: String)] = []
+    ) -> String {
         var text = ""
         for family in families(of: state, compatibility: compatibility) where !family.samples.isEmpty {
             text += "# HELP \(family.name) \(escapeHelp(family.help))\n"
-            text += "# TYPE \(family.name) gauge\n"
+            text += "# TYPE \(family.name) \(family.type)\n"
             for sample in family.samples {
                 text += family.name
-                if !sample.labels.isEmpty {
-                    let labels = sample.labels.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }
+                let all = labels + sample.labels
+                if !all.isEmpty {
+                    let labels = all.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }
                     text += "{" + labels.joined(separator: ",") + "}"
                 }
                 text += " " + format(sample.value) + "\n"
@@ -99,8 +109,51 @@ public enum Exposition {
                 help: "Server, ISP, engine and probe of the most recent successful measurement; always 1.",
                 samples: good.map { [Sample(labels: infoLabels($0.info), value: 1)] } ?? []),
         ]
+        families += counterFamilies(state.counts, ran: state.lastRun != nil)
+        families += spoolFamilies(state.spools)
         if compatibility, let good { families += compatibilityFamilies(good) }
         return families
+    }
+
+    /// Both outcomes and every documented `error_kind`, 0 included, so that `rate()` and
+    /// `increase()` have a series from the first run on.
+    static func counterFamilies(_ counts: MetricState.Counts, ran: Bool) -> [Family] {
+        guard ran else { return [] }
+        return [
+            Family(
+                name: Name.measurements,
+                help: "Measurement runs exported, by result (success or failure), counted across runs.",
+                samples: [
+                    Sample(labels: [("result", "success")], value: Double(counts.successes)),
+                    Sample(labels: [("result", "failure")], value: Double(counts.failures)),
+                ], type: "counter"),
+            Family(
+                name: Name.failures,
+                help: "Failed measurement runs exported, by error_kind, counted across runs.",
+                samples: MeasurementFailure.ErrorKind.allCases.map { kind in
+                    Sample(labels: [("error_kind", kind.rawValue)], value: Double(counts.failuresByKind[kind] ?? 0))
+                }, type: "counter"),
+        ]
+    }
+
+    static func spoolFamilies(_ spools: [String: MetricState.SpoolGauges]) -> [Family] {
+        let sinks = spools.keys.sorted()
+        func samples(_ value: (MetricState.SpoolGauges) -> Double?) -> [Sample] {
+            sinks.compactMap { sink in spools[sink].flatMap(value).map { Sample(labels: [("sink", sink)], value: $0) } }
+        }
+        return [
+            Family(
+                name: Name.spoolEntries, help: "Records waiting in the spool for a push sink.",
+                samples: samples { Double($0.entries) }),
+            Family(
+                name: Name.spoolOldest,
+                help: "Unix time the oldest record still waiting in the spool was spooled; absent when it is empty.",
+                samples: samples { $0.oldestSpooled.map(Units.seconds) }),
+            Family(
+                name: Name.spoolDropped,
+                help: "Records dropped from the spool at its size or age bound, counted across runs.",
+                samples: samples { Double($0.dropped) }, type: "counter"),
+        ]
     }
 
     static func infoLabels(_ info: MetricState.Info) -> [(name: String, value: String)] {
@@ -161,5 +214,31 @@ public enum Exposition {
             }
         }
         return escaped
+    }
+}
+
+/// `--label name=value`: a label on every textfile sample and remote-write series, so several
+/// instances on one host (or a fleet writing to one Prometheus) keep their own series.
+public enum MetricLabels {
+    /// The names hermes-export sets itself.
+    public static let reserved: Set<String> = [
+        "probe", "phase", "result", "error_kind", "sink", "server_id", "server_name", "server_location", "isp",
+        "isp_name", "engine", "__name__",
+    ]
+
+    public static func label(_ pair: String) throws(ConfigurationError) -> (name: String, value: String) {
+        guard let equals = pair.firstIndex(of: "=") else {
+            throw ConfigurationError("--label \(pair): expected name=value")
+        }
+        let name = String(pair[..<equals])
+        let value = String(pair[pair.index(after: equals)...])
+        guard LokiConfiguration.isValidLabelName(name) else {
+            throw ConfigurationError("--label \(pair): \"\(name)\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        }
+        guard !reserved.contains(name) else {
+            throw ConfigurationError("--label \(pair): \(name) is set by hermes-export")
+        }
+        guard !value.isEmpty else { throw ConfigurationError("--label \(pair): the value is empty") }
+        return (name, value)
     }
 }

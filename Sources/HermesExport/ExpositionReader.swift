@@ -9,17 +9,39 @@ enum ExpositionReader {
         var value: Double
     }
 
-    static func state(from text: String) -> MetricState {
+    /// `ignoring`: the `--label` names, which every sample carries and which say nothing about
+    /// the state.
+    static func state(from text: String, ignoring: Set<String> = []) -> MetricState {
         var samples: [String: [ParsedSample]] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            if let sample = parse(line: Substring(line)) { samples[sample.name, default: []].append(sample) }
+            if var sample = parse(line: Substring(line)) {
+                for name in ignoring { sample.labels[name] = nil }
+                samples[sample.name, default: []].append(sample)
+            }
         }
         func value(_ name: String, labels: [String: String] = [:]) -> Double? {
             samples[name]?.first { $0.labels == labels }?.value
         }
+        func count(_ name: String, labels: [String: String]) -> Int {
+            value(name, labels: labels).flatMap { $0.isFinite && $0 >= 0 && $0 < 1e15 ? Int($0) : nil } ?? 0
+        }
         typealias Name = Exposition.Name
         var state = MetricState()
+        for sample in samples[Name.spoolDropped] ?? [] {
+            if let sink = sample.labels["sink"], sample.labels.count == 1 {
+                state.spools[sink] = MetricState.SpoolGauges(
+                    entries: count(Name.spoolEntries, labels: sample.labels),
+                    oldestSpooled: value(Name.spoolOldest, labels: sample.labels).flatMap(Units.timestamp(seconds:)),
+                    dropped: count(Name.spoolDropped, labels: sample.labels))
+            }
+        }
         guard let lastRun = value(Name.lastRun).flatMap(Units.timestamp(seconds:)) else { return state }
+        state.counts.successes = count(Name.measurements, labels: ["result": "success"])
+        state.counts.failures = count(Name.measurements, labels: ["result": "failure"])
+        for kind in MeasurementFailure.ErrorKind.allCases {
+            let kept = count(Name.failures, labels: ["error_kind": kind.rawValue])
+            if kept > 0 { state.counts.failuresByKind[kind] = kept }
+        }
         state.lastRun = lastRun
         state.lastRunSucceeded = value(Name.lastRunSuccess) == 1
         guard let successSeconds = value(Name.lastSuccess), successSeconds > 0,

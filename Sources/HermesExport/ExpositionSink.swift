@@ -1,6 +1,7 @@
 import HermesCore
 
-/// `--prometheus`: the exposition of the latest record, once, at the end of the input.
+/// `--prometheus`: the exposition of the latest record, once, after the end of the input (and
+/// the pushes it caused, so the spool metrics are current).
 public final class ExpositionSink: ExportSink {
     private let output: BufferedOutput
     public private(set) var failure: ExportError?
@@ -14,7 +15,7 @@ public final class ExpositionSink: ExportSink {
     public func accept(_ record: Record, _ context: ExportContext) {}
 
     public func flush(_ reason: FlushReason, _ context: ExportContext) {
-        guard reason == .endOfInput, context.state.lastRun != nil else { return }
+        guard reason == .settled, context.state.lastRun != nil else { return }
         do {
             try output.write(context.exposition())
             try output.flush()

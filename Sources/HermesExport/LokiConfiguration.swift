@@ -94,6 +94,40 @@ enum Base64 {
         }
         return String(decoding: output, as: UTF8.self)
     }
+
+    /// Standard base64 with padding; nil for anything else.
+    static func decode(_ text: [UInt8]) -> [UInt8]? {
+        guard text.count % 4 == 0 else { return nil }
+        var output: [UInt8] = []
+        output.reserveCapacity(text.count / 4 * 3)
+        var index = 0
+        while index < text.count {
+            var group: UInt32 = 0
+            var padding = 0
+            for offset in 0..<4 {
+                let character = text[index + offset]
+                let value: UInt8
+                switch character {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
+                case UInt8(ascii: "+"): value = 62
+                case UInt8(ascii: "/"): value = 63
+                case UInt8(ascii: "=") where offset >= 2 && index + 4 == text.count:
+                    value = 0
+                    padding += 1
+                default: return nil
+                }
+                if padding > 0 && character != UInt8(ascii: "=") { return nil }
+                group = group << 6 | UInt32(value)
+            }
+            output.append(UInt8(truncatingIfNeeded: group >> 16))
+            if padding < 2 { output.append(UInt8(truncatingIfNeeded: group >> 8)) }
+            if padding < 1 { output.append(UInt8(truncatingIfNeeded: group)) }
+            index += 4
+        }
+        return output
+    }
 }
 
 extension LokiConfiguration {
@@ -137,18 +171,10 @@ extension LokiConfiguration {
         var configuration = LokiConfiguration(
             pushURL: pushURL(for: url), staticLabels: labels,
             tenant: flags.tenant ?? environment.first("HERMES_LOKI_TENANT")?.value)
-        let user = flags.user ?? environment.first("HERMES_LOKI_USER")?.value
-        if let token = try SecretFile.read(path: flags.tokenFile, credential: "loki-token", environment: environment) {
-            configuration.authorization = bearerAuthorization(token: token)
-        } else if let user,
-            let password = try SecretFile.read(
-                path: flags.passwordFile, credential: "loki-password", environment: environment)
-        {
-            configuration.authorization = basicAuthorization(user: user, password: password)
-        } else if user != nil {
-            throw ConfigurationError(
-                "a Loki user is set but no password: give --loki-password-file or $CREDENTIALS_DIRECTORY/loki-password")
-        }
+        configuration.authorization = try PushAuthorization.resolve(
+            receiver: "Loki", user: flags.user ?? environment.first("HERMES_LOKI_USER")?.value,
+            passwordFile: flags.passwordFile, tokenFile: flags.tokenFile, credentialPrefix: "loki",
+            flagPrefix: "--loki", environment: environment)
         configuration.timeouts.total = flags.timeout
         configuration.timeouts.connect = min(flags.timeout, .seconds(5))
         configuration.maximumRetries = flags.retries

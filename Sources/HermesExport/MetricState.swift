@@ -10,6 +10,37 @@ public struct MetricState: Equatable, Sendable {
     public var lastRun: Timestamp?
     public var lastRunSucceeded = false
     public var lastGood: GoodValues?
+    /// Every record folded in, by outcome, across runs: `hermes_measurements_total`.
+    public var counts = Counts()
+    /// What each push sink's spool holds at the end of the run, by sink name (`loki`,
+    /// `remote_write`); set by the sinks, never read from a record.
+    public var spools: [String: SpoolGauges] = [:]
+
+    /// Counters kept across runs: read back from the textfile, incremented per record. A missing
+    /// textfile starts them at 0, which Prometheus's `rate()` takes as a counter reset.
+    public struct Counts: Equatable, Sendable {
+        public var successes = 0
+        public var failures = 0
+        /// Failures by `error_kind`; every documented kind is exported, 0 included.
+        public var failuresByKind: [MeasurementFailure.ErrorKind: Int] = [:]
+
+        public init() {}
+    }
+
+    /// `hermes_spool_*{sink}`.
+    public struct SpoolGauges: Equatable, Sendable {
+        public var entries = 0
+        /// When the oldest entry waiting was spooled; nil when the spool is empty.
+        public var oldestSpooled: Timestamp?
+        /// Entries dropped at the spool's bounds, across runs.
+        public var dropped = 0
+
+        public init(entries: Int = 0, oldestSpooled: Timestamp? = nil, dropped: Int = 0) {
+            self.entries = entries
+            self.oldestSpooled = oldestSpooled
+            self.dropped = dropped
+        }
+    }
 
     public init(lastRun: Timestamp? = nil, lastRunSucceeded: Bool = false, lastGood: GoodValues? = nil) {
         self.lastRun = lastRun
@@ -94,6 +125,12 @@ public struct MetricState: Equatable, Sendable {
     /// dated in the future by a wrong clock) counts as older than anything, so one bad timestamp
     /// cannot freeze the metrics until someone deletes the textfile.
     public mutating func apply(_ record: Record, horizon: Timestamp = .latest) {
+        switch record {
+        case .result: counts.successes += 1
+        case .failure(let failure):
+            counts.failures += 1
+            counts.failuresByKind[failure.errorKind, default: 0] += 1
+        }
         let timestamp = record.timestamp
         func supersedes(_ kept: Timestamp) -> Bool { timestamp >= kept || kept > horizon }
         if lastRun.map(supersedes) ?? true {
@@ -103,6 +140,19 @@ public struct MetricState: Equatable, Sendable {
         if case .result(let result) = record, lastGood.map({ supersedes($0.timestamp) }) ?? true {
             lastGood = GoodValues(result)
         }
+    }
+
+    /// What the metrics said at `record`'s own time, for a push that stamps samples with it
+    /// (remote write): the record's run and outcome, its own values when it is a result, else the
+    /// last good values if they are older, and the counters as they stand (this record included).
+    public func asOf(_ record: Record) -> MetricState {
+        var state = MetricState(lastRun: record.timestamp, lastRunSucceeded: record.kind == .result)
+        state.counts = counts
+        switch record {
+        case .result(let result): state.lastGood = GoodValues(result)
+        case .failure: state.lastGood = lastGood.flatMap { $0.timestamp <= record.timestamp ? $0 : nil }
+        }
+        return state
     }
 
     /// How far past the clock a kept timestamp may be before it stops ordering new records.

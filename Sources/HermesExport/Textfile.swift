@@ -4,9 +4,12 @@ import HermesCore
 /// The node_exporter textfile: read back for the last good values, replaced atomically.
 public struct Textfile: Sendable {
     public let path: String
+    /// The `--label` names every sample carries, set aside when the state is read back.
+    public var labelNames: Set<String> = []
 
-    public init(path: String) {
+    public init(path: String, labelNames: Set<String> = []) {
         self.path = path
+        self.labelNames = labelNames
     }
 
     /// The state recorded in the current file; an empty state when there is no file yet.
@@ -23,7 +26,7 @@ public struct Textfile: Sendable {
         } catch {
             throw .textfile(error)
         }
-        return ExpositionReader.state(from: String(decoding: contents, as: UTF8.self))
+        return ExpositionReader.state(from: String(decoding: contents, as: UTF8.self), ignoring: labelNames)
     }
 
     /// Writes `text` to a temporary file in the same directory (node_exporter reads only names

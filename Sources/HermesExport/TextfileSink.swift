@@ -5,6 +5,9 @@ import HermesCore
 public final class TextfileSink: ExportSink {
     public let textfile: Textfile
     private var changed = false
+    /// What the file said at the start, and what this run last wrote to it.
+    private var restored = MetricState()
+    private var written: MetricState?
     public private(set) var failure: ExportError?
 
     public init(_ textfile: Textfile) {
@@ -16,7 +19,8 @@ public final class TextfileSink: ExportSink {
 
     public func restoreState(_ context: ExportContext) -> MetricState? {
         do {
-            return try textfile.readState()
+            restored = try textfile.readState()
+            return restored
         } catch {
             context.diagnostics.report("\(error); the textfile is left as it is")
             failure = error
@@ -29,9 +33,13 @@ public final class TextfileSink: ExportSink {
     }
 
     public func flush(_ reason: FlushReason, _ context: ExportContext) {
-        guard reason != .batchFull, changed, failure == nil else { return }
+        // Written when the producer pauses, before the pushes (a slow receiver must not hold the
+        // metrics back), and once more when the pushes changed the state after it.
+        let stale = reason == .settled && written.map { $0 != context.state } ?? (restored != context.state)
+        guard reason != .batchFull, changed || stale, failure == nil else { return }
         do {
             try textfile.write(context.exposition())
+            written = context.state
             changed = false
         } catch {
             context.diagnostics.report(error.description)

@@ -42,7 +42,9 @@ struct Executable {
     }
 
     /// Runs the tool without any Hermes or Python Hermes variables of the test's environment,
-    /// plus `environment`; kills it (SIGKILL) after `timeout` seconds.
+    /// plus `environment`; kills it (SIGKILL) after `timeout` seconds. Unless `environment` names
+    /// one, the run gets a state directory of its own, removed afterwards: a default spool or
+    /// state file never lands in the home directory or carries over to another test.
     @discardableResult
     func run(
         _ arguments: [String], stdin: String = "", environment: [String: String] = [:], timeout: TimeInterval = 60
@@ -53,6 +55,16 @@ struct Executable {
             || key == "CREDENTIALS_DIRECTORY"
         {
             base[key] = nil
+        }
+        var environment = environment
+        if environment["STATE_DIRECTORY"] == nil {
+            let state = FileManager.default.temporaryDirectory.appendingPathComponent("hermes-state-\(UUID())").path
+            environment["STATE_DIRECTORY"] = state
+        }
+        defer {
+            if let state = environment["STATE_DIRECTORY"], state.contains("/hermes-state-") {
+                try? FileManager.default.removeItem(atPath: state)
+            }
         }
         let outcome = try ChildProcess.run(
             url.path, arguments, environment: base.merging(environment) { $1 }, input: stdin,

@@ -74,7 +74,8 @@ import Testing
         #expect(outcome.stdout.split(separator: "\n").count == 1, "--tee still passes the record on")
     }
 
-    @Test func anUnreachableLokiFromLOKI_URLExits75WithoutShowingTheSecret() throws {
+    /// Without a spool the records of a push that never got through are lost: 75.
+    @Test func anUnreachableLokiWithoutASpoolExits75WithoutShowingTheSecret() throws {
         let directory = try TemporaryDirectory()
         let secret = directory.file("password")
         try "hunter2-secret\n".write(toFile: secret, atomically: true, encoding: .utf8)
@@ -82,7 +83,7 @@ import Testing
         let outcome = try Executable.named("hermes-export").run(
             [
                 "--textfile", directory.file("h.prom"), "--loki-retries", "1", "--loki-user", "me",
-                "--loki-password-file", secret,
+                "--loki-password-file", secret, "--no-spool",
             ],
             stdin: resultLine(1) + "\n", environment: ["LOKI_URL": "http://127.0.0.1:\(port)"])
         #expect(outcome.status == 75, "\(outcome.stderr)")
@@ -179,14 +180,26 @@ import Testing
         defer { loki.stop() }
         let directory = try TemporaryDirectory()
         let outcome = try Executable.named("hermes-export").run(
-            ["--textfile", directory.file("h.prom"), "--loki", loki.baseURL], stdin: resultLine(1) + "\n")
+            ["--textfile", directory.file("h.prom"), "--loki", loki.baseURL, "--spool", directory.file("spool")],
+            stdin: resultLine(1) + "\n")
         #expect(outcome.status == 65, "\(outcome.stderr)")
         #expect(
             outcome.stderr.contains(
                 "hermes-export: Loki at \(loki.baseURL)/loki/api/v1/push answered HTTP 400: entry with timestamp 2026-05-01 too old"
             ))
-        #expect(outcome.stderr.contains("it may have stored some of them"))
+        #expect(
+            outcome.stderr.contains("set the 1 refused record(s) aside in \(directory.file("spool"))/rejected/loki-"))
         #expect(loki.requests.count == 1)
         #expect(FileManager.default.fileExists(atPath: directory.file("h.prom")))
+        let rejected = try FileManager.default.contentsOfDirectory(atPath: directory.file("spool/rejected"))
+        #expect(rejected.count == 1)
+        let kept = try String(contentsOfFile: directory.file("spool/rejected/" + rejected[0]), encoding: .utf8)
+        #expect(kept.hasPrefix("# Loki at "), "the receiver's message heads the file")
+        #expect(kept.contains("\"timestamp\":\"2026-05-01T12:01:00.000Z\""), "the record itself follows")
+        // Set aside, not retried: a second run sends only its own record.
+        let again = try Executable.named("hermes-export").run(
+            ["--loki", loki.baseURL, "--spool", directory.file("spool")], stdin: resultLine(2) + "\n")
+        #expect(again.status == 65)
+        #expect(loki.requests.count == 2)
     }
 }

@@ -238,14 +238,15 @@ import Testing
         #expect(delays.all.count == 2)
     }
 
-    /// Runs a whole export of `input` into `receiver` in batches of at most 4 KiB of lines.
-    func exportInSmallBatches(_ input: String, to receiver: LokiReceiver) -> (Export.Summary, LokiSink, Delays) {
+    /// Runs a whole export of `input` into `receiver` in batches of at most 4 KiB of lines, with
+    /// no spool (`SpoolTests` covers the spool).
+    func exportInSmallBatches(_ input: String, to receiver: LokiReceiver) -> (Export.Summary, PushSink, Delays) {
         var (loki, delays) = client(receiver)
         var configuration = loki.configuration
         configuration.maximumBatchBytes = 4096
         loki = LokiClient(configuration: configuration, diagnostics: Diagnostics(tool: "test"))
         loki.sleep = { delays.append($0) }
-        let sink = LokiSink(loki)
+        let sink = PushSink(LokiTarget(loki), spool: nil)
         let export = Export(sinks: [sink], diagnostics: Diagnostics(tool: "test"))
         let pipe = Pipe()
         let writer = Thread {

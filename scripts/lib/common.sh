@@ -4,7 +4,7 @@
 # systemd brings systemd-analyze, systemd-sysusers and systemd-tmpfiles for the unit tests, and
 # man-db the man(1) that systemd-analyze verify checks Documentation= pages with. chromium renders
 # hermes-report's page in the tests, inside an empty network namespace (unshare, from util-linux).
-HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 iproute2 chromium util-linux)
+HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 iproute2 chromium util-linux)
 
 # Release builds link the Swift runtime statically: an installed tool keeps working when the
 # toolchain it was built with moves or is removed, and starts without loading the runtime's
