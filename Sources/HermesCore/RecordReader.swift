@@ -54,6 +54,13 @@ public struct RecordReader {
         decode(line: line, canonical: nil)
     }
 
+    /// Decodes whole lines (without their newlines), canonical ones on the fast path: a spool's
+    /// entries, which this tool wrote.
+    public static func decode(lines: [[UInt8]]) -> [Result<RecordDecoder.Outcome?, RecordDecoder.Rejection>] {
+        let canonical = CanonicalRecordDecoder()
+        return lines.map { line in line.withUnsafeBufferPointer { decode(line: $0, canonical: canonical) } }
+    }
+
     /// `canonical` tries plain canonical records first (it skips surrounding whitespace itself, and
     /// declines blank lines and a byte order mark); whatever it declines takes the general path.
     static func decode(line: UnsafeBufferPointer<UInt8>, canonical: CanonicalRecordDecoder?) -> Result<

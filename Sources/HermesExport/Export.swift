@@ -66,6 +66,9 @@ public struct Export {
             }
         }
         flush(.endOfInput, context)
+        // Spool metrics only for the pushes of this run: a receiver no longer configured must not
+        // keep its last figures (an alert on hermes_spool_entries would never clear).
+        context.state.spools = context.state.spools.filter { context.spoolsReported.contains($0.key) }
         flush(.settled, context)
 
         if summary.rejected > 0 {

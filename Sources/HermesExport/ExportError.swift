@@ -15,6 +15,8 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
     case spool(IOError)
     /// The spool reached `--spool-max-bytes` or `--spool-max-age` and its oldest records went.
     case spoolDropped(message: String)
+    /// Spooled entries failed their checksum: set aside in `rejected/`, the rest sent.
+    case spoolDamaged(message: String)
     case output(IOError)
     case input(IOError)
     case configuration(String)
@@ -23,7 +25,8 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .textfile(let error), .output(let error), .input(let error): error.description
         case .spool(let error): "spool: \(error)"
-        case .refused(let message, _), .unreachable(let message), .cannotPush(let message), .spoolDropped(let message):
+        case .refused(let message, _), .unreachable(let message), .cannotPush(let message), .spoolDropped(let message),
+            .spoolDamaged(let message):
             message
         case .configuration(let message): message
         }
@@ -31,8 +34,10 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// A 4xx a receiver gives for the content of one request (Loki: an entry too old or too long, a body
     /// too large): later requests may still be taken, so the export goes on with them.
+    /// Any final 4xx but those that say the configuration is wrong: a queue must not stall
+    /// behind one request a receiver will never take.
     public var refusesOnlyThisBatch: Bool {
-        if case .refused(_, let status) = self { [400, 413].contains(status) } else { false }
+        if case .refused = self { exitCode == .dataError } else { false }
     }
 
     public var exitCode: ExitCode {
@@ -41,7 +46,7 @@ public enum ExportError: Error, Equatable, Sendable, CustomStringConvertible {
         case .input: .ioError
         // Wrong credentials, tenant or URL: the configuration must change before a retry helps.
         case .refused(_, let status) where [401, 403, 404, 405, 407].contains(status): .configuration
-        case .refused: .dataError
+        case .refused, .spoolDamaged: .dataError
         case .unreachable, .spoolDropped: .temporaryFailure
         case .cannotPush, .configuration: .configuration
         }

@@ -67,8 +67,12 @@ public final class ExportContext {
         Exposition.render(state, compatibility: compatibilityMetrics, labels: labels)
     }
 
+    /// The sinks that set their spool figures this run.
+    public private(set) var spoolsReported: Set<String> = []
+
     /// Sets what a push sink's spool holds, for the `hermes_spool_*` metrics.
     public func setSpool(_ sink: String, entries: Int, oldestSpooled: Timestamp?, dropped: Int) {
+        spoolsReported.insert(sink)
         var gauges = state.spools[sink] ?? MetricState.SpoolGauges()
         gauges.entries = entries
         gauges.oldestSpooled = oldestSpooled

@@ -34,6 +34,11 @@ public struct LokiBatch: Sendable {
     public mutating func append(_ record: Record) {
         var line = RecordEncoder.encode(record)
         line.removeLast()  // the newline
+        append(record, line: line)
+    }
+
+    /// `record` with `line`, its canonical encoding without the newline, already made.
+    public mutating func append(_ record: Record, line: [UInt8]) {
         let labels = self.labels(for: record)
         let entry = (record.timestamp.millisecondsSinceEpoch, line)
         if let index = streams.firstIndex(where: { Self.same($0.labels, labels) }) {

@@ -173,7 +173,7 @@ extension LokiConfiguration {
             tenant: flags.tenant ?? environment.first("HERMES_LOKI_TENANT")?.value)
         configuration.authorization = try PushAuthorization.resolve(
             receiver: "Loki", user: flags.user ?? environment.first("HERMES_LOKI_USER")?.value,
-            passwordFile: flags.passwordFile, tokenFile: flags.tokenFile, credentialPrefix: "loki",
+            passwordFile: flags.passwordFile, tokenFile: flags.tokenFile, credentials: PushAuthorization.loki,
             flagPrefix: "--loki", environment: environment)
         configuration.timeouts.total = flags.timeout
         configuration.timeouts.connect = min(flags.timeout, .seconds(5))

@@ -22,19 +22,18 @@ public final class LokiTarget: PushTarget {
 
     public func push(_ payloads: [[UInt8]]) throws(ExportError) {
         var batch = LokiBatch(staticLabels: client.configuration.staticLabels)
-        var text: [UInt8] = []
-        text.reserveCapacity(payloads.reduce(0) { $0 + $1.count + 1 })
-        for payload in payloads {
-            text += payload
-            text.append(UInt8(ascii: "\n"))
-        }
-        for item in RecordReader.decodeAll(String(decoding: text, as: UTF8.self)) {
-            switch item {
-            case .record(let record, _): batch.append(record)
-            case .rejected(let line, let reason):
+        for (index, outcome) in RecordReader.decode(lines: payloads).enumerated() {
+            switch outcome {
+            // The spooled line is the record's canonical encoding: it goes out as it is.
+            case .success(.record(let record)): batch.append(record, line: payloads[index])
+            case .success(.ignored), .success(nil):
+                throw .refused(message: "spooled entry \(index + 1) of this request holds no record", status: 400)
+            case .failure(let rejection):
                 // Checksummed lines this tool wrote: only a spool from a newer version gets here.
                 // The request is set aside whole rather than sent without the line.
-                throw .refused(message: "spooled entry \(line) of this request is not a record: \(reason)", status: 400)
+                throw .refused(
+                    message: "spooled entry \(index + 1) of this request is not a record: \(rejection.reason)",
+                    status: 400)
             }
         }
         guard !batch.isEmpty else { return }

@@ -20,9 +20,9 @@ public protocol PushTarget: AnyObject {
 /// A push with a spool (`SpoolQueue`): each record is spooled first, then the spool is sent
 /// oldest first, and an entry leaves it only when the receiver accepted it. A receiver that is
 /// down leaves the records spooled for the next run (not an error: nothing is lost); one that
-/// refuses a request for its content (400, 413) has that request set aside in `rejected/`; one
-/// that can never work (401, 403, 404) stops the pushes and fails the run, the records still
-/// spooled. Without a spool (`--no-spool`, or a spool that cannot be written) records go straight
+/// refuses a request for its content (400, 413 and other final 4xx) has that request set aside in
+/// `rejected/`; one that can never work (401, 403, 404, 405, 407, a redirect, TLS setup) stops the
+/// pushes and fails the run, the records still spooled. Without a spool (`--no-spool`, or a spool that cannot be written) records go straight
 /// to the receiver and what it does not take is reported and counted as not pushed.
 public final class PushSink: ExportSink {
     public let target: any PushTarget
@@ -32,6 +32,8 @@ public final class PushSink: ExportSink {
     private var queue: SpoolQueue?
     private var spoolUnusable = false
     private var pending: [[UInt8]] = []
+    /// What this run's own segments hold, by file name: sent without reading them back.
+    private var written: [String: [[UInt8]]] = [:]
     private var pendingBytes = 0
     /// The receiver cannot take more this run (down, or the configuration is wrong).
     private var stopped = false
@@ -72,7 +74,9 @@ public final class PushSink: ExportSink {
         pendingBytes = 0
         if let queue = openQueue(context) {
             do {
-                try queue.append(payloads, at: now(), segmentBytes: target.maximumRequestBytes)
+                for segment in try queue.append(payloads, at: now(), segmentBytes: target.maximumRequestBytes) {
+                    written[segment.fileName] = segment.payloads
+                }
                 sendSpool(queue, context)
             } catch {
                 // Not kept on disk: these go straight out, and the spool is left alone for the run.
@@ -111,7 +115,7 @@ public final class PushSink: ExportSink {
             guard try queue.lockForSending() else {
                 if !reportedBusy {
                     context.diagnostics.report(
-                        "another hermes-export is sending the \(target.displayName) spool; records spooled by this run are left for it"
+                        "another hermes-export is sending the \(target.displayName) spool; the records of this run wait in it for that run or the next"
                     )
                     reportedBusy = true
                 }
@@ -128,7 +132,7 @@ public final class PushSink: ExportSink {
                 let message =
                     "the \(target.displayName) spool reached its bound (\(ByteSize.format(spoolSettings.maximumBytes)), \(DurationSyntax.format(spoolSettings.maximumAge))): dropped the \(dropped) oldest record(s)"
                 context.diagnostics.report(message)
-                failure = .spoolDropped(message: message)
+                failure = failure ?? .spoolDropped(message: message)
             }
         }
         while !stopped {
@@ -136,12 +140,18 @@ public final class PushSink: ExportSink {
             guard !segments.isEmpty else { return }
             var group: [SpoolQueue.Segment] = []
             var bytes = 0
-            for segment in segments where group.isEmpty || bytes + segment.bytes <= target.maximumRequestBytes {
+            // Consecutive segments only: the queue's order is the order records reach the receiver.
+            for segment in segments {
+                guard group.isEmpty || bytes + segment.bytes <= target.maximumRequestBytes else { break }
                 group.append(segment)
                 bytes += segment.bytes
             }
             var payloads: [[UInt8]] = []
             for segment in group {
+                if let own = written.removeValue(forKey: segment.fileName) {
+                    payloads += own
+                    continue
+                }
                 do {
                     let contents = try queue.read(segment)
                     payloads += contents.payloads

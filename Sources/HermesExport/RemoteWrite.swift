@@ -24,7 +24,8 @@ public enum RemoteWrite {
             for sample in family.samples {
                 var merged: [String: String] = [:]
                 for label in labels { merged[label.name] = label.value }
-                for label in sample.labels { merged[label.name] = label.value }
+                // A family's empty value (an info label nobody set) must not hide `probe`.
+                for label in sample.labels where !label.value.isEmpty { merged[label.name] = label.value }
                 merged["__name__"] = family.name
                 let sorted = merged.filter { !$0.value.isEmpty }.sorted {
                     Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8)
@@ -64,8 +65,9 @@ public struct RemoteWriteConfiguration: Sendable {
     public var maximumRetries = 5
     public var minimumBackoff: Duration = .milliseconds(500)
     public var maximumBackoff: Duration = .seconds(30)
-    /// Uncompressed protobuf per request: about 230 records, 3,000 samples, under what
-    /// Prometheus, Mimir and Grafana Cloud take in one request.
+    /// Spooled entries per request, base64 of the protobuf: about 384 KiB of protobuf before
+    /// snappy, some 170 records and 3,000 samples, well under what Prometheus, Mimir and Grafana
+    /// Cloud take in one request.
     public var maximumRequestBytes = 512 << 10
 
     public init(url: String, tenant: String? = nil, authorization: String? = nil) {
@@ -108,7 +110,7 @@ public struct RemoteWriteConfiguration: Sendable {
         configuration.authorization = try PushAuthorization.resolve(
             receiver: "remote-write", user: flags.user ?? environment.first("HERMES_REMOTE_WRITE_USER")?.value,
             passwordFile: flags.passwordFile,
-            tokenFile: flags.tokenFile, credentialPrefix: "remote-write", flagPrefix: "--remote-write",
+            tokenFile: flags.tokenFile, credentials: PushAuthorization.remoteWrite, flagPrefix: "--remote-write",
             environment: environment)
         configuration.timeouts.total = flags.timeout
         configuration.timeouts.connect = min(flags.timeout, .seconds(5))
@@ -120,22 +122,31 @@ public struct RemoteWriteConfiguration: Sendable {
 /// The `Authorization` header of a push: a bearer token, or basic authentication with a user and
 /// a password, each secret read from a file or a systemd credential.
 public enum PushAuthorization {
+    /// The systemd credential names of a receiver's secrets (hermes.service's `LoadCredential=`).
+    public struct Credentials: Sendable {
+        public var token: String
+        public var password: String
+    }
+
+    public static let loki = Credentials(token: "loki-token", password: "loki-password")
+    public static let remoteWrite = Credentials(token: "remote-write-token", password: "remote-write-password")
+
     public static func resolve(
-        receiver: String, user: String?, passwordFile: String?, tokenFile: String?, credentialPrefix: String,
+        receiver: String, user: String?, passwordFile: String?, tokenFile: String?, credentials: Credentials,
         flagPrefix: String, environment: Environment
     ) throws(ConfigurationError) -> String? {
         if let token = try SecretFile.read(
-            path: tokenFile, credential: "\(credentialPrefix)-token", environment: environment)
+            path: tokenFile, credential: credentials.token, environment: environment)
         {
             return LokiConfiguration.bearerAuthorization(token: token)
         }
         if let user {
             guard
                 let password = try SecretFile.read(
-                    path: passwordFile, credential: "\(credentialPrefix)-password", environment: environment)
+                    path: passwordFile, credential: credentials.password, environment: environment)
             else {
                 throw ConfigurationError(
-                    "a \(receiver) user is set but no password: give \(flagPrefix)-password-file or $CREDENTIALS_DIRECTORY/\(credentialPrefix)-password"
+                    "a \(receiver) user is set but no password: give \(flagPrefix)-password-file or $CREDENTIALS_DIRECTORY/\(credentials.password)"
                 )
             }
             return LokiConfiguration.basicAuthorization(user: user, password: password)

@@ -1,6 +1,7 @@
 import CZlib
 import Glibc
 import HermesCore
+import HermesHTTP
 
 /// Where push sinks keep what the receiver has not accepted yet, and its bounds (`--spool`,
 /// `--spool-max-bytes`, `--spool-max-age`).
@@ -51,7 +52,10 @@ public final class SpoolQueue {
         try FileSystem.createDirectories(directory)
         let label = directory + "/destination"
         if !FileSystem.exists(label) {
-            try FileSystem.atomicReplace(label, with: Array((destination + "\n").utf8), mode: 0o600)
+            // For a person looking at the directory: the URL without user info or query.
+            let shown = destination.split(separator: " ", maxSplits: 1).map(String.init)
+            let text = ([HTTPRequest(url: shown[0]).displayURL] + shown.dropFirst()).joined(separator: " ")
+            try FileSystem.atomicReplace(label, with: Array((text + "\n").utf8), mode: 0o600)
         }
     }
 
@@ -72,8 +76,14 @@ public final class SpoolQueue {
 
     // MARK: Writing
 
-    /// Writes `payloads` as segments of at most `segmentBytes` each (one request's worth).
-    public func append(_ payloads: [[UInt8]], at now: Timestamp, segmentBytes: Int) throws(IOError) {
+    /// Writes `payloads` as segments of at most `segmentBytes` each (one request's worth); returns
+    /// the segments' file names with what each holds, so the writer can send them without
+    /// reading them back.
+    @discardableResult
+    public func append(_ payloads: [[UInt8]], at now: Timestamp, segmentBytes: Int) throws(IOError) -> [(
+        fileName: String, payloads: [[UInt8]]
+    )] {
+        var written: [(fileName: String, payloads: [[UInt8]])] = []
         var start = 0
         while start < payloads.count {
             var end = start
@@ -82,12 +92,14 @@ public final class SpoolQueue {
                 bytes += payloads[end].count
                 end += 1
             }
-            try writeSegment(Array(payloads[start..<end]), spooledAt: now)
+            let part = Array(payloads[start..<end])
+            written.append((try writeSegment(part, spooledAt: now), part))
             start = end
         }
+        return written
     }
 
-    private func writeSegment(_ payloads: [[UInt8]], spooledAt: Timestamp) throws(IOError) {
+    private func writeSegment(_ payloads: [[UInt8]], spooledAt: Timestamp) throws(IOError) -> String {
         var fileName = ""
         repeat {
             // One process may open the queue again (a test, a long-running pipe): never reuse a name.
@@ -98,6 +110,7 @@ public final class SpoolQueue {
         contents.reserveCapacity(payloads.reduce(0) { $0 + $1.count + 10 })
         for payload in payloads { Self.appendEntry(payload, to: &contents) }
         try FileSystem.atomicReplace(directory + "/" + fileName, with: contents, mode: 0o600)
+        return fileName
     }
 
     static func segmentName(spooledAt: Timestamp, sequence: Int, entries: Int) -> String {

@@ -14,6 +14,7 @@ struct Receive: BenchCommand {
         abstract: "Listen on a free loopback port, write the port to --port-file, answer every request.")
 
     @Option(help: ArgumentHelp("Write the port here once listening.", valueName: "path")) var portFile: String
+    @Option(help: ArgumentHelp("Listen on this port (default: a free one).", valueName: "port")) var port: UInt16 = 0
     @Option(help: ArgumentHelp("Answer with this status.", valueName: "code")) var status = 204
     @Option(help: ArgumentHelp("Answer with this body.", valueName: "text")) var body = ""
     @Flag(help: "Read requests but never answer (a provider that hangs).") var hang = false
@@ -44,7 +45,7 @@ struct Receive: BenchCommand {
         }
         let server: TestServer
         do {
-            server = try TestServer.start(keptBodyBytes: 64 << 20, route: route)
+            server = try TestServer.start(keptBodyBytes: 64 << 20, port: port, route: route)
         } catch {
             throw .invalidRun("cannot listen on loopback: \(error)")
         }

@@ -176,7 +176,6 @@ struct HermesExportCommand: HermesCommand {
         flags.url = loki
         flags.job = lokiJob
         flags.labels = lokiLabel
-        flags.tenant = lokiTenant
         flags.user = lokiUser
         flags.passwordFile = lokiPasswordFile
         flags.tokenFile = lokiTokenFile

@@ -34,10 +34,10 @@ package final class TestServer: Sendable {
     /// request's body is kept up to `keptBodyBytes` (a receiver whose bodies a test decodes
     /// keeps them whole).
     package static func start(
-        keptBodyBytes: Int = RecordedRequest.defaultKeptBodyBytes,
+        keptBodyBytes: Int = RecordedRequest.defaultKeptBodyBytes, port: UInt16 = 0,
         route: @escaping @Sendable (RecordedRequest) -> TestReply = TestRoutes.standard
     ) throws -> TestServer {
-        let (listenSocket, port) = try listenOnLoopback()
+        let (listenSocket, port) = try listenOnLoopback(port: port)
         let server = TestServer(listenSocket: listenSocket, port: port, keptBodyBytes: keptBodyBytes, route: route)
         let thread = try spawnThread { server.acceptConnections() }
         server.state.withLock { $0.acceptThread = thread }
@@ -204,16 +204,16 @@ package final class TestServer: Sendable {
         close(socket)
     }
 
-    /// A socket listening on 127.0.0.1 and a free port, and that port. Nothing accepts on it
-    /// unless the caller does.
-    package static func listenOnLoopback() throws -> (socket: Int32, port: UInt16) {
+    /// A socket listening on 127.0.0.1 and `port` (0: a free one), and that port. Nothing
+    /// accepts on it unless the caller does.
+    package static func listenOnLoopback(port: UInt16 = 0) throws -> (socket: Int32, port: UInt16) {
         let listenSocket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listenSocket >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
         var reuse: Int32 = 1
         setsockopt(listenSocket, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in

@@ -145,8 +145,16 @@ import Testing
         var read: Set<String> = []
         for source in try Repository.sources() {
             for match in source.matches(of: /credential: "([a-z0-9-]+)"/) { read.insert(String(match.1)) }
+            // A push receiver's pair: Credentials(token: "...", password: "...").
+            for match in source.matches(of: /Credentials\(token: "([a-z0-9-]+)", password: "([a-z0-9-]+)"\)/) {
+                read.formUnion([String(match.1), String(match.2)])
+            }
         }
-        #expect(read.isSuperset(of: ["ntfy-token", "gotify-token", "loki-password", "loki-token"]))
+        #expect(
+            read.isSuperset(of: [
+                "ntfy-token", "gotify-token", "loki-password", "loki-token", "remote-write-password",
+                "remote-write-token",
+            ]))
         var loaded: Set<String> = []
         for value in service.values("LoadCredential", in: "Service") {
             let parts = value.split(separator: ":").map(String.init)
