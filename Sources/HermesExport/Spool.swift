@@ -84,6 +84,9 @@ public final class SpoolQueue {
         fileName: String, payloads: [[UInt8]]
     )] {
         var written: [(fileName: String, payloads: [[UInt8]])] = []
+        // Never before the newest segment already queued: a clock set back (NTP after a boot
+        // without a real-time clock) must not put new records ahead of the backlog.
+        let stamp = max(now, segments().last?.spooledAt ?? now)
         var start = 0
         while start < payloads.count {
             var end = start
@@ -93,7 +96,7 @@ public final class SpoolQueue {
                 end += 1
             }
             let part = Array(payloads[start..<end])
-            written.append((try writeSegment(part, spooledAt: now), part))
+            written.append((try writeSegment(part, spooledAt: stamp), part))
             start = end
         }
         return written

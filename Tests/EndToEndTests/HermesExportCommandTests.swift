@@ -92,6 +92,42 @@ import Testing
         #expect(!outcome.stderr.contains("hunter2"))
         #expect(FileManager.default.fileExists(atPath: directory.file("h.prom")), "the textfile does not wait for Loki")
     }
+    /// Loki gone (nothing listening) for twenty timer runs, each exporting one record: every run
+    /// succeeds and says what waits; when Loki listens again on its port, the next run delivers
+    /// all twenty-one, once, oldest first, and the textfile's spool figures go back to 0.
+    @Test func aLokiDownForTwentyRunsGetsEveryRecordWhenItIsBack() throws {
+        let directory = try TemporaryDirectory()
+        let port = try closedLoopbackPort()
+        let arguments = [
+            "--loki", "http://127.0.0.1:\(port)", "--loki-retries", "0", "--spool", directory.file("spool"),
+            "--textfile", directory.file("h.prom"),
+        ]
+        for index in 0..<20 {
+            let outcome = try Executable.named("hermes-export").run(arguments, stdin: resultLine(index) + "\n")
+            #expect(outcome.status == 0, "run \(index): \(outcome.stderr)")
+            #expect(outcome.stderr.contains("could not connect"))
+            #expect(outcome.stderr.contains("\(index + 1) record(s) wait in the spool for Loki"))
+        }
+        let waiting = try String(contentsOfFile: directory.file("h.prom"), encoding: .utf8)
+        #expect(waiting.contains("\nhermes_spool_entries{sink=\"loki\"} 20\n"))
+        #expect(waiting.contains("\nhermes_spool_oldest_timestamp_seconds{sink=\"loki\"} "))
+
+        let loki = try TestServer.start(keptBodyBytes: 1 << 20, port: port) { _ in
+            .respond(status: 204, reason: "No Content", headers: [], body: [])
+        }
+        defer { loki.stop() }
+        let back = try Executable.named("hermes-export").run(arguments, stdin: resultLine(20) + "\n")
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(back.stderr.isEmpty, "\(back.stderr)")
+        let stamps = try loki.requests.flatMap { try Self.streams($0).flatMap(\.timestamps) }
+        let expected = (0...20).map { "\(Int64(1_777_636_800 + $0 * 60) * 1_000_000_000)" }
+        #expect(stamps == expected, "every record once, oldest first")
+        let after = try String(contentsOfFile: directory.file("h.prom"), encoding: .utf8)
+        #expect(after.contains("\nhermes_spool_entries{sink=\"loki\"} 0\n"))
+        #expect(after.contains("\nhermes_measurements_total{result=\"success\"} 21\n"))
+        #expect(!after.contains("hermes_spool_oldest_timestamp_seconds{"))
+    }
+
     /// A Loki on loopback answering each push with `status` (and `body`).
     static func loki(status: Int = 204, body: String = "") throws -> TestServer {
         try TestServer.start { _ in

@@ -163,9 +163,16 @@ import Testing
             for line in lines { state.apply(try Fixtures.record(line)) }
             states.append(state)
         }
-        for state in states {
+        // With a push's spool figures and --label pairs, as a fleet's probe writes them.
+        var pushing = states[1]
+        pushing.spools["loki"] = MetricState.SpoolGauges(
+            entries: 4, oldestSpooled: Timestamp(millisecondsSinceEpoch: 1_777_636_800_000), dropped: 2)
+        pushing.spools["remote_write"] = MetricState.SpoolGauges()
+        states.append(pushing)
+        for (index, state) in states.enumerated() {
             for compatibility in [false, true] {
-                let text = Exposition.render(state, compatibility: compatibility)
+                let labels = index == states.count - 1 ? [(name: "site", value: "attic")] : []
+                let text = Exposition.render(state, compatibility: compatibility, labels: labels)
                 let outcome = try RealTool.run(promtool, ["check", "metrics"], input: text)
                 let problems = outcome.output.split(separator: "\n").map(String.init)
                 if compatibility && !problems.isEmpty {
