@@ -61,7 +61,7 @@ import Testing
         let binaries = root.file("install/usr/bin")
 
         // What systemd sets up before ExecStart: StateDirectory=, RuntimeDirectory=,
-        // LoadCredential= (the ntfy token) and WorkingDirectory=; and what tmpfiles.d links.
+        // LoadCredential= (the ntfy token) and WorkingDirectory=; and the link the installer makes.
         let state = root.file("lib/hermes")
         let files = FileManager.default
         for directory in [state, root.file("run/hermes"), root.file("credentials"), root.file("node-exporter")] {

@@ -112,6 +112,8 @@ package final class BackgroundProcess: @unchecked Sendable {
 
     package var isRunning: Bool { process.isRunning }
 
+    package var pid: Int32 { process.processIdentifier }
+
     /// Waits until its output contains `text`; the output so far, or nil after `timeout` or if
     /// the process ended first.
     package func waitForOutput(containing text: String, timeout: Duration) -> String? {

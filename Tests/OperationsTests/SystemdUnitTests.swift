@@ -64,8 +64,9 @@ import Testing
     }
 
     /// sysusers.d and tmpfiles.d applied to an empty root by systemd's tools give the layout the
-    /// service and node_exporter rely on: the hermes account, its 0755 state directory, and the
-    /// link from Debian's textfile directory to the very file ExecStart's --textfile names.
+    /// service and node_exporter rely on: the hermes account, its 0755 state directory and the
+    /// textfile; the installer's link from Debian's textfile directory points at the very file
+    /// ExecStart's --textfile names.
     @Test func sysusersAndTmpfilesGiveNodeExporterTheTextfile() throws {
         let sysusers = try systemdTool("systemd-sysusers")
         let tmpfiles = try systemdTool("systemd-tmpfiles")
@@ -94,15 +95,21 @@ import Testing
         #expect((state[.ownerAccountID] as? NSNumber)?.intValue == uid)
         let textfile = try files.attributesOfItem(atPath: root.path + "/var/lib/hermes/hermes.prom")
         #expect(textfile[.posixPermissions] as? Int == 0o644)
-        let link = try files.destinationOfSymbolicLink(
-            atPath: root.path + "/var/lib/prometheus/node-exporter/hermes.prom")
-        #expect(link == "/var/lib/hermes/hermes.prom")
+        // The link into node_exporter's directory is the installer's (DebianPackageTests boots a
+        // real Debian, where systemd-tmpfiles refuses that path): tmpfiles.d must not try it.
+        #expect(!FileManager.default.fileExists(atPath: root.path + "/var/lib/prometheus"))
+        let postinst = try Repository.text("packaging/debian/hermes.postinst")
+        #expect(postinst.contains("ln -s /var/lib/hermes/hermes.prom /var/lib/prometheus/node-exporter/hermes.prom"))
+        let link = "/var/lib/prometheus/node-exporter/hermes.prom"
 
         #expect(service.values("User", in: "Service") == ["hermes"])
         #expect(service.values("StateDirectory", in: "Service") == ["hermes"])
         let execStart = try #require(service.values("ExecStart", in: "Service").first)
         let script = try #require(SystemdUnit.bashScript(ofExecStart: execStart, stateRoot: "/var/lib"))
-        #expect(script.contains("--textfile \(link) "), "ExecStart writes the file the link points to")
+        #expect(
+            postinst.contains("ln -s /var/lib/hermes/hermes.prom \(link)")
+                && script.contains("--textfile /var/lib/hermes/hermes.prom "),
+            "ExecStart writes the file the link points to")
     }
 
     @Test func timerRunsEveryHalfHourSpreadAndCatchingUp() throws {
@@ -173,5 +180,19 @@ import Testing
         let unread = names.filter { !sources.contains("\"\($0)\"") }
         #expect(unread.isEmpty, "hermes.env.example names variables no tool in Sources/ reads: \(unread)")
         #expect(service.values("EnvironmentFile", in: "Service") == ["-/etc/hermes/hermes.env"])
+    }
+}
+
+/// One version: the tools print it, CHANGELOG.md's newest entry names it, and scripts/package
+/// (which refuses to build otherwise) makes the package's version and changelog from the two.
+@Suite struct VersionTests {
+    @Test func theChangelogsNewestEntryIsTheVersionTheToolsPrint() throws {
+        let source = try Repository.text("Sources/HermesCore/Version.swift")
+        let version = try #require(source.firstMatch(of: /static let current = "([^"]+)"/).map { String($0.1) })
+        let changelog = try Repository.text("CHANGELOG.md")
+        let newest = try #require(changelog.firstMatch(of: /(?m)^## (\S+) — (\d{4}-\d{2}-\d{2})$/))
+        #expect(String(newest.1) == version, "CHANGELOG.md's newest entry must be \(version)")
+        let package = try Repository.text("scripts/package")
+        #expect(package.contains("Sources/HermesCore/Version.swift") && package.contains("CHANGELOG.md"))
     }
 }

@@ -4,7 +4,13 @@
 # systemd brings systemd-analyze, systemd-sysusers and systemd-tmpfiles for the unit tests, and
 # man-db the man(1) that systemd-analyze verify checks Documentation= pages with. chromium renders
 # hermes-report's page in the tests, inside an empty network namespace (unshare, from util-linux).
-HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 iproute2 chromium util-linux)
+# debhelper and lintian make and check the Debian package (scripts/package); mmdebstrap and
+# systemd-container make and boot the Debian 12 container it is tested in.
+HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 iproute2 chromium util-linux debhelper lintian mmdebstrap systemd-container)
+
+# The Debian 12 root the package test boots: what the package depends on and recommends, so that
+# apt installs the .deb offline, and the tools the test looks with.
+HERMES_CONTAINER_PACKAGES=(systemd systemd-sysv dbus apt libcurl4 libsqlite3-0 zlib1g libsnappy1v5 prometheus-node-exporter sqlite3 curl procps iproute2)
 
 # Release builds link the Swift runtime statically: an installed tool keeps working when the
 # toolchain it was built with moves or is removed, and starts without loading the runtime's
@@ -47,4 +53,24 @@ lint_manuals() {
         fi
     done
     return "$status"
+}
+
+# Prints the path of a tarball of that root, made by mmdebstrap from the Debian archive the first
+# time and kept in DIR (named after the package list, so a change to it makes a new one).
+container_root() {
+    local cache=$1 key tarball
+    key=$(printf '%s\n' bookworm "${HERMES_CONTAINER_PACKAGES[@]}" | sha256sum | cut -c1-16)
+    tarball=$cache/debian-bookworm-$key.tar
+    if [[ ! -s $tarball ]]; then
+        mkdir -p "$cache"
+        step "making the Debian 12 container root (mmdebstrap, once; kept in $cache)"
+        local packages
+        packages=$(IFS=,; echo "${HERMES_CONTAINER_PACKAGES[*]}")
+        mmdebstrap --quiet --variant=minbase --include="$packages" bookworm "$tarball.tmp" \
+            "deb http://deb.debian.org/debian bookworm main" \
+            "deb http://deb.debian.org/debian bookworm-updates main" \
+            "deb http://deb.debian.org/debian-security bookworm-security main" >&2
+        mv "$tarball.tmp" "$tarball"
+    fi
+    printf '%s\n' "$tarball"
 }
