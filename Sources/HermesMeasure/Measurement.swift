@@ -99,6 +99,33 @@ public final class SingleRecordOutput: Sendable {
         }
     }
 
+    /// SIGTERM (what systemd sends to stop the unit, also when its `TimeoutStartSec=` passes),
+    /// SIGINT and SIGHUP end the run with its one record: a failure that says so, so an
+    /// interrupted run stays visible in the history. Call before any other thread starts: the
+    /// signals are blocked in every thread and waited for on one of their own.
+    public func watchSignals(_ settings: MeasureSettings) {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let waited = signals
+        BackgroundThread { [self] in
+            var set = waited
+            var received: Int32 = 0
+            guard sigwait(&set, &received) == 0 else { return }
+            let name = [SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP"][received] ?? "signal \(received)"
+            let failure = MeasurementFailure(
+                timestamp: Timestamp.now(),
+                error: "interrupted by \(name) before the test finished (systemd stops a run this way, also "
+                    + "when the unit's TimeoutStartSec= passes)",
+                errorKind: .internal, engine: settings.engine.rawValue, serverURL: settings.serverURL,
+                probe: settings.probeName)
+            // If the run's own record went out first, it stands; the process ends either way.
+            emit(.failure(failure))
+            _exit(ExitCode.measurementFailed.rawValue)
+        }?.detach()
+    }
+
     /// Starts the watchdog for a run of `settings` that began at `start`.
     public func watch(_ settings: MeasureSettings, start: ContinuousClock.Instant, grace: Duration = .seconds(5)) {
         BackgroundThread { [self] in

@@ -40,8 +40,18 @@ enum Subprocess {
 
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
+        // hermes-measure blocks SIGTERM, SIGINT and SIGHUP to wait for them on a thread of its
+        // own (`SingleRecordOutput.watchSignals`); the child starts with nothing blocked, so a stop
+        // reaches it as it would any program.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let code = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
+        let code = posix_spawnp(&pid, arguments[0], &actions, &attributes, &argv, environ)
         close(output[1])
         close(errors[1])
         guard code == 0 else {

@@ -26,32 +26,68 @@ public final class CSVStore: RecordStore {
             output = CSVFormat.headerLine
         } else {
             try checkHeader(of: file, refusing: "append")
-            output = terminatorForTornTail(of: file)
+            try repairTornTail(of: file)
         }
         output.append(contentsOf: rows)
-        // One write(2) of whole lines: a kill cannot leave half a row.
+        // The rows of one batch in one write(2). A write cut short (a kill, a full disk) can still
+        // leave part of a row: on an error it is cut off here, after a kill by the next append.
+        let before = file.size
         do throws(IOError) {
             try writeAll(output, to: file.descriptor, name: location)
             if durable && fsync(file.descriptor) != 0 && errno != EINVAL {
                 throw IOError(operation: "sync", path: location, code: errno)
             }
         } catch {
+            if ftruncate(file.descriptor, off_t(before)) != 0 {
+                report?(
+                    "\(location): could not cut off the partly written rows at byte \(before): \(String(cString: strerror(errno)))"
+                )
+            }
             throw StoreError.io(error)
         }
     }
 
-    /// What must precede our rows when another writer was killed mid-row: a line end, and a
-    /// closing quote first if the fragment stopped inside a quoted cell (else every later row would
-    /// read as part of that cell).
-    private func terminatorForTornTail(of file: LockedFile) -> [UInt8] {
+    /// Where repairs are reported as they happen (standard error in hermes-store).
+    public var report: ((String) -> Void)?
+
+    /// A writer killed mid-write (or stopped by a full disk) leaves a fragment after the last whole
+    /// row. It is cut off, under the lock, before anything is appended, so every reader sees only
+    /// whole rows, and the cut is reported with its size and offset. A row ends at a line feed
+    /// outside quotes; the whole file is read only when its last byte says a row is unfinished.
+    private func repairTornTail(of file: LockedFile) throws(StoreError) {
         let size = file.size
-        guard size > 0, file.lastByte() != 0x0A else { return [] }
+        guard size > 0, file.lastByte() != 0x0A || lastLineHasOddQuotes(file, size: size) else { return }
+        let contents = try storeIO { () throws(IOError) in
+            guard lseek(file.descriptor, 0, SEEK_SET) == 0 else {
+                throw IOError(operation: "read", path: location, code: errno)
+            }
+            return try FileSystem.readAll(file.descriptor, path: location)
+        }
+        var inQuotes = false
+        var end = 0
+        for (index, byte) in contents.enumerated() {
+            if byte == 0x22 { inQuotes.toggle() }
+            if byte == 0x0A && !inQuotes { end = index + 1 }
+        }
+        guard end < contents.count else { return }
+        guard ftruncate(file.descriptor, off_t(end)) == 0 else {
+            throw StoreError.io(IOError(operation: "cut the torn row off", path: location, code: errno))
+        }
+        let line = contents[..<end].reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+        report?(
+            "\(location): removed an unfinished row of \(contents.count - end) byte(s) at offset \(end) (line \(line)), left by an interrupted writer"
+        )
+    }
+
+    /// Whether the last line holds an odd number of quotes: a fragment that stopped inside a quoted
+    /// cell just after a line feed of that cell.
+    private func lastLineHasOddQuotes(_ file: LockedFile, size: Int) -> Bool {
         let window = min(size, 1 << 16)
         var tail = [UInt8](repeating: 0, count: window)
         let count = max(0, pread(file.descriptor, &tail, window, off_t(size - window)))
-        let fragment = tail[0..<count].split(separator: 0x0A, omittingEmptySubsequences: false).last ?? []
-        let quotes = fragment.reduce(0) { $0 + ($1 == 0x22 ? 1 : 0) }
-        return quotes % 2 == 1 ? [0x22, 0x0D, 0x0A] : [0x0D, 0x0A]
+        var lines = tail[0..<count].split(separator: 0x0A, omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        return (lines.last?.reduce(0) { $0 + ($1 == 0x22 ? 1 : 0) } ?? 0) % 2 == 1
     }
 
     private func checkHeader(of file: LockedFile, refusing action: String) throws(StoreError) {

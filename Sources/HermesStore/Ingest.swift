@@ -34,6 +34,9 @@ public struct Ingest {
 
     public init(destinations: [Destination], tee: BufferedOutput?, diagnostics: Diagnostics) {
         self.destinations = destinations
+        for destination in destinations {
+            (destination.store as? CSVStore)?.report = { diagnostics.report($0) }
+        }
         self.tee = tee
         self.diagnostics = diagnostics
     }

@@ -125,6 +125,7 @@ struct HermesMeasureCommand: HermesCommand {
         }
 
         let output = SingleRecordOutput()
+        output.watchSignals(settings)
         output.watch(settings, start: start)
         let record = Measurement.run(settings, progress: .forStandardError(Self.diagnostics), start: start)
         guard output.emit(record) else { return }

@@ -28,6 +28,43 @@ import Testing
         return (outcome, record)
     }
 
+    /// SIGTERM (systemd stopping the unit, or its start timeout) ends a run promptly, and the run
+    /// still prints its one record: a failure that says it was interrupted, so the stop is in the
+    /// history. SIGINT (Ctrl-C) the same.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalEndsTheRunWithAFailureRecord(signal: Int32) throws {
+        let silent = try TestServer.start { _ in .neverAnswer }
+        defer { silent.stop() }
+        let state = try TemporaryDirectory()
+        let process = Process()
+        process.executableURL = try Executable.named("hermes-measure").url
+        process.arguments = [
+            "--engine", "cloudflare", "--server", silent.baseURL, "--timeout", "60", "--state-directory", state.path,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(700_000)
+        let sent = ContinuousClock.now
+        kill(process.processIdentifier, signal)
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let took = ContinuousClock.now - sent
+        #expect(took < .seconds(2), "ended \(took) after the signal")
+        #expect(process.terminationStatus == 1)
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        try #require(lines.count == 1, "one record: \(lines)")
+        let decoded = try RecordDecoder.decode(JSONParser.parse(String(lines[0])))
+        guard case .record(.failure(let failure)) = decoded else {
+            Issue.record("expected a failure record: \(lines[0])")
+            return
+        }
+        #expect(failure.errorKind == .internal)
+        #expect(failure.error.contains("interrupted by \(signal == SIGTERM ? "SIGTERM" : "SIGINT")"))
+        #expect(failure.serverURL == silent.baseURL)
+    }
+
     @Test func aResultIsOneLineAndExitZero() throws {
         let server = try target { $0.downBytesPerSecond = 5_000_000 }
         defer { server.stop() }

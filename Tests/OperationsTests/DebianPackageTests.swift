@@ -262,6 +262,37 @@ import Testing
         #expect(left.isEmpty, "left behind: \(left.prefix(20))")
     }
 
+    /// In a container without systemd (a Docker image's kind), the package installs: its
+    /// maintainer scripts do not need systemd running, and the user comes from the standalone
+    /// systemd-sysusers the package accepts in place of systemd.
+    @Test(.enabled(if: missing == nil, "\(missing ?? "")"), .timeLimit(.minutes(5)))
+    func theDebInstallsWhereSystemdIsAbsent() throws {
+        let deb = try #require(Self.environment["HERMES_TEST_DEB"])
+        let tarball = try #require(Self.environment["HERMES_TEST_PLAIN_ROOT"])
+        let directory = try TemporaryDirectory()
+        let root = directory.file("root")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let unpacked = try ChildProcess.run("/bin/tar", ["-x", "-f", tarball, "-C", root], timeout: .seconds(120))
+        try #require(unpacked.status == 0, "\(unpacked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/usr/lib/systemd/systemd"), "no systemd in this root")
+        try FileManager.default.copyItem(atPath: deb, toPath: root + "/root/hermes.deb")
+        func inside(_ command: [String]) throws -> ProcessOutcome {
+            try ChildProcess.run(
+                "/usr/bin/systemd-nspawn",
+                [
+                    "-D", root, "--quiet", "--register=no", "--keep-unit", "--private-network", "--pipe",
+                    "--setenv=DEBIAN_FRONTEND=noninteractive",
+                ] + command, timeout: .seconds(180))
+        }
+        let installed = try inside(["apt-get", "install", "-y", "/root/hermes.deb"])
+        #expect(installed.status == 0, "\(installed.stdout)\n\(installed.stderr)")
+        #expect(try inside(["id", "-u", "hermes"]).status == 0, "the user, from systemd-sysusers alone")
+        let version = try inside(["hermes-store", "--version"])
+        #expect(version.status == 0, "\(version.stderr)")
+        let purged = try inside(["apt-get", "purge", "-y", "hermes"])
+        #expect(purged.status == 0, "\(purged.stdout)\n\(purged.stderr)")
+    }
+
     /// A Python Hermes database: its schema and three results.
     func pythonDatabase(at path: String) throws {
         let created = try ChildProcess.run(

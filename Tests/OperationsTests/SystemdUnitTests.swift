@@ -181,6 +181,22 @@ import Testing
         #expect(unread.isEmpty, "hermes.env.example names variables no tool in Sources/ reads: \(unread)")
         #expect(service.values("EnvironmentFile", in: "Service") == ["-/etc/hermes/hermes.env"])
     }
+
+    /// The example, which the package installs as /etc/hermes/hermes.env, names every variable the
+    /// tools read (each commented out, so the defaults hold until the admin sets one); only what
+    /// systemd or the shell sets is left out.
+    @Test func environmentExampleNamesEveryVariableTheToolsRead() throws {
+        let example = try Repository.text("systemd/hermes.env.example")
+        #expect(
+            example.split(separator: "\n").allSatisfy { $0.hasPrefix("#") || $0.allSatisfy(\.isWhitespace) },
+            "every line is a comment")
+        let sources = try Repository.sources().joined()
+        let read = Set(
+            sources.matches(of: /"((?:HERMES|ALERT|LOKI|SQLITE|CSV)_[A-Z0-9_]+)"/).map { String($0.1) })
+        #expect(read.count > 40)
+        let missing = read.filter { !example.contains("#\($0)=") }.sorted()
+        #expect(missing.isEmpty, "hermes.env.example does not mention \(missing)")
+    }
 }
 
 /// One version: the tools print it, CHANGELOG.md's newest entry names it, and scripts/package

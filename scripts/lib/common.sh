@@ -11,6 +11,9 @@ HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev l
 # The Debian 12 root the package test boots: what the package depends on and recommends, so that
 # apt installs the .deb offline, and the tools the test looks with.
 HERMES_CONTAINER_PACKAGES=(systemd systemd-sysv dbus apt libcurl4 libsqlite3-0 zlib1g libsnappy1v5 prometheus-node-exporter sqlite3 curl procps iproute2)
+# And a root without systemd, as in a Docker image: what the package needs there (apt would fetch
+# systemd-standalone-sysusers, the alternative to systemd the package depends on).
+HERMES_PLAIN_ROOT_PACKAGES=(apt libcurl4 libsqlite3-0 zlib1g libsnappy1v5 systemd-standalone-sysusers)
 
 # Release builds link the Swift runtime statically: an installed tool keeps working when the
 # toolchain it was built with moves or is removed, and starts without loading the runtime's
@@ -55,17 +58,19 @@ lint_manuals() {
     return "$status"
 }
 
-# Prints the path of a tarball of that root, made by mmdebstrap from the Debian archive the first
-# time and kept in DIR (named after the package list, so a change to it makes a new one).
+# Prints the path of a tarball of a Debian 12 root with the packages given after DIR, made by
+# mmdebstrap from the Debian archive the first time and kept in DIR (named after the package list,
+# so a change to it makes a new one).
 container_root() {
     local cache=$1 key tarball
-    key=$(printf '%s\n' bookworm "${HERMES_CONTAINER_PACKAGES[@]}" | sha256sum | cut -c1-16)
+    shift
+    key=$(printf '%s\n' bookworm "$@" | sha256sum | cut -c1-16)
     tarball=$cache/debian-bookworm-$key.tar
     if [[ ! -s $tarball ]]; then
         mkdir -p "$cache"
-        step "making the Debian 12 container root (mmdebstrap, once; kept in $cache)"
+        step "making a Debian 12 root (mmdebstrap, once; kept in $cache)"
         local packages
-        packages=$(IFS=,; echo "${HERMES_CONTAINER_PACKAGES[*]}")
+        packages=$(IFS=,; echo "$*")
         mmdebstrap --quiet --variant=minbase --include="$packages" bookworm "$tarball.tmp" \
             "deb http://deb.debian.org/debian bookworm main" \
             "deb http://deb.debian.org/debian bookworm-updates main" \
