@@ -139,17 +139,11 @@ extension LokiConfiguration {
 }
 
 extension LokiConfiguration {
-    /// What the command line said about Loki; nil where a flag was not given.
+    /// What the command line said about Loki: the flags every push has, and Loki's own.
     public struct Flags: Sendable {
-        public var url: String?
+        public var push = PushFlags()
         public var job: String?
         public var labels: [String] = []
-        public var tenant: String?
-        public var user: String?
-        public var passwordFile: String?
-        public var tokenFile: String?
-        public var timeout: Duration = .seconds(10)
-        public var retries = 5
 
         public init() {}
     }
@@ -159,7 +153,7 @@ extension LokiConfiguration {
     public static func resolve(_ flags: Flags, environment: Environment) throws(ConfigurationError)
         -> LokiConfiguration?
     {
-        guard let url = flags.url ?? environment.first("HERMES_LOKI_URL", "LOKI_URL")?.value else { return nil }
+        guard let url = flags.push.url ?? environment.first("HERMES_LOKI_URL", "LOKI_URL")?.value else { return nil }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ConfigurationError("the Loki URL in the environment must start with http:// or https://")
         }
@@ -170,14 +164,14 @@ extension LokiConfiguration {
         for pair in flags.labels { labels.append(try label(pair)) }
         var configuration = LokiConfiguration(
             pushURL: pushURL(for: url), staticLabels: labels,
-            tenant: flags.tenant ?? environment.first("HERMES_LOKI_TENANT")?.value)
+            tenant: flags.push.tenant ?? environment.first("HERMES_LOKI_TENANT")?.value)
         configuration.authorization = try PushAuthorization.resolve(
-            receiver: "Loki", user: flags.user ?? environment.first("HERMES_LOKI_USER")?.value,
-            passwordFile: flags.passwordFile, tokenFile: flags.tokenFile, credentials: PushAuthorization.loki,
+            receiver: "Loki", user: flags.push.user ?? environment.first("HERMES_LOKI_USER")?.value,
+            passwordFile: flags.push.passwordFile, tokenFile: flags.push.tokenFile, credentials: PushAuthorization.loki,
             flagPrefix: "--loki", environment: environment)
-        configuration.timeouts.total = flags.timeout
-        configuration.timeouts.connect = min(flags.timeout, .seconds(5))
-        configuration.maximumRetries = flags.retries
+        configuration.timeouts.total = flags.push.timeout
+        configuration.timeouts.connect = min(flags.push.timeout, .seconds(5))
+        configuration.maximumRetries = flags.push.retries
         return configuration
     }
 }

@@ -83,18 +83,7 @@ public struct RemoteWriteConfiguration: Sendable {
             maximumAttempts: maximumRetries + 1)
     }
 
-    /// What the command line said; nil where a flag was not given.
-    public struct Flags: Sendable {
-        public var url: String?
-        public var tenant: String?
-        public var user: String?
-        public var passwordFile: String?
-        public var tokenFile: String?
-        public var timeout: Duration = .seconds(10)
-        public var retries = 5
-
-        public init() {}
-    }
+    public typealias Flags = PushFlags
 
     /// From flags, then `HERMES_REMOTE_WRITE_URL`, `_TENANT` and `_USER`; secrets from files or the
     /// credentials `remote-write-password` and `remote-write-token`. Nil when no URL is given.
@@ -117,6 +106,20 @@ public struct RemoteWriteConfiguration: Sendable {
         configuration.maximumRetries = flags.retries
         return configuration
     }
+}
+
+/// What the command line said about one push receiver (`--loki-*`, `--remote-write-*`); nil
+/// where a flag was not given.
+public struct PushFlags: Sendable {
+    public var url: String?
+    public var tenant: String?
+    public var user: String?
+    public var passwordFile: String?
+    public var tokenFile: String?
+    public var timeout: Duration = .seconds(10)
+    public var retries = 5
+
+    public init() {}
 }
 
 /// The `Authorization` header of a push: a bearer token, or basic authentication with a user and

@@ -173,15 +173,15 @@ struct HermesExportCommand: HermesCommand {
     func run() throws {
         try Self.requirePipedInput()
         var flags = LokiConfiguration.Flags()
-        flags.url = loki
+        flags.push.url = loki
         flags.job = lokiJob
         flags.labels = lokiLabel
-        flags.user = lokiUser
-        flags.passwordFile = lokiPasswordFile
-        flags.tokenFile = lokiTokenFile
-        flags.timeout = lokiTimeout.duration
-        flags.retries = lokiRetries
-        flags.tenant = lokiTenant ?? tenant
+        flags.push.user = lokiUser
+        flags.push.passwordFile = lokiPasswordFile
+        flags.push.tokenFile = lokiTokenFile
+        flags.push.timeout = lokiTimeout.duration
+        flags.push.retries = lokiRetries
+        flags.push.tenant = lokiTenant ?? tenant
         var remoteFlags = RemoteWriteConfiguration.Flags()
         remoteFlags.url = remoteWrite
         remoteFlags.tenant = remoteWriteTenant ?? tenant

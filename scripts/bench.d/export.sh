@@ -62,25 +62,14 @@ export_loki() {
     local bodies=("$save"/*.gz)
 
     start_sink
-    local url="http://127.0.0.1:$SINK_PORT/loki/api/v1/push" curl_args=() body
-    for body in "${bodies[@]}"; do
-        ((${#curl_args[@]})) && curl_args+=(--next)
-        curl_args+=(-s -o /dev/null -f -H "Content-Type: application/json" -H "Content-Encoding: gzip"
-            --data-binary "@$body" "$url")
-    done
-    printf '%q ' curl "${curl_args[@]}" >"$WORK/curl.sh"
+    local url="http://127.0.0.1:$SINK_PORT/loki/api/v1/push"
+    curl_replay "$WORK/curl.sh" "$url" "${LOKI_HEADERS[@]}" -- "${bodies[@]}"
     step "loki: $records records, 10 runs each (hyperfine)"
     hyperfine --warmup 2 --runs 10 --export-json "$WORK/loki.json" \
         "$BIN/hermes-export --loki $url --loki-retries 0 --spool $WORK/spool < $WORK/records.ndjson" \
         ". $WORK/curl.sh" >"$WORK/loki.txt" 2>&1 || { cat "$WORK/loki.txt" >&2; stop_sink; die "hyperfine failed"; }
     stop_sink
-    local hermes_ms reference_ms
-    hermes_ms="$(jq -r '.results[0].median * 1000' "$WORK/loki.json")"
-    reference_ms="$(jq -r '.results[1].median * 1000' "$WORK/loki.json")"
-    row "push $records records to Loki, median ms" "$hermes_ms" "$reference_ms" lower "<= 1000 ms" \
-        "$(verdict "$hermes_ms" "<=" 1000)"
-    row "  records/s" "$(calc 'n * 1000 / t' n="$records" t="$hermes_ms")" \
-        "$(calc 'n * 1000 / t' n="$records" t="$reference_ms")" higher - -
+    push_rows "$WORK/loki.json" "push $records records to Loki" "$records" 1000
     note "loki: hyperfine, 2 warm-ups, 10 runs, both through a shell whose start-up hyperfine subtracts." \
         "hermes-bench receive (the tests' loopback TestServer: HTTP/1.1 keep-alive, 204 for every POST) serves both." \
         "hermes-export reads and validates the NDJSON, writes every record to its spool first (checksummed" \
@@ -122,14 +111,9 @@ export_spool() {
     "$BIN/hermes-export" --loki "$url" --spool "$WORK/spool-run" </dev/null || die "flushing the spool failed"
     stop_receiver "$BACK_PID"
     expect_equal "entries received from the spool" "$records" "$(awk '{ n += $1 } END { print n }' "$save/entries")"
-    local bodies=("$save"/*.gz) curl_args=() body
+    local bodies=("$save"/*.gz)
     start_receiver BACK --port "$DOWN_PORT"
-    for body in "${bodies[@]}"; do
-        ((${#curl_args[@]})) && curl_args+=(--next)
-        curl_args+=(-s -o /dev/null -f -H "Content-Type: application/json" -H "Content-Encoding: gzip"
-            --data-binary "@$body" "$url")
-    done
-    printf '%q ' curl "${curl_args[@]}" >"$WORK/curl-spool.sh"
+    curl_replay "$WORK/curl-spool.sh" "$url" "${LOKI_HEADERS[@]}" -- "${bodies[@]}"
     step "spool: flushing a backlog of $records records, 10 runs each (hyperfine)"
     hyperfine --warmup 1 --runs 10 --export-json "$WORK/flush.json" \
         --prepare "rm -rf $WORK/spool-run && cp -a $template $WORK/spool-run" \
@@ -144,13 +128,7 @@ export_spool() {
     "$BIN/hermes-export" --loki "$url" --spool "$WORK/spool-run" </dev/null || die "flushing the spool failed"
     stop_receiver "$BACK_PID"
     [[ -z $(find "$WORK/spool-run" -name '*.spool') ]] || die "the flushed spool is not empty"
-    local hermes_ms reference_ms
-    hermes_ms="$(jq -r '.results[0].median * 1000' "$WORK/flush.json")"
-    reference_ms="$(jq -r '.results[1].median * 1000' "$WORK/flush.json")"
-    row "flush a spooled backlog of $records to Loki, median ms" "$hermes_ms" "$reference_ms" lower "<= 1000 ms" \
-        "$(verdict "$hermes_ms" "<=" 1000)"
-    row "  records/s" "$(calc 'n * 1000 / t' n="$records" t="$hermes_ms")" \
-        "$(calc 'n * 1000 / t' n="$records" t="$reference_ms")" higher - -
+    push_rows "$WORK/flush.json" "flush a spooled backlog of $records to Loki" "$records" 1000
     note "spool: hermes-export with a Loki stand-in answering 503 and no retries, 5 runs, wall time over" \
         "$records records: reading, validating, writing the checksummed segments (synced, renamed) and one" \
         "refused request, so the per-record figure bounds the spool's own cost from above. The flush reads a" \
@@ -194,13 +172,9 @@ PY
     "$BIN/hermes-export" --remote-write "http://127.0.0.1:$RW_PORT/api/v1/write" --spool "$WORK/rw-spool" \
         <"$WORK/recent.ndjson" || die "hermes-export --remote-write failed against the sink"
     stop_receiver "$RW_PID"
-    local bodies=("$save"/*.gz) curl_args=() body
-    for body in "${bodies[@]}"; do
-        ((${#curl_args[@]})) && curl_args+=(--next)
-        curl_args+=(-s -o /dev/null -f -H "Content-Type: application/x-protobuf" -H "Content-Encoding: snappy"
-            -H "X-Prometheus-Remote-Write-Version: 0.1.0" --data-binary "@$body" "$url")
-    done
-    printf '%q ' curl "${curl_args[@]}" >"$WORK/curl-rw.sh"
+    local bodies=("$save"/*.gz)
+    curl_replay "$WORK/curl-rw.sh" "$url" "Content-Type: application/x-protobuf" "Content-Encoding: snappy" \
+        "X-Prometheus-Remote-Write-Version: 0.1.0" -- "${bodies[@]}"
 
     step "remote write: $records records into Prometheus, 10 runs each (hyperfine)"
     hyperfine --warmup 1 --runs 10 --export-json "$WORK/rw.json" \
@@ -216,18 +190,43 @@ PY
     kill "$prometheus_pid"
     wait "$prometheus_pid" 2>/dev/null || true
     expect_equal "samples of hermes_last_run_timestamp_seconds (all probes) in Prometheus" "$records" "$count"
-    local hermes_ms reference_ms
-    hermes_ms="$(jq -r '.results[0].median * 1000' "$WORK/rw.json")"
-    reference_ms="$(jq -r '.results[1].median * 1000' "$WORK/rw.json")"
-    row "remote write $records records to Prometheus, median ms" "$hermes_ms" "$reference_ms" lower "<= 3000 ms" \
-        "$(verdict "$hermes_ms" "<=" 3000)"
-    row "  records/s" "$(calc 'n * 1000 / t' n="$records" t="$hermes_ms")" \
-        "$(calc 'n * 1000 / t' n="$records" t="$reference_ms")" higher - -
+    push_rows "$WORK/rw.json" "remote write $records records to Prometheus" "$records" 3000
     note "remote write: the real Prometheus (Debian's, --web.enable-remote-write-receiver) on loopback; the" \
         "$records records restamped within the last hour, and out_of_order_time_window set so that the" \
         "repeats of later runs are taken. hermes-export spools each record's series, then sends ${#bodies[@]} snappy" \
         "WriteRequests of at most 512 KiB; curl posts the same bodies, recorded from hermes-export. Both pay" \
         "Prometheus's ingestion; Prometheus held all $records samples of hermes_last_run_timestamp_seconds (over every probe) afterwards."
+}
+
+LOKI_HEADERS=("Content-Type: application/json" "Content-Encoding: gzip")
+
+# curl_replay SCRIPT URL HEADER... -- BODY...: writes a script for one curl process that posts
+# every body to URL on one connection (--next), the reference each push is measured against.
+curl_replay() {
+    local script=$1 url=$2 body
+    shift 2
+    local -a headers=() arguments=()
+    while [[ $1 != -- ]]; do
+        headers+=(-H "$1")
+        shift
+    done
+    shift
+    for body in "$@"; do
+        ((${#arguments[@]})) && arguments+=(--next)
+        arguments+=(-s -o /dev/null -f "${headers[@]}" --data-binary "@$body" "$url")
+    done
+    printf '%q ' curl "${arguments[@]}" >"$script"
+}
+
+# push_rows JSON LABEL RECORDS TARGET_MS: hyperfine's medians (hermes first, curl second) as a
+# time row against TARGET_MS and a records/s row.
+push_rows() {
+    local json=$1 label=$2 records=$3 target=$4 hermes_ms reference_ms
+    hermes_ms="$(jq -r '.results[0].median * 1000' "$json")"
+    reference_ms="$(jq -r '.results[1].median * 1000' "$json")"
+    row "$label, median ms" "$hermes_ms" "$reference_ms" lower "<= $target ms" "$(verdict "$hermes_ms" "<=" "$target")"
+    row "  records/s" "$(calc 'n * 1000 / t' n="$records" t="$hermes_ms")" \
+        "$(calc 'n * 1000 / t' n="$records" t="$reference_ms")" higher - -
 }
 
 # The Loki stand-in: 204 for every push; with a directory, each body and its entry count are saved.
