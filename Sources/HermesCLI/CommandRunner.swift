@@ -20,12 +20,31 @@ extension HermesCommand {
     }
 
     /// A pipeline stage waiting on a terminal looks hung; say what it expects instead (clig.dev).
+    /// A stage that reads the pipe also finishes it on SIGTERM (`finishPipeOnTerminate`).
     public static func requirePipedInput() throws {
         if isatty(0) != 0 {
             throw failure(
                 "standard input is a terminal; pipe records in, e.g. hermes-measure | \(toolName) (see --help)",
                 code: .usage)
         }
+        finishPipeOnTerminate()
+    }
+
+    /// systemd stops a unit by sending SIGTERM to every process of the pipeline at once. The
+    /// stage upstream answers it by writing its last record (hermes-measure's "interrupted"
+    /// failure) and exiting; a stage that died at once would lose that record. So a pipe reader
+    /// takes SIGTERM as "finish": it goes on until its input ends, which follows within moments,
+    /// and at most 2 seconds, when SIGALRM ends it. Everything it writes is already safe against
+    /// such an end (transactions, atomic renames, the spool), so the state stays consistent.
+    public static func finishPipeOnTerminate() {
+        signal(SIGTERM) { _ in alarm(2) }
+        // SIGALRM must be able to end it: not ignored or blocked by whatever started the tool.
+        signal(SIGALRM, SIG_DFL)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGALRM)
+        sigprocmask(SIG_UNBLOCK, &signals, nil)
     }
 
     public static func main() {

@@ -106,7 +106,17 @@ public final class SingleRecordOutput: Sendable {
     public func watchSignals(_ settings: MeasureSettings) {
         var signals = sigset_t()
         sigemptyset(&signals)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            // An ignored signal is discarded before sigwait could see it. SIGTERM and SIGINT are
+            // taken back from whoever ignored them; SIGHUP stays ignored under nohup.
+            var current = sigaction()
+            sigaction(signal, nil, &current)
+            let handler = current.__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) } ?? 0
+            let ignored = handler == unsafeBitCast(SIG_IGN, to: Int.self)
+            if ignored && signal == SIGHUP { continue }
+            if ignored { Glibc.signal(signal, SIG_DFL) }
+            sigaddset(&signals, signal)
+        }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         let waited = signals
         BackgroundThread { [self] in

@@ -1,0 +1,120 @@
+import Foundation
+import HermesTestSupport
+import Testing
+
+/// What systemd does to stop the unit, or when its start timeout passes: SIGTERM to every process
+/// of the pipeline at once. The run must end promptly and still leave its record in the history.
+@Suite struct TerminationTests {
+    /// The processes of a process group that have not exited (zombies waiting to be reaped by
+    /// whoever adopted them do not count: they are done).
+    static func running(inGroup group: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && fields[0] != "Z" && Int32(fields[2]) == group
+        }
+    }
+
+    @Test func sigtermToTheWholePipelineStillStoresAndExportsTheInterruptedRun() throws {
+        let silent = try TestServer.start { _ in .neverAnswer }
+        defer { silent.stop() }
+        let directory = try TemporaryDirectory()
+        let binaries = try Executable.binaryDirectory().path
+        let database = directory.file("hermes.db")
+        let textfile = directory.file("hermes.prom")
+        let pipeline = [
+            "\(binaries)/hermes-measure --engine cloudflare --server \(silent.baseURL) --timeout 60 --state-directory \(directory.path)",
+            "\(binaries)/hermes-store --sqlite \(database) --tee",
+            "\(binaries)/hermes-export --textfile \(textfile) --no-spool",
+        ].joined(separator: " | ")
+        let process = Process()
+        // A session of its own (setsid forks and waits: bash is its child and leads the session),
+        // so that one kill reaches every stage, as systemd's does.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = ["--fork", "--wait", "/bin/bash", "-c", pipeline]
+        process.standardOutput = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: directory.file("stderr"), contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("stderr")))
+        // The test runner blocks SIGTERM, and children inherit that; systemd starts a service with
+        // nothing blocked. The child takes this thread's mask, so unblock it around the start.
+        var terminate = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&terminate)
+        sigaddset(&terminate, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &terminate, &previous)
+        try process.run()
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        usleep(800_000)
+        let session = try #require(
+            try? String(
+                contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
+                encoding: .utf8
+            )
+            .split(separator: " ").first.flatMap { Int32($0) }, "bash, setsid's child")
+        let sent = ContinuousClock.now
+        kill(-session, SIGTERM)
+        // Every stage gone, not just bash: the session's process group empty.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, !Self.running(inGroup: session).isEmpty { usleep(20_000) }
+        let took = ContinuousClock.now - sent
+        process.waitUntilExit()
+        let stderr = (try? String(contentsOfFile: directory.file("stderr"), encoding: .utf8)) ?? ""
+        print("TerminationTests: the pipeline ended \(took) after SIGTERM")
+        #expect(took < .seconds(2), "the pipeline ended \(took) after SIGTERM: \(stderr)")
+        #expect(
+            try sqlite3(
+                database,
+                "SELECT type || ':' || error_kind || ':' || (error LIKE 'interrupted by SIGTERM%') FROM results")
+                == "failure:internal:1", "the interrupted run is in the history")
+        let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
+        #expect(metrics.contains("\nhermes_last_run_success 0\n"))
+        #expect(metrics.contains("hermes_measurement_failures_total{error_kind=\"internal\"} 1\n"))
+    }
+
+    /// A pipe reader told to stop finishes its input first: a record that arrives after the
+    /// SIGTERM is still stored; and one whose input never ends is gone within 2 seconds anyway.
+    @Test func hermesStoreFinishesItsInputAfterSigtermButNotForever() throws {
+        let directory = try TemporaryDirectory()
+        let binary = try Executable.named("hermes-store").url
+        func start(_ database: String) throws -> (Process, Pipe) {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["--sqlite", database]
+            let input = Pipe()
+            process.standardInput = input
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            var terminate = sigset_t()
+            var previous = sigset_t()
+            sigemptyset(&terminate)
+            sigaddset(&terminate, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &terminate, &previous)
+            defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+            try process.run()
+            return (process, input)
+        }
+        let finished = directory.file("finished.db")
+        let (first, firstInput) = try start(finished)
+        usleep(300_000)
+        kill(first.processIdentifier, SIGTERM)
+        usleep(200_000)
+        firstInput.fileHandleForWriting.write(Data((resultLine(1) + "\n").utf8))
+        try firstInput.fileHandleForWriting.close()
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        #expect(try sqlite3(finished, "SELECT count(*) FROM results") == "1", "the record sent after SIGTERM")
+
+        let (second, secondInput) = try start(directory.file("endless.db"))
+        usleep(300_000)
+        let sent = ContinuousClock.now
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        let took = ContinuousClock.now - sent
+        withExtendedLifetime(secondInput) {}
+        #expect(took < .seconds(3) && took >= .milliseconds(1900), "gone 2 s after SIGTERM, took \(took)")
+        #expect(second.terminationReason == .uncaughtSignal && second.terminationStatus == SIGALRM)
+    }
+}
