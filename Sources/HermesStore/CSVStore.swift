@@ -38,7 +38,7 @@ public final class CSVStore: RecordStore {
                 throw IOError(operation: "sync", path: location, code: errno)
             }
         } catch {
-            if ftruncate(file.descriptor, off_t(before)) != 0 {
+            if file.size != before && ftruncate(file.descriptor, off_t(before)) != 0 {
                 report?(
                     "\(location): could not cut off the partly written rows at byte \(before): \(String(cString: strerror(errno)))"
                 )

@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import HermesCore
 
 /// A thin wrapper over one sqlite3 connection: statements, binding and errors in Swift terms.
@@ -74,6 +75,9 @@ final class SQLiteDatabase {
             return .cannotOpen(path: path, reason: message)
         case SQLITE_CORRUPT, SQLITE_NOTADB:
             return .corrupt(path: path, reason: message)
+        case SQLITE_FULL:
+            // The transaction rolled back: every row committed before is still there.
+            return .sqlite(path: path, reason: message + IOError.advice(for: ENOSPC), statement: what)
         default:
             return .sqlite(path: path, reason: message, statement: what)
         }

@@ -108,6 +108,52 @@ import Testing
         let full = try store.run(["--csv", "/dev/full"], stdin: resultLine(1))
         #expect(full.status == 74)
         #expect(full.stderr.contains("No space left on device"))
+        #expect(full.stderr.contains("free space on that file system"), "and what to do about it")
+        #expect(!full.stderr.contains("could not cut off"))
+    }
+
+    /// A file system that fills up under hermes-store: exit 74 with the file and what to do, the
+    /// database intact with every row committed before (PRAGMA integrity_check, by the sqlite3
+    /// CLI), the CSV with only whole rows (Python's csv module), no temporary file left; with
+    /// room again, the next run stores as always.
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root (CI runs as root)"))
+    func aFullDiskLosesNothingStoredAndTheNextRunCatchesUp() throws {
+        let directory = try TemporaryDirectory()
+        let small = directory.file("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        let mounted = try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small])
+        try #require(mounted.status == 0, "\(mounted.stderr)")
+        defer { _ = try? ChildProcess.run("/bin/umount", [small]) }
+        let arguments = ["--sqlite", small + "/hermes.db", "--csv", small + "/results.csv"]
+        let first = try store.run(arguments, stdin: (1...10).map { resultLine($0) }.joined(separator: "\n"))
+        try #require(first.status == 0, "\(first.stderr)")
+        let filler = small + "/filler"
+        _ = try ChildProcess.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k", "count=1000"])
+        _ = try ChildProcess.run("/usr/bin/truncate", ["-s", "-8k", filler])
+        let big = (11...3000).map { resultLine($0) }.joined(separator: "\n")
+        let full = try store.run(arguments, stdin: big)
+        #expect(full.status == 74, "\(full.stderr)")
+        #expect(full.stderr.contains(small), "names the file: \(full.stderr)")
+        #expect(full.stderr.contains("free space on that file system"), "says what to do: \(full.stderr)")
+        #expect(try sqlite3(small + "/hermes.db", "PRAGMA integrity_check") == "ok")
+        let rows = Int(try sqlite3(small + "/hermes.db", "SELECT count(*) FROM results")) ?? -1
+        #expect(rows >= 10, "every row committed before is there: \(rows)")
+        let python = try ChildProcess.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import csv,sys; rows=list(csv.reader(open(sys.argv[1], newline=''))); print(len(rows)-1, set(map(len, rows)))",
+                small + "/results.csv",
+            ])
+        #expect(python.stdout.hasSuffix("{9}\n"), "whole rows only, as Python reads them: \(python.stdout)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: small).filter { $0.contains(".tmp") }
+        #expect(leftovers.isEmpty)
+
+        try FileManager.default.removeItem(atPath: filler)
+        let next = try store.run(arguments, stdin: resultLine(4000))
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(try sqlite3(small + "/hermes.db", "PRAGMA integrity_check") == "ok")
+        #expect(Int(try sqlite3(small + "/hermes.db", "SELECT count(*) FROM results")) == rows + 1)
     }
 
     @Test func environmentChoosesStoresAndRetentionLikeThePythonHermes() throws {
