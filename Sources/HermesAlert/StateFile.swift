@@ -68,15 +68,8 @@ public final class StateFile {
 /// "last_notified":…,"notified":{"ntfy":…}}},"owed_recoveries":[…]}`. A state saved before
 /// deliveries were kept per provider has only `last_notified`, which counts for every provider.
 public enum StateCoding {
-    public struct Problem: Error, Equatable, Sendable {
-        public var message: String
-        /// The file names a format version after this one.
-        public var isNewerFormat = false
-        init(_ message: String, isNewerFormat: Bool = false) {
-            self.message = message
-            self.isNewerFormat = isNewerFormat
-        }
-    }
+    /// The envelope's problems (`VersionedState`), and this state's own.
+    public typealias Problem = VersionedState.Problem
 
     public static func encode(_ state: AlertState) -> [UInt8] {
         var writer = JSONWriter()
@@ -120,22 +113,8 @@ public enum StateCoding {
 
     public static func decode(_ bytes: [UInt8]) -> Result<AlertState, Problem> {
         do throws(Problem) {
-            let value: JSONValue
-            do throws(JSONParser.Failure) {
-                value = try bytes.withUnsafeBufferPointer { (pointer) throws(JSONParser.Failure) in
-                    try JSONParser.parse(pointer)
-                }
-            } catch {
-                throw Problem("invalid JSON: \(error.message)")
-            }
-            guard case .object(let object) = value else { throw Problem("not a JSON object") }
-            guard case .integer(let version) = object["v"] ?? .null else { throw Problem("no version field \"v\"") }
-            guard AlertState.readableFormatVersions.contains(version) else {
-                throw Problem(
-                    "format version \(version), this hermes-alert reads versions "
-                        + "\(AlertState.readableFormatVersions.lowerBound) to \(AlertState.readableFormatVersions.upperBound)",
-                    isNewerFormat: version > AlertState.formatVersion)
-            }
+            let object = try VersionedState.object(
+                from: bytes, tool: "hermes-alert", readable: AlertState.readableFormatVersions)
             var state = AlertState()
             state.lastRecord = try time(object["last_record"], "last_record")
             state.lastError = try string(object["last_error"], "last_error")

@@ -41,21 +41,52 @@ public struct RateLimitHold: Sendable, Equatable {
 
     // MARK: The file
 
+    /// The hold in force, if the file holds one; nil for no file and for a damaged one alike
+    /// (`read` tells them apart).
     static func load(from directory: String) -> RateLimitHold? {
+        if case .hold(let hold) = read(from: directory) { hold } else { nil }
+    }
+
+    /// What the file holds, read as every state file is (`VersionedState`).
+    public enum Stored: Equatable, Sendable {
+        case none
+        case hold(RateLimitHold)
+        /// Unreadable: reported, and removed so that a fresh one can be written.
+        case damaged(String)
+        /// Written by a newer hermes-measure: left alone, and the run exits 78.
+        case newer(String)
+    }
+
+    public static func read(from directory: String) -> Stored {
         let path = directory + "/" + fileName
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+        guard descriptor >= 0 else {
+            return errno == ENOENT ? .none : .damaged("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
         defer { close(descriptor) }
-        guard let bytes = try? FileSystem.readAll(descriptor, path: path),
-            case .object(let object)? = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self)),
-            case .string(let notBefore)? = object["not_before"], let time = try? Timestamp(rfc3339: notBefore),
-            case .string(let engine)? = object["engine"]
-        else { return nil }
-        let strikes: Int =
-            if case .integer(let count)? = object["strikes"] { Int(clamping: count) } else { 1 }
-        return RateLimitHold(
-            notBefore: time, engine: engine, serverURL: object.string("server_url"), strikes: max(1, strikes),
-            reason: object.string("reason") ?? "")
+        guard let bytes = try? FileSystem.readAll(descriptor, path: path) else {
+            return .damaged("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        // Empty: a run stopped before it wrote anything.
+        guard !bytes.isEmpty else { return .none }
+        do throws(VersionedState.Problem) {
+            let object = try VersionedState.object(from: bytes, tool: "hermes-measure", readable: 1...1)
+            guard case .string(let notBefore)? = object["not_before"], let time = try? Timestamp(rfc3339: notBefore)
+            else { throw VersionedState.Problem("no valid \"not_before\"") }
+            guard case .string(let engine)? = object["engine"] else {
+                throw VersionedState.Problem("no valid \"engine\"")
+            }
+            let strikes: Int =
+                if case .integer(let count)? = object["strikes"] { Int(clamping: count) } else { 1 }
+            return .hold(
+                RateLimitHold(
+                    notBefore: time, engine: engine, serverURL: object.string("server_url"), strikes: max(1, strikes),
+                    reason: object.string("reason") ?? ""))
+        } catch  where error.isNewerFormat {
+            return .newer("state file \(path) has \(error.message): upgrade hermes-measure or move the file away")
+        } catch {
+            return .damaged("state file \(path) is damaged (\(error.message)); removed, so no back-off holds")
+        }
     }
 
     func save(in directory: String) throws(IOError) {
@@ -73,7 +104,7 @@ public struct RateLimitHold: Sendable, Equatable {
         try FileSystem.atomicReplace(directory + "/" + Self.fileName, with: writer.bytes, mode: 0o644)
     }
 
-    static func clear(in directory: String) {
+    public static func clear(in directory: String) {
         unlink(directory + "/" + fileName)
     }
 }

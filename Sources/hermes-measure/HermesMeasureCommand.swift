@@ -124,6 +124,16 @@ struct HermesMeasureCommand: HermesCommand {
             throw Self.failure(error.message, code: .configuration)
         }
 
+        // The back-off file, judged as every state file is: damage is said and the file removed;
+        // one from a newer version is left alone and the run stops here (78).
+        switch RateLimitHold.read(from: settings.stateDirectory) {
+        case .damaged(let problem):
+            Self.diagnostics.report(problem)
+            RateLimitHold.clear(in: settings.stateDirectory)
+        case .newer(let problem): throw Self.failure(problem, code: .configuration)
+        case .none, .hold: break
+        }
+
         let output = SingleRecordOutput()
         output.watchSignals(settings)
         output.watch(settings, start: start)

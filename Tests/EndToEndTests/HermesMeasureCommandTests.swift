@@ -65,6 +65,28 @@ import Testing
         #expect(failure.serverURL == silent.baseURL)
     }
 
+    /// A damaged back-off file is said and removed, and the run measures; one from a newer
+    /// hermes-measure is left as it is and the run stops with 78, as the alert state does.
+    @Test func theBackOffFileIsJudgedAsEveryStateFileIs() throws {
+        let server = try target { $0.downBytesPerSecond = 5_000_000 }
+        defer { server.stop() }
+        let state = try TemporaryDirectory()
+        let file = state.file("measure-backoff.json")
+        let arguments = ["--server", "http://\(server.address)", "--duration", "1", "--state-directory", state.path]
+        try "{not json".write(toFile: file, atomically: true, encoding: .utf8)
+        let damaged = try Executable.named("hermes-measure").run(arguments)
+        #expect(damaged.status == 0, "\(damaged.stderr)")
+        #expect(damaged.stderr.contains("hermes-measure: state file \(file) is damaged (invalid JSON"))
+        #expect(!FileManager.default.fileExists(atPath: file))
+        let newer = #"{"v":7,"not_before":"2030-01-01T00:00:00Z","engine":"cloudflare"}"#
+        try newer.write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try Executable.named("hermes-measure").run(arguments)
+        #expect(refused.status == 78)
+        #expect(refused.stdout.isEmpty)
+        #expect(refused.stderr.contains("format version 7") && refused.stderr.contains("upgrade hermes-measure"))
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == newer, "left alone")
+    }
+
     @Test func aResultIsOneLineAndExitZero() throws {
         let server = try target { $0.downBytesPerSecond = 5_000_000 }
         defer { server.stop() }

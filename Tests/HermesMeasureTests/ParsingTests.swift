@@ -113,17 +113,37 @@ import Testing
         #expect(!backoff.applies(engine: "cloudflare", serverURL: "u", at: now.adding(milliseconds: 1000)))
     }
 
-    @Test func theFileRoundTripsAndDamageIsIgnored() throws {
+    /// The hold file is read as every state file is (`VersionedState`): damage is told apart
+    /// from no file, and a newer format from damage.
+    @Test func theFileRoundTripsAndDamageAndNewerFormatsAreToldApart() throws {
         let scratch = try TemporaryDirectory()
         let directory = scratch.path
+        let path = directory + "/" + RateLimitHold.fileName
         let backoff = RateLimitHold(
             notBefore: now, engine: "cloudflare", serverURL: nil, strikes: 3, reason: "HTTP 429 \"quoted\"")
         try backoff.save(in: directory)
-        #expect(RateLimitHold.load(from: directory) == backoff)
-        try FileSystem.atomicReplace(directory + "/" + RateLimitHold.fileName, with: Array("{oops".utf8))
+        #expect(RateLimitHold.read(from: directory) == .hold(backoff))
+        try FileSystem.atomicReplace(path, with: Array("{oops".utf8))
+        guard case .damaged(let problem) = RateLimitHold.read(from: directory) else {
+            Issue.record("damage not reported")
+            return
+        }
+        #expect(problem.hasPrefix("state file \(path) is damaged (invalid JSON"))
         #expect(RateLimitHold.load(from: directory) == nil)
+        try FileSystem.atomicReplace(path, with: Array(#"{"v":1,"engine":"cloudflare"}"#.utf8))
+        #expect(
+            RateLimitHold.read(from: directory)
+                == .damaged("state file \(path) is damaged (no valid \"not_before\"); removed, so no back-off holds"))
+        try FileSystem.atomicReplace(path, with: Array(#"{"v":2,"not_before":"2030-01-01T00:00:00Z"}"#.utf8))
+        #expect(
+            RateLimitHold.read(from: directory)
+                == .newer(
+                    "state file \(path) has format version 2, this hermes-measure reads versions 1 to 1: upgrade hermes-measure or move the file away"
+                ))
+        try FileSystem.atomicReplace(path, with: [])
+        #expect(RateLimitHold.read(from: directory) == .none)
         RateLimitHold.clear(in: directory)
-        #expect(RateLimitHold.load(from: directory) == nil)
+        #expect(RateLimitHold.read(from: directory) == .none)
     }
 }
 
