@@ -9,6 +9,9 @@ public struct AlertEngine: Sendable {
     /// The providers' names: cooldowns and who received an alert are kept per provider.
     public var providers: [String]
 
+    /// The boot clock, replaceable in tests.
+    public var bootClock: @Sendable () -> BootClock.Reading? = { BootClock.now() }
+
     public init(policy: AlertPolicy, providers: [String] = [AlertState.everyProvider]) {
         self.policy = policy
         self.providers = providers
@@ -108,14 +111,22 @@ public struct AlertEngine: Sendable {
     )] {
         var ruleState = state[rule]
         if !ruleState.isFiring { ruleState.firingSince = time }
+        let onBoot = bootClock()
         let due = providers.filter { name in
+            // Within one boot the boot clock says how long ago it really was.
+            if let onBoot, let then = ruleState.notifiedOnBoot[name], let elapsed = onBoot.milliseconds(since: then) {
+                return elapsed >= policy.cooldownMilliseconds
+            }
             guard let last = ruleState.lastNotified(name), last <= now else { return true }
             return now.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= policy.cooldownMilliseconds
         }
         // A provider that missed this alert so far gets it as new, not as a repeat.
         let repeats = due.filter { ruleState.lastNotified($0) != nil }
         let firsts = due.filter { ruleState.lastNotified($0) == nil }
-        for name in due { ruleState.notified[name] = now }
+        for name in due {
+            ruleState.notified[name] = now
+            ruleState.notifiedOnBoot[name] = onBoot
+        }
         state[rule] = ruleState
         return [(false, firsts), (true, repeats)].filter { !$0.targets.isEmpty }
     }

@@ -142,6 +142,7 @@ public struct AlertRun {
         guard ruleState.notified[provider] == time else { return }
         let sameStreak = initial[rule].firingSince == ruleState.firingSince
         ruleState.notified[provider] = sameStreak ? initial[rule].notified[provider] : nil
+        ruleState.notifiedOnBoot[provider] = sameStreak ? initial[rule].notifiedOnBoot[provider] : nil
         state[rule] = ruleState
     }
 

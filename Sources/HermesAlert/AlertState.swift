@@ -51,15 +51,20 @@ public struct RuleState: Equatable, Sendable {
     /// Per provider name, when (by the run's clock) it last received this alert; its cooldown
     /// counts from here.
     public var notified: [String: Timestamp]
+    /// Per provider, the same moment on the boot clock (`BootClock`): within one boot the cooldown
+    /// counts on it, so a wall clock that NTP sets back or forward neither repeats an alert nor
+    /// holds one back.
+    public var notifiedOnBoot: [String: BootClock.Reading]
 
     public init(
         consecutive: Int = 0, consecutiveGood: Int = 0, firingSince: Timestamp? = nil,
-        notified: [String: Timestamp] = [:]
+        notified: [String: Timestamp] = [:], notifiedOnBoot: [String: BootClock.Reading] = [:]
     ) {
         self.consecutive = consecutive
         self.consecutiveGood = consecutiveGood
         self.firingSince = firingSince
         self.notified = notified
+        self.notifiedOnBoot = notifiedOnBoot
     }
 
     public var isFiring: Bool { firingSince != nil }

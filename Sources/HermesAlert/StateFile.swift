@@ -91,6 +91,20 @@ public enum StateCoding {
                 JSONMember(key: name, value: .string(time.rfc3339))
             }
             writer.field("notified", .object(JSONObject(notified)))
+            if !ruleState.notifiedOnBoot.isEmpty {
+                // {"provider":{"boot":"<boot_id>","ms":<milliseconds since boot>}}: older versions
+                // ignore it and count on the wall clock alone.
+                let onBoot = ruleState.notifiedOnBoot.sorted { $0.key < $1.key }.map { name, reading in
+                    JSONMember(
+                        key: name,
+                        value: .object(
+                            JSONObject([
+                                JSONMember(key: "boot", value: .string(reading.boot)),
+                                JSONMember(key: "ms", value: .integer(reading.milliseconds)),
+                            ])))
+                }
+                writer.field("notified_on_boot", .object(JSONObject(onBoot)))
+            }
             writer.endObject()
         }
         writer.endObject()
@@ -135,6 +149,16 @@ public enum StateCoding {
                     } else if let last = try time(fields["last_notified"], "\(member.key).last_notified") {
                         notified[AlertState.everyProvider] = last
                     }
+                    var onBoot: [String: BootClock.Reading] = [:]
+                    if case .object(let providers) = fields["notified_on_boot"] ?? .null {
+                        for provider in providers.members {
+                            guard case .object(let reading) = provider.value,
+                                case .string(let boot)? = reading["boot"],
+                                case .integer(let milliseconds)? = reading["ms"]
+                            else { throw Problem("rule \(member.key) has an invalid \"notified_on_boot\"") }
+                            onBoot[provider.key] = BootClock.Reading(boot: boot, milliseconds: milliseconds)
+                        }
+                    }
                     var good = 0
                     if case .integer(let count) = fields["consecutive_good"] ?? .null,
                         (0...Int64(Int32.max)).contains(count)
@@ -144,7 +168,7 @@ public enum StateCoding {
                     state[rule] = RuleState(
                         consecutive: Int(consecutive), consecutiveGood: good,
                         firingSince: try time(fields["firing_since"], "\(member.key).firing_since"),
-                        notified: notified)
+                        notified: notified, notifiedOnBoot: onBoot)
                 }
             } else if object["rules"] != nil {
                 throw Problem("\"rules\" is not an object")

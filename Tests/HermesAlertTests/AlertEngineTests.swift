@@ -1,4 +1,5 @@
 import HermesCore
+import Synchronization
 import Testing
 
 @testable import HermesAlert
@@ -30,6 +31,29 @@ import Testing
         #expect(repeated.first?.isRepeat == true)
         #expect(repeated.first?.consecutive == 4)
         #expect(scenario.feed(failure(502), now: at(61)).isEmpty)
+    }
+
+    /// Within one boot the cooldown counts on the boot clock: NTP setting the wall clock back an
+    /// hour or forward a day between runs neither repeats the alert early nor holds it back;
+    /// after a reboot (another boot id) the wall clock counts again.
+    @Test func withinOneBootTheCooldownIgnoresWallClockJumps() {
+        var scenario = Scenario(AlertPolicy(failureThreshold: 1, cooldownMilliseconds: 60 * 60_000))
+        let boot = Mutex(BootClock.Reading(boot: "boot-a", milliseconds: 10_000))
+        scenario.engine.bootClock = { boot.withLock { $0 } }
+        func advance(minutes: Int64, boot id: String = "boot-a") {
+            boot.withLock { $0 = BootClock.Reading(boot: id, milliseconds: $0.milliseconds + minutes * 60_000) }
+        }
+        #expect(scenario.feed(failure(0), now: at(0)).count == 1)
+        advance(minutes: 30)
+        #expect(scenario.feed(failure(30), now: at(-30)).isEmpty, "the wall clock set back an hour: 30 real minutes")
+        advance(minutes: 5)
+        #expect(scenario.feed(failure(35), now: at(35 + 24 * 60)).isEmpty, "forward a day: 35 real minutes")
+        advance(minutes: 30)
+        #expect(scenario.feed(failure(65), now: at(40)).count == 1, "65 real minutes, whatever the wall clock says")
+        // Another boot: the boot clock started again, so the wall clock decides.
+        advance(minutes: 1, boot: "boot-b")
+        #expect(scenario.feed(failure(66), now: at(41)).isEmpty, "an hour on the wall clock has not passed")
+        #expect(scenario.feed(failure(130), now: at(130)).count == 1)
     }
 
     @Test func aBacklogRepeatsAtMostOncePerRun() {

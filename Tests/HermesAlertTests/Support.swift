@@ -23,8 +23,11 @@ struct Scenario {
     var engine: AlertEngine
     var state = AlertState()
 
+    /// The boot clock is off: these scenarios move the wall clock alone (`feed(_:now:)`), as a
+    /// machine that reboots between runs would. `BootClockTests` moves both.
     init(_ policy: AlertPolicy = AlertPolicy()) {
         engine = AlertEngine(policy: policy)
+        engine.bootClock = { nil }
     }
 
     /// The notifications for `record`, the clock reading `now` (default: the record's time).
