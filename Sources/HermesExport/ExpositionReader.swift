@@ -65,6 +65,14 @@ enum ExpositionReader {
         return state
     }
 
+    /// The line numbers (from 1) of lines that should be Hermes samples but are not: the
+    /// `hermes_` prefix, then bytes this tool never writes (a damaged file, an editor's slip).
+    static func damagedLines(in text: String) -> [Int] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+            line.hasPrefix("hermes_") && parse(line: Substring(line)) == nil ? index + 1 : nil
+        }
+    }
+
     /// `name{label="value",...} value`; nil for anything else.
     static func parse(line: Substring) -> ParsedSample? {
         var rest = line.drop { $0 == " " || $0 == "\t" }

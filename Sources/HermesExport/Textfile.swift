@@ -13,10 +13,13 @@ public struct Textfile: Sendable {
     }
 
     /// The state recorded in the current file; an empty state when there is no file yet.
-    public func readState() throws(ExportError) -> MetricState {
+    public func readState() throws(ExportError) -> MetricState { try read().state }
+
+    /// The state, and the lines that should have been samples but could not be read.
+    public func read() throws(ExportError) -> (state: MetricState, damagedLines: [Int]) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            if errno == ENOENT { return MetricState() }
+            if errno == ENOENT { return (MetricState(), []) }
             throw .textfile(IOError(operation: "read", path: path, code: errno))
         }
         defer { close(descriptor) }
@@ -26,7 +29,8 @@ public struct Textfile: Sendable {
         } catch {
             throw .textfile(error)
         }
-        return ExpositionReader.state(from: String(decoding: contents, as: UTF8.self), ignoring: labelNames)
+        let text = String(decoding: contents, as: UTF8.self)
+        return (ExpositionReader.state(from: text, ignoring: labelNames), ExpositionReader.damagedLines(in: text))
     }
 
     /// Writes `text` to a temporary file in the same directory (node_exporter reads only names

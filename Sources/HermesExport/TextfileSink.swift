@@ -19,7 +19,15 @@ public final class TextfileSink: ExportSink {
 
     public func restoreState(_ context: ExportContext) -> MetricState? {
         do {
-            restored = try textfile.readState()
+            let (state, damaged) = try textfile.read()
+            if !damaged.isEmpty {
+                // Said, not fatal: the file is rewritten whole from what could be read.
+                let lines = damaged.prefix(5).map(String.init).joined(separator: ", ")
+                context.diagnostics.report(
+                    "\(textfile.path): line(s) \(lines)\(damaged.count > 5 ? " and \(damaged.count - 5) more" : "") are not samples this tool wrote (damaged?); the values they held start again, and the file is rewritten whole"
+                )
+            }
+            restored = state
             return restored
         } catch {
             context.diagnostics.report("\(error); the textfile is left as it is")

@@ -128,6 +128,33 @@ import Testing
         #expect(!after.contains("hermes_spool_oldest_timestamp_seconds{"))
     }
 
+    /// A textfile damaged on disk: the lines that cannot be read are named, the values they held
+    /// start again, and the file is rewritten whole and valid.
+    @Test func aDamagedTextfileIsReportedAndRewritten() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("h.prom")
+        let arguments = ["--textfile", path]
+        #expect(try Executable.named("hermes-export").run(arguments, stdin: resultLine(1) + "\n").status == 0)
+        #expect(try Executable.named("hermes-export").run(arguments, stdin: resultLine(2) + "\n").status == 0)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(
+            of: "hermes_measurements_total{result=\"success\"} 2",
+            with: "hermes_measurements_total{result=\"succ\u{0}ss 2")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let damagedLine = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+            $0.contains("succ\u{0}ss")
+        }
+        let outcome = try Executable.named("hermes-export").run(arguments, stdin: resultLine(3) + "\n")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains("\(path): line(s) \((damagedLine ?? -2) + 1) are not samples this tool wrote"),
+            "\(outcome.stderr)")
+        let after = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(after.contains("\nhermes_measurements_total{result=\"success\"} 1\n"), "the count starts again")
+        #expect(!after.contains("\u{0}"))
+        #expect(after.contains("\nhermes_download_bytes_per_second "), "the rest was read back")
+    }
+
     /// A Loki on loopback answering each push with `status` (and `body`).
     static func loki(status: Int = 204, body: String = "") throws -> TestServer {
         try TestServer.start { _ in
