@@ -67,6 +67,26 @@ public enum FileSystem {
             throw IOError(operation: code == EISDIR ? "create" : "replace", path: path, code: code)
         }
         syncDirectory(containing: path)
+        removeAbandonedTemporaries(of: path)
+    }
+
+    /// `PATH.tmp-PID` files of writers that were killed before their rename (SIGKILL, a power
+    /// cut): removed by the next writer once their process is gone.
+    static func removeAbandonedTemporaries(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
+        guard let handle = opendir(directory) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else {
+                continue
+            }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
     }
 
     /// The file a chain of symbolic links ends at, which need not exist yet; `path` itself when
