@@ -36,7 +36,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         process.arguments = ["--fork", "--wait", "/bin/bash", "-c", pipeline]
         process.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: directory.file("stderr"), contents: nil)
+        _ = FileManager.default.createFile(atPath: directory.file("stderr"), contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("stderr")))
         // The test runner blocks SIGTERM, and children inherit that; systemd starts a service with
         // nothing blocked. The child takes this thread's mask, so unblock it around the start.
