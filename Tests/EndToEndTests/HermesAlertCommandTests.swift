@@ -105,7 +105,7 @@ import Testing
             #"{"v":1,"last_record":"2026-06-01T10:00:00.000Z","rules":{},"owed_recoveries":[{"rule":"failure","#
             + #""providers":["webhook"],"title":"Speedtest recovered after 3 failures","message":"m","#
             + #""timestamp":"2026-06-01T10:00:00.000Z","since":"2026-06-01T10:00:00.000Z"}]}"#
-        try state.write(toFile: statePath, atomically: true, encoding: .utf8)
+        try state.write(toFile: statePath, atomically: false, encoding: .utf8)
         let server = try TestServer.start { _ in .ok("") }
         defer { server.stop() }
         let outcome = try run(["--webhook-url", server.baseURL], stdin: Self.resultLine(1))
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func aDamagedStateFileIsReportedAndReplaced() throws {
-        try "{\"v\":1,".write(toFile: statePath, atomically: true, encoding: .utf8)
+        try "{\"v\":1,".write(toFile: statePath, atomically: false, encoding: .utf8)
         let server = try TestServer.start { _ in .ok("") }
         defer { server.stop() }
         let outcome = try run(["--webhook-url", server.baseURL], stdin: Self.failureLine(0))
@@ -130,7 +130,7 @@ import Testing
             ["status"], environment: ["HERMES_ALERT_STATE": statePath, "ALERT_GOTIFY_URL": "http://no-token.example"])
         #expect(status.status == 0)
         #expect(status.stdout.contains("consecutive failures: 1"))
-        try "[]".write(toFile: statePath, atomically: true, encoding: .utf8)
+        try "[]".write(toFile: statePath, atomically: false, encoding: .utf8)
         let damaged = try alert.run(["status", "--state", statePath])
         #expect(damaged.status == 65)
         #expect(damaged.stderr == "hermes-alert: state file \(statePath) is damaged: not a JSON object\n")
@@ -140,8 +140,8 @@ import Testing
         let server = try TestServer.start { _ in .respond(status: 401, reason: "Unauthorized", headers: [], body: []) }
         defer { server.stop() }
         let tokenFile = directory.file("gotify-token")
-        try "s3cr3t-gotify\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        try "tk_ntfy_secret".write(toFile: directory.file("ntfy-token"), atomically: true, encoding: .utf8)
+        try "s3cr3t-gotify\n".write(toFile: tokenFile, atomically: false, encoding: .utf8)
+        try "tk_ntfy_secret".write(toFile: directory.file("ntfy-token"), atomically: false, encoding: .utf8)
         let outcome = try alert.run(
             [
                 "test", "--allow-private-targets", "--gotify-url", server.baseURL, "--gotify-token-file", tokenFile,
@@ -214,7 +214,7 @@ import Testing
         // And a state file from a newer version is left for that version.
         let directory = try TemporaryDirectory()
         let newer = #"{"v":99}"#
-        try newer.write(toFile: directory.file("state.json"), atomically: true, encoding: .utf8)
+        try newer.write(toFile: directory.file("state.json"), atomically: false, encoding: .utf8)
         outcome = try alert.run(
             ["--state", directory.file("state.json"), "--webhook-url", "http://127.0.0.1:1"],
             stdin: Self.failureLine(0))

@@ -17,7 +17,7 @@ import Testing
         let server = try TestServer.start { _ in .ok("{}") }
         defer { server.stop() }
         let token = try TemporaryDirectory()
-        try "gotify-secret".write(toFile: token.file("gotify"), atomically: true, encoding: .utf8)
+        try "gotify-secret".write(toFile: token.file("gotify"), atomically: false, encoding: .utf8)
         let outcome = try send(
             [
                 "--title", "Hermes: the week", "--format", "markdown", "--webhook-url", server.baseURL + "/hook",

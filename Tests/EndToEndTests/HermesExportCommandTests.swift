@@ -78,7 +78,7 @@ import Testing
     @Test func anUnreachableLokiWithoutASpoolExits75WithoutShowingTheSecret() throws {
         let directory = try TemporaryDirectory()
         let secret = directory.file("password")
-        try "hunter2-secret\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        try "hunter2-secret\n".write(toFile: secret, atomically: false, encoding: .utf8)
         let port = try closedLoopbackPort()
         let outcome = try Executable.named("hermes-export").run(
             [
@@ -140,7 +140,7 @@ import Testing
         text = text.replacingOccurrences(
             of: "hermes_measurements_total{result=\"success\"} 2",
             with: "hermes_measurements_total{result=\"succ\u{0}ss 2")
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
         let damagedLine = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
             $0.contains("succ\u{0}ss")
         }
@@ -183,7 +183,7 @@ import Testing
         defer { loki.stop() }
         let directory = try TemporaryDirectory()
         let token = directory.file("token")
-        try "s3cret-token\n".write(toFile: token, atomically: true, encoding: .utf8)
+        try "s3cret-token\n".write(toFile: token, atomically: false, encoding: .utf8)
         let outcome = try Executable.named("hermes-export").run(
             [
                 "--textfile", directory.file("h.prom"), "--prometheus", "--loki", loki.baseURL + "/",

@@ -73,13 +73,13 @@ import Testing
         let state = try TemporaryDirectory()
         let file = state.file("measure-backoff.json")
         let arguments = ["--server", "http://\(server.address)", "--duration", "1", "--state-directory", state.path]
-        try "{not json".write(toFile: file, atomically: true, encoding: .utf8)
+        try "{not json".write(toFile: file, atomically: false, encoding: .utf8)
         let damaged = try Executable.named("hermes-measure").run(arguments)
         #expect(damaged.status == 0, "\(damaged.stderr)")
         #expect(damaged.stderr.contains("hermes-measure: state file \(file) is damaged (invalid JSON"))
         #expect(!FileManager.default.fileExists(atPath: file))
         let newer = #"{"v":7,"not_before":"2030-01-01T00:00:00Z","engine":"cloudflare"}"#
-        try newer.write(toFile: file, atomically: true, encoding: .utf8)
+        try newer.write(toFile: file, atomically: false, encoding: .utf8)
         let refused = try Executable.named("hermes-measure").run(arguments)
         #expect(refused.status == 78)
         #expect(refused.stdout.isEmpty)

@@ -39,7 +39,7 @@ import Testing
         for path in ["usr/bin/other-tool", "usr/share/man/man1/other.1"] {
             try FileManager.default.createDirectory(
                 atPath: destdir.file((path as NSString).deletingLastPathComponent), withIntermediateDirectories: true)
-            try "keep\n".write(toFile: destdir.file(path), atomically: true, encoding: .utf8)
+            try "keep\n".write(toFile: destdir.file(path), atomically: false, encoding: .utf8)
         }
         let before = (files: Self.files(below: destdir.path), directories: Self.directories(below: destdir.path))
 

@@ -17,7 +17,7 @@ import Testing
             root = try TemporaryDirectory()
             port = try closedLoopbackPort()
             try "global:\n  scrape_interval: 1m\n".write(
-                toFile: root.file("prometheus.yml"), atomically: true, encoding: .utf8)
+                toFile: root.file("prometheus.yml"), atomically: false, encoding: .utf8)
         }
 
         var url: String { "http://127.0.0.1:\(port)" }

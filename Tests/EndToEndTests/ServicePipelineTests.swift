@@ -67,7 +67,7 @@ import Testing
         for directory in [state, root.file("run/hermes"), root.file("credentials"), root.file("node-exporter")] {
             try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        try "tk_e2e_token\n".write(toFile: root.file("credentials/ntfy-token"), atomically: true, encoding: .utf8)
+        try "tk_e2e_token\n".write(toFile: root.file("credentials/ntfy-token"), atomically: false, encoding: .utf8)
         try files.createSymbolicLink(
             atPath: root.file("node-exporter/hermes.prom"), withDestinationPath: state + "/hermes.prom")
 
@@ -97,7 +97,7 @@ import Testing
                 static_configs:
                   - targets: ["127.0.0.1:\(exporterPort)"]
             """
-        try configuration.write(toFile: root.file("prometheus.yml"), atomically: true, encoding: .utf8)
+        try configuration.write(toFile: root.file("prometheus.yml"), atomically: false, encoding: .utf8)
         let server = try BackgroundProcess(
             prometheus,
             [

@@ -102,7 +102,7 @@ import Testing
     @Test func basicAuthenticationFromASecretFile() throws {
         let directory = try TemporaryDirectory()
         let file = directory.file("password")
-        try "s3cr:et\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "s3cr:et\n".write(toFile: file, atomically: false, encoding: .utf8)
         let password = try #require(
             try SecretFile.read(path: file, credential: "loki-password", environment: .init([:])))
         #expect(password == "s3cr:et")
@@ -116,7 +116,7 @@ import Testing
 
     @Test func bearerTokenFromTheCredentialsDirectory() throws {
         let directory = try TemporaryDirectory()
-        try "tk_abc\n".write(toFile: directory.file("loki-token"), atomically: true, encoding: .utf8)
+        try "tk_abc\n".write(toFile: directory.file("loki-token"), atomically: false, encoding: .utf8)
         let environment = Environment(["CREDENTIALS_DIRECTORY": directory.path])
         let token = try #require(try SecretFile.read(path: nil, credential: "loki-token", environment: environment))
         let receiver = try LokiReceiver()
@@ -130,12 +130,12 @@ import Testing
     @Test func secretFileProblemsAreConfigurationErrorsThatNeverShowTheSecret() throws {
         let directory = try TemporaryDirectory()
         let empty = directory.file("empty")
-        try "\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        try "\n".write(toFile: empty, atomically: false, encoding: .utf8)
         #expect(throws: ConfigurationError.self) {
             try SecretFile.read(path: empty, credential: "x", environment: .init([:]))
         }
         let twoLines = directory.file("two")
-        try "hunter2\nmore\n".write(toFile: twoLines, atomically: true, encoding: .utf8)
+        try "hunter2\nmore\n".write(toFile: twoLines, atomically: false, encoding: .utf8)
         do {
             _ = try SecretFile.read(path: twoLines, credential: "x", environment: .init([:]))
             Issue.record("a two-line secret was accepted")

@@ -167,7 +167,7 @@ import Testing
             HERMES_PROBE=container
 
             """
-        try environment.write(toFile: root + "/etc/hermes/hermes.env", atomically: true, encoding: .utf8)
+        try environment.write(toFile: root + "/etc/hermes/hermes.env", atomically: false, encoding: .utf8)
         try FileManager.default.createDirectory(
             atPath: root + "/var/lib/hermes/data", withIntermediateDirectories: true)
         try FileManager.default.copyItem(
@@ -207,7 +207,7 @@ import Testing
 
         // A failed measurement is data, not a failure of the unit (SuccessExitStatus=1).
         try (environment + "HERMES_MEASURE_SERVER=http://127.0.0.1:9\n").write(
-            toFile: root + "/etc/hermes/hermes.env", atomically: true, encoding: .utf8)
+            toFile: root + "/etc/hermes/hermes.env", atomically: false, encoding: .utf8)
         let failing = try container.run(["systemctl", "start", "hermes.service"], timeout: .seconds(180))
         #expect(failing.status == 0, "\(failing.stderr)")
         let failed = try container.run(["systemctl", "show", "-p", "Result", "-p", "ExecMainStatus", "hermes.service"])
@@ -231,7 +231,7 @@ import Testing
         // Two runs at once: the second hermes-measure waits on the first one's lock. The first is
         // held up by a target that answers slowly.
         try (environment + "HERMES_MEASURE_SERVER=http://127.0.0.1:8081\n").write(
-            toFile: root + "/etc/hermes/hermes.env", atomically: true, encoding: .utf8)
+            toFile: root + "/etc/hermes/hermes.env", atomically: false, encoding: .utf8)
         _ = try container.run([
             "systemd-run", "--unit=hermes-slow-target", "--property=DynamicUser=yes", "/usr/bin/hermes-target",
             "--listen", "127.0.0.1:8081", "--delay", "1500ms",
