@@ -29,7 +29,12 @@ public enum BootClock {
         return Reading(boot: boot, milliseconds: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
     }
 
+    /// `HERMES_BOOT_ID` first: hermes.service sets it from systemd's `%b`, because its
+    /// `ProcSubset=pid` hides /proc/sys from the tools.
     static let bootID: String? = {
+        if let given = getenv("HERMES_BOOT_ID").map({ String(cString: $0).trimming() }), !given.isEmpty {
+            return given
+        }
         let descriptor = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }

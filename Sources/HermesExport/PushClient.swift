@@ -16,6 +16,9 @@ public final class PushClient {
     /// Replaceable so tests can record the delays instead of waiting them out.
     public var sleep: (Duration) -> Void = { sleepPrecisely($0) }
     public var random: () -> Double = { Double.random(in: 0..<1) }
+    /// Which answers are worth another try: the shared rule (408, 429, 5xx) unless the
+    /// receiver's protocol says otherwise (remote write: 429 and 5xx only).
+    public var isRetryableStatus: (Int) -> Bool = { RetryPolicy.isRetryable(status: $0) }
 
     public init(
         receiverName: String, url: String, headers: HTTPHeaders, timeouts: HTTPTimeouts, retryPolicy: RetryPolicy,
@@ -81,7 +84,7 @@ public final class PushClient {
         if response.isSuccess { return .succeeded }
         let message =
             "\(receiverName) at \(response.displayURL) answered HTTP \(response.status)\(Self.serverMessage(response))"
-        if RetryPolicy.isRetryable(status: response.status) {
+        if isRetryableStatus(response.status) {
             return .retryable(.unreachable(message: message), retryAfter: response.retryAfter())
         }
         if (300..<400).contains(response.status) {

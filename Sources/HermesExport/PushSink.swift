@@ -110,7 +110,6 @@ public final class PushSink: ExportSink {
     /// Sends the queue oldest first, in requests of at most `maximumRequestBytes`, until it is
     /// empty or the receiver stops taking records.
     private func sendSpool(_ queue: SpoolQueue, _ context: ExportContext) {
-        guard !stopped else { return }
         do {
             guard try queue.lockForSending() else {
                 if !reportedBusy {
@@ -135,6 +134,8 @@ public final class PushSink: ExportSink {
                 failure = failure ?? .spoolDropped(message: message)
             }
         }
+        // The bounds hold even while the receiver is down: a backfill into a dead Loki must not
+        // grow the spool past them within one run.
         while !stopped {
             let segments = queue.segments()
             guard !segments.isEmpty else { return }
@@ -155,14 +156,22 @@ public final class PushSink: ExportSink {
                 do {
                     let contents = try queue.read(segment)
                     payloads += contents.payloads
-                    if !contents.damaged.isEmpty { setAsideDamaged(contents.damaged, of: segment, queue, context) }
+                    if !contents.damaged.isEmpty && !setAsideDamaged(contents.damaged, of: segment, queue, context) {
+                        return
+                    }
                 } catch {
                     spoolFailed(.spool(error), context)
                     return
                 }
             }
             if !payloads.isEmpty && !send(payloads, from: queue, context) { return }
-            for segment in group { queue.remove(segment) }
+            do {
+                for segment in group { try queue.remove(segment) }
+            } catch {
+                // Sent but still queued: stop here, or the same records would go out again and again.
+                spoolFailed(.spool(error), context)
+                return
+            }
         }
     }
 
@@ -194,16 +203,23 @@ public final class PushSink: ExportSink {
         }
     }
 
+    /// Copies damaged entries to `rejected/`; false (the segment must stay) when that fails.
     private func setAsideDamaged(
         _ damaged: [(line: Int, bytes: [UInt8])], of segment: SpoolQueue.Segment, _ queue: SpoolQueue,
         _ context: ExportContext
-    ) {
-        self.damaged += damaged.count
+    ) -> Bool {
         let lines = damaged.map { String($0.line) }.joined(separator: ", ")
         let reason = "damaged entries (checksum or shape) at line(s) \(lines) of \(queue.directory)/\(segment.fileName)"
-        let path = try? queue.reject(damaged.map(\.bytes), reason: reason, at: now())
-        context.diagnostics.report(
-            "\(reason): skipped, the rest sent\(path.map { "; their bytes are in \($0)" } ?? "")")
+        let path: String
+        do { path = try queue.reject(damaged.map(\.bytes), reason: reason, at: now()) } catch {
+            spoolFailed(.spool(error), context)
+            return false
+        }
+        self.damaged += damaged.count
+        let message = "\(reason): skipped, the rest sent; their bytes are in \(path)"
+        context.diagnostics.report(message)
+        failure = failure ?? .spoolDamaged(message: message)
+        return true
     }
 
     private func pushDirectly(_ payloads: [[UInt8]], _ context: ExportContext) {

@@ -174,6 +174,8 @@ public final class RemoteWriteTarget: PushTarget {
                     "X-Prometheus-Remote-Write-Version": "0.1.0",
                 ], tenant: configuration.tenant, authorization: configuration.authorization),
             timeouts: configuration.timeouts, retryPolicy: configuration.retryPolicy, diagnostics: diagnostics)
+        // Remote write 1.0: retry 5xx and 429; every other 4xx, 408 included, is final.
+        client.isRetryableStatus = { $0 == 429 || (500...599).contains($0) }
     }
 
     public var sinkName: String { "remote_write" }

@@ -86,7 +86,12 @@ public final class SpoolQueue {
         var written: [(fileName: String, payloads: [[UInt8]])] = []
         // Never before the newest segment already queued: a clock set back (NTP after a boot
         // without a real-time clock) must not put new records ahead of the backlog.
-        let stamp = max(now, segments().last?.spooledAt ?? now)
+        let newest = segments().last
+        let stamp = max(now, newest?.spooledAt ?? now)
+        if let newest, newest.spooledAt == stamp, let taken = Self.sequence(of: newest.fileName) {
+            // The same stamp: the sequence must sort after the newest, whichever process wrote it.
+            sequence = max(sequence, taken)
+        }
         var start = 0
         while start < payloads.count {
             var end = start
@@ -96,7 +101,14 @@ public final class SpoolQueue {
                 end += 1
             }
             let part = Array(payloads[start..<end])
-            written.append((try writeSegment(part, spooledAt: stamp), part))
+            do {
+                written.append((try writeSegment(part, spooledAt: stamp), part))
+            } catch {
+                // All or nothing: the caller pushes these records without the spool, so none of
+                // them may stay queued, or the next run would send them again.
+                for segment in written { unlink(directory + "/" + segment.fileName) }
+                throw error
+            }
             start = end
         }
         return written
@@ -114,6 +126,11 @@ public final class SpoolQueue {
         for payload in payloads { Self.appendEntry(payload, to: &contents) }
         try FileSystem.atomicReplace(directory + "/" + fileName, with: contents, mode: 0o600)
         return fileName
+    }
+
+    static func sequence(of fileName: String) -> Int? {
+        let parts = fileName.split(separator: "-")
+        return parts.count == 4 ? Int(parts[1]) : nil
     }
 
     static func segmentName(spooledAt: Timestamp, sequence: Int, entries: Int) -> String {
@@ -235,8 +252,9 @@ public final class SpoolQueue {
         }
     }
 
-    public func remove(_ segment: Segment) {
-        unlink(directory + "/" + segment.fileName)
+    public func remove(_ segment: Segment) throws(IOError) {
+        let path = directory + "/" + segment.fileName
+        if unlink(path) != 0 && errno != ENOENT { throw IOError(operation: "remove", path: path, code: errno) }
     }
 
     /// Sets `payloads` aside in `rejected/`, headed by why, so nothing leaves the spool unseen.
@@ -263,7 +281,7 @@ public final class SpoolQueue {
         let ageLimit = now.adding(milliseconds: -Int64(settings.maximumAge / .milliseconds(1)))
         var dropped = 0
         for segment in segments where total > settings.maximumBytes || segment.spooledAt < ageLimit {
-            remove(segment)
+            guard (try? remove(segment)) != nil else { break }
             total -= segment.bytes
             dropped += segment.entries
         }

@@ -55,17 +55,21 @@ public struct RateLimitHold: Sendable, Equatable {
         case damaged(String)
         /// Written by a newer hermes-measure: left alone, and the run exits 78.
         case newer(String)
+        /// Could not be opened or read (permissions, I/O): reported and left alone.
+        case unreadable(String)
     }
 
     public static func read(from directory: String) -> Stored {
         let path = directory + "/" + fileName
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            return errno == ENOENT ? .none : .damaged("cannot read \(path): \(String(cString: strerror(errno)))")
+            return errno == ENOENT
+                ? .none
+                : .unreadable("cannot read \(path): \(String(cString: strerror(errno))); no back-off applies this run")
         }
         defer { close(descriptor) }
         guard let bytes = try? FileSystem.readAll(descriptor, path: path) else {
-            return .damaged("cannot read \(path): \(String(cString: strerror(errno)))")
+            return .unreadable("cannot read \(path): \(String(cString: strerror(errno))); no back-off applies this run")
         }
         // Empty: a run stopped before it wrote anything.
         guard !bytes.isEmpty else { return .none }

@@ -26,7 +26,7 @@ public final class CSVStore: RecordStore {
             output = CSVFormat.headerLine
         } else {
             try checkHeader(of: file, refusing: "append")
-            try repairTornTail(of: file)
+            output = try repairTornTail(of: file)
         }
         output.append(contentsOf: rows)
         // The rows of one batch in one write(2). A write cut short (a kill, a full disk) can still
@@ -50,44 +50,33 @@ public final class CSVStore: RecordStore {
     /// Where repairs are reported as they happen (standard error in hermes-store).
     public var report: ((String) -> Void)?
 
-    /// A writer killed mid-write (or stopped by a full disk) leaves a fragment after the last whole
-    /// row. It is cut off, under the lock, before anything is appended, so every reader sees only
-    /// whole rows, and the cut is reported with its size and offset. A row ends at a line feed
-    /// outside quotes; the whole file is read only when its last byte says a row is unfinished.
-    private func repairTornTail(of file: LockedFile) throws(StoreError) {
+    /// A writer killed mid-write (or stopped by a full disk) leaves a fragment after the last line
+    /// end. Under the lock, before anything is appended, it is cut off and reported with its size,
+    /// offset and line, so every reader sees only whole rows. A fragment that is a whole row
+    /// lacking only its line end (another program's last row) is kept, and ended: returned here
+    /// as the bytes to write before our rows. Only the file's tail is read.
+    private func repairTornTail(of file: LockedFile) throws(StoreError) -> [UInt8] {
         let size = file.size
-        guard size > 0, file.lastByte() != 0x0A || lastLineHasOddQuotes(file, size: size) else { return }
-        let contents = try storeIO { () throws(IOError) in
-            guard lseek(file.descriptor, 0, SEEK_SET) == 0 else {
-                throw IOError(operation: "read", path: location, code: errno)
-            }
-            return try FileSystem.readAll(file.descriptor, path: location)
-        }
-        var inQuotes = false
-        var end = 0
-        for (index, byte) in contents.enumerated() {
-            if byte == 0x22 { inQuotes.toggle() }
-            if byte == 0x0A && !inQuotes { end = index + 1 }
-        }
-        guard end < contents.count else { return }
-        guard ftruncate(file.descriptor, off_t(end)) == 0 else {
-            throw StoreError.io(IOError(operation: "cut the torn row off", path: location, code: errno))
-        }
-        let line = contents[..<end].reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
-        report?(
-            "\(location): removed an unfinished row of \(contents.count - end) byte(s) at offset \(end) (line \(line)), left by an interrupted writer"
-        )
-    }
-
-    /// Whether the last line holds an odd number of quotes: a fragment that stopped inside a quoted
-    /// cell just after a line feed of that cell.
-    private func lastLineHasOddQuotes(_ file: LockedFile, size: Int) -> Bool {
+        guard size > 0, file.lastByte() != 0x0A else { return [] }
         let window = min(size, 1 << 16)
         var tail = [UInt8](repeating: 0, count: window)
         let count = max(0, pread(file.descriptor, &tail, window, off_t(size - window)))
-        var lines = tail[0..<count].split(separator: 0x0A, omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        return (lines.last?.reduce(0) { $0 + ($1 == 0x22 ? 1 : 0) } ?? 0) % 2 == 1
+        guard let lastLineEnd = tail[0..<count].lastIndex(of: 0x0A) else { return [0x0D, 0x0A] }
+        let fragment = Array(tail[(lastLineEnd + 1)..<count])
+        let quotes = fragment.reduce(0) { $0 + ($1 == 0x22 ? 1 : 0) }
+        if quotes % 2 == 0, let cells = CSVFormat.parse(fragment + [0x0D, 0x0A]).first?.cells,
+            cells.count == CSVFormat.header.count
+        {
+            return [0x0D, 0x0A]
+        }
+        let offset = size - window + lastLineEnd + 1
+        guard ftruncate(file.descriptor, off_t(offset)) == 0 else {
+            throw StoreError.io(IOError(operation: "cut the torn row off", path: location, code: errno))
+        }
+        report?(
+            "\(location): removed an unfinished row of \(fragment.count) byte(s) at offset \(offset), left by an interrupted writer"
+        )
+        return []
     }
 
     private func checkHeader(of file: LockedFile, refusing action: String) throws(StoreError) {

@@ -131,6 +131,7 @@ struct HermesMeasureCommand: HermesCommand {
             Self.diagnostics.report(problem)
             RateLimitHold.clear(in: settings.stateDirectory)
         case .newer(let problem): throw Self.failure(problem, code: .configuration)
+        case .unreadable(let problem): Self.diagnostics.report(problem)
         case .none, .hold: break
         }
 

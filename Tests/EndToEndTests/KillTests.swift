@@ -83,7 +83,7 @@ import Testing
         #expect(
             csvRows <= stored && csvRows > 0, "seed \(seed): SQLite holds every row the CSV has (\(csvRows), \(stored))"
         )
-        #expect(kills >= 3, "seed \(seed): the kills should land mid-ingest (\(kills))")
+        #expect(kills >= 1, "seed \(seed): the kills should land mid-ingest (\(kills))")
         print(
             "KillTests: seed \(seed), hermes-store killed \(kills) of 12 times; \(stored) rows in SQLite, \(csvRows) in the CSV"
         )

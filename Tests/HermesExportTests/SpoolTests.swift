@@ -225,6 +225,40 @@ import Testing
         #expect(first.entries == [Self.stamp(0)])
     }
 
+    /// A clock set back: a new queue (another run) appends at the newest segment's stamp, with a
+    /// sequence after it, so the backlog still goes first.
+    @Test func aClockSetBackNeverPutsNewRecordsAheadOfTheBacklog() throws {
+        let directory = try TemporaryDirectory()
+        let settings = SpoolSettings(root: directory.path)
+        let first = try SpoolQueue(settings: settings, sink: "loki", destination: "d")
+        let later = Timestamp(millisecondsSinceEpoch: Self.start + 3_600_000)
+        for index in 0..<5 { try first.append([Array("old-\(index)".utf8)], at: later, segmentBytes: 1 << 20) }
+        let second = try SpoolQueue(settings: settings, sink: "loki", destination: "d")
+        try second.append([Array("new".utf8)], at: Timestamp(millisecondsSinceEpoch: Self.start), segmentBytes: 1 << 20)
+        let order = try second.segments().flatMap { try second.read($0).payloads }.map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        #expect(order == ["old-0", "old-1", "old-2", "old-3", "old-4", "new"])
+    }
+
+    /// Remote write 1.0: 5xx and 429 are retried, every other 4xx (408 too) is final.
+    @Test func remoteWriteDoesNotRetry408() throws {
+        let server = try TestServer.start { _ in .respond(status: 408, reason: "Request Timeout", headers: [], body: [])
+        }
+        defer { server.stop() }
+        var configuration = RemoteWriteConfiguration(url: server.baseURL + "/api/v1/write")
+        configuration.maximumRetries = 3
+        let target = RemoteWriteTarget(configuration, diagnostics: Diagnostics(tool: "test") { _ in })
+        target.client.sleep = { _ in }
+        do throws(ExportError) {
+            try target.push([Array(Base64.encode([0x0A, 0x00]).utf8)])
+            Issue.record("a 408 was taken as success")
+        } catch {
+            #expect(error.refusesOnlyThisBatch, "\(error)")
+        }
+        #expect(server.requests.count == 1, "not retried")
+    }
+
     @Test func segmentsParseAndRejectDamage() {
         var contents: [UInt8] = []
         SpoolQueue.appendEntry(Array("one".utf8), to: &contents)

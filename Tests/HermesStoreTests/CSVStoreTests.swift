@@ -71,32 +71,39 @@ import Testing
         #expect(!text.contains("2026-05-01T12:00:00Z"))
         #expect(
             reports == [
-                "\(path): removed an unfinished row of 30 byte(s) at offset \(whole.utf8.count) (line 3), left by an interrupted writer"
+                "\(path): removed an unfinished row of 30 byte(s) at offset \(whole.utf8.count), left by an interrupted writer"
             ])
         #expect(try store.query(RecordQuery()).count == 2)
         #expect(store.warnings.isEmpty)
     }
 
-    /// A fragment that stopped inside a quoted cell, even just after a line feed in that cell.
-    @Test func aTornTailInsideAQuotedCellIsRemovedToo() throws {
+    /// A fragment that stopped inside a quoted cell is cut off too; a whole row that only lacks its
+    /// line end (another program's last row) is kept, and ended.
+    @Test func aTornQuotedCellIsRemovedAndAnUnendedWholeRowKept() throws {
         let directory = try TemporaryDirectory()
-        for fragment in [
-            "2026-05-01T12:00:00Z,1.0,2.0,3.0,,,Berlin-1,\"Berl", "2026-05-01T12:00:00Z,1.0,2.0,3.0,,\"ACME\n",
-        ] {
-            let path = directory.file("results-\(fragment.count).csv")
-            try Array((Self.header + fragment).utf8).write(to: path)
-            let store = try CSVStore(path: path)
-            var reports: [String] = []
-            store.report = { reports.append($0) }
-            try store.append([result("2026-05-01T13:00:00Z"), result("2026-05-01T14:00:00Z")])
-            try store.append([result("2026-05-01T15:00:00Z")])
-            #expect(
-                try store.query(RecordQuery()).map(\.timestamp.rfc3339) == [
-                    "2026-05-01T15:00:00.000Z", "2026-05-01T14:00:00.000Z", "2026-05-01T13:00:00.000Z",
-                ])
-            #expect(reports.count == 1, "\(reports)")
-            #expect(store.warnings.isEmpty)
-        }
+        let torn = directory.file("torn.csv")
+        try Array((Self.header + "2026-05-01T12:00:00Z,1.0,2.0,3.0,,,Berlin-1,\"Berl").utf8).write(to: torn)
+        let store = try CSVStore(path: torn)
+        var reports: [String] = []
+        store.report = { reports.append($0) }
+        try store.append([result("2026-05-01T13:00:00Z"), result("2026-05-01T14:00:00Z")])
+        try store.append([result("2026-05-01T15:00:00Z")])
+        #expect(
+            try store.query(RecordQuery()).map(\.timestamp.rfc3339) == [
+                "2026-05-01T15:00:00.000Z", "2026-05-01T14:00:00.000Z", "2026-05-01T13:00:00.000Z",
+            ])
+        #expect(reports.count == 1, "\(reports)")
+        #expect(store.warnings.isEmpty)
+
+        let unended = directory.file("unended.csv")
+        try Array((Self.header + "2026-05-01T12:00:00.000Z,1.0,2.0,3.0,,\"A, \"\"B\"\"\",Berlin-1,,").utf8).write(
+            to: unended)
+        let other = try CSVStore(path: unended)
+        var otherReports: [String] = []
+        other.report = { otherReports.append($0) }
+        try other.append([result("2026-05-01T13:00:00Z")])
+        #expect(otherReports.isEmpty)
+        #expect(try other.query(RecordQuery()).count == 2, "the row is kept and ended, ours after it")
     }
 
     /// A short row in the middle (left by an older version, or another program) is skipped by a

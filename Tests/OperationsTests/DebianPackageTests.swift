@@ -118,12 +118,16 @@ import Testing
 
         let container = try Container(root: root)
         defer { container.stop() }
-        // Until systemd answers on its bus, is-system-running says "offline" at once.
-        var state = try container.run(["systemctl", "is-system-running", "--wait"], timeout: .seconds(90))
-        let booted = ContinuousClock.now + .seconds(90)
-        while state.stdout.hasPrefix("offline"), ContinuousClock.now < booted {
-            usleep(200_000)
-            state = try container.run(["systemctl", "is-system-running", "--wait"], timeout: .seconds(90))
+        // Until the container's systemd is up, nsenter or its bus may not answer yet
+        // ("offline", "initializing", "starting", or nothing): ask again until it settles.
+        var state = try container.run(["systemctl", "is-system-running"], timeout: .seconds(30))
+        let booted = ContinuousClock.now + .seconds(120)
+        while !["running", "degraded", "maintenance"].contains(
+            state.stdout.trimmingCharacters(in: .whitespacesAndNewlines)),
+            ContinuousClock.now < booted
+        {
+            usleep(300_000)
+            state = try container.run(["systemctl", "is-system-running"], timeout: .seconds(30))
         }
         let failedUnits = try container.run(["systemctl", "--failed", "--no-legend"]).stdout
         #expect(

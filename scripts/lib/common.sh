@@ -74,8 +74,9 @@ container_root() {
         mmdebstrap --quiet --variant=minbase --include="$packages" bookworm "$tarball.tmp" \
             "deb http://deb.debian.org/debian bookworm main" \
             "deb http://deb.debian.org/debian bookworm-updates main" \
-            "deb http://deb.debian.org/debian-security bookworm-security main" >&2
-        mv "$tarball.tmp" "$tarball"
+            "deb http://deb.debian.org/debian-security bookworm-security main" >&2 ||
+            { rm -f "$tarball.tmp"; step "mmdebstrap failed"; return 1; }
+        mv "$tarball.tmp" "$tarball" || return 1
     fi
     printf '%s\n' "$tarball"
 }
