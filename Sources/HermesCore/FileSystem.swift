@@ -75,18 +75,33 @@ public enum FileSystem {
     static func removeAbandonedTemporaries(of path: String) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
-        guard let handle = opendir(directory) else { return }
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        removeAbandonedTemporaries(in: directory, of: name)
+    }
+
+    /// The temporary files (`NAME.tmp-PID`) in `directory` whose writer is gone, of the file
+    /// `name`, or of any file when `name` is nil (a directory of many, as the spool's queue).
+    public static func removeAbandonedTemporaries(in directory: String, of name: String? = nil) {
+        for entry in names(in: directory) {
+            guard let marker = entry.firstRange(of: ".tmp-"), name.map({ entry[..<marker.lowerBound] == $0 }) ?? true,
+                let pid = Int32(entry[marker.upperBound...]), pid != getpid()
+            else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + entry) }
+        }
+    }
+
+    /// The names in `directory`, without `.` and `..`; empty when it cannot be read.
+    public static func names(in directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
+        var names: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) {
                 String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else {
-                continue
-            }
-            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+            if name != "." && name != ".." { names.append(name) }
         }
+        return names
     }
 
     /// The file a chain of symbolic links ends at, which need not exist yet; `path` itself when

@@ -154,14 +154,8 @@ public final class SpoolQueue {
 
     /// The segments, oldest first.
     public func segments() -> [Segment] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
         var found: [(key: (Int64, Int, Int32), segment: Segment)] = []
-        while let entry = readdir(handle) {
-            let fileName = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard fileName.hasSuffix(".spool") else { continue }
+        for fileName in FileSystem.names(in: directory) where fileName.hasSuffix(".spool") {
             let parts = fileName.dropLast(6).split(separator: "-")
             guard parts.count == 4, let milliseconds = Int64(parts[0]), let sequence = Int(parts[1]),
                 let pid = Int32(parts[2]), let entries = Int(parts[3])
@@ -233,23 +227,8 @@ public final class SpoolQueue {
             throw IOError(operation: "lock", path: path, code: code)
         }
         lockDescriptor = descriptor
-        removeAbandonedTemporaries()
+        FileSystem.removeAbandonedTemporaries(in: directory)
         return true
-    }
-
-    /// Temporary files of writers that were killed before their rename.
-    private func removeAbandonedTemporaries() {
-        guard let handle = opendir(directory) else { return }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            let fileName = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let range = fileName.firstRange(of: ".tmp-"), let pid = Int32(fileName[range.upperBound...]) else {
-                continue
-            }
-            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + fileName) }
-        }
     }
 
     public func remove(_ segment: Segment) throws(IOError) {

@@ -259,6 +259,20 @@ import Testing
         #expect(server.requests.count == 1, "not retried")
     }
 
+    /// A writer killed before its rename leaves `NAME.tmp-PID`: the next sender removes it once
+    /// that process is gone, and leaves a live writer's alone.
+    @Test func temporaryFilesOfKilledWritersAreRemovedByTheNextSender() throws {
+        let directory = try TemporaryDirectory()
+        let queue = try SpoolQueue(settings: SpoolSettings(root: directory.path), sink: "loki", destination: "d")
+        let dead = queue.directory + "/0000000000001-000001-1-1.spool.tmp-99999999"
+        let live = queue.directory + "/0000000000002-000001-1-1.spool.tmp-\(getpid())"
+        for path in [dead, live] { _ = FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        #expect(try queue.lockForSending())
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: live))
+        #expect(queue.segments().isEmpty, "a temporary file is never part of the queue")
+    }
+
     @Test func segmentsParseAndRejectDamage() {
         var contents: [UInt8] = []
         SpoolQueue.appendEntry(Array("one".utf8), to: &contents)
