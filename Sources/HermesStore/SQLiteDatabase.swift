@@ -44,6 +44,21 @@ final class SQLiteDatabase {
         }
     }
 
+    /// For the statements SQLite answers SQLITE_BUSY at once, without its busy handler: switching
+    /// a new database to WAL while a second writer opens it at the same moment is one. Retried
+    /// every 20 ms until the busy timeout has passed, as the handler would have waited.
+    func executeWaitingWhileBusy(_ sql: String, timeoutMilliseconds: Int32) throws(StoreError) {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        while true {
+            do throws(StoreError) {
+                return try execute(sql)
+            } catch {
+                guard case .busy = error, ContinuousClock.now < deadline else { throw error }
+                usleep(20_000)
+            }
+        }
+    }
+
     func prepare(_ sql: String) throws(StoreError) -> SQLiteStatement {
         var statement: OpaquePointer?
         let status = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)

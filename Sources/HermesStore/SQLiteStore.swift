@@ -28,7 +28,8 @@ public final class SQLiteStore: RecordStore {
         // fewer instructions per row with 16 KiB pages than with 4 KiB (8 and 64 KiB were in
         // between), and querying the newest rows was no slower.
         try database.execute("PRAGMA page_size = \(Self.pageSize)")
-        try database.execute("PRAGMA journal_mode = WAL")
+        try database.executeWaitingWhileBusy(
+            "PRAGMA journal_mode = WAL", timeoutMilliseconds: Self.busyTimeoutMilliseconds)
         database.persistWriteAheadLog()
         try database.execute("PRAGMA synchronous = NORMAL")
         // 16 MiB of page cache, allocated only as used: keeps index pages hot during bulk imports.

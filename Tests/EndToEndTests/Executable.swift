@@ -79,21 +79,6 @@ struct Executable {
     }
 }
 
-final class Collected: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out: Data?
-    private var err: Data?
-    var stdout: Data? {
-        get { lock.withLock { out } }
-        set { lock.withLock { out = newValue } }
-    }
-    var stderr: Data? {
-        get { lock.withLock { err } }
-        set { lock.withLock { err = newValue } }
-    }
-    var isComplete: Bool { lock.withLock { out != nil && err != nil } }
-}
-
 /// The sqlite3 CLI, the independent reader of what hermes-store wrote.
 func sqlite3(_ path: String, _ sql: String) throws -> String {
     let process = Process()
