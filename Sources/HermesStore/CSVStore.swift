@@ -166,30 +166,53 @@ public final class CSVStore: RecordStore {
         for index in contents.indices {
             let byte = contents[index]
             if byte == 0x22 { inQuotes.toggle() }
+            if byte == 0x0A { lineNumber += 1 }
             guard byte == 0x0A, !inQuotes else { continue }
-            lineNumber += 1
             let bytes = Array(contents[start...index])
             start = index + 1
             defer { lineStart = lineNumber + 1 }
             if lineStart == 1 { continue }
-            rows.append(parseRow(bytes, line: lineStart))
+            rows.append(contentsOf: parseRows(bytes, line: lineStart))
         }
         if start < contents.count {
-            rows.append(parseRow(Array(contents[start...]) + [0x0D, 0x0A], line: lineStart))
+            let rest = Array(contents[start...])
+            rows.append(contentsOf: parseRows(rest.last == 0x0A ? rest : rest + [0x0D, 0x0A], line: lineStart))
         }
         return rows
     }
 
-    private func parseRow(_ bytes: [UInt8], line: Int) -> Row {
+    /// One row, or, when a row that spans several lines cannot be read, each of its lines alone: a
+    /// stray quote (one damaged byte) would otherwise join every line after it into one cell. Each
+    /// line that cannot be read is reported with its number.
+    private func parseRows(_ bytes: [UInt8], line: Int) -> [Row] {
+        let whole = parseRow(bytes)
+        if whole.row.result != nil || !bytes.dropLast().contains(0x0A) {
+            if let reason = whole.failure { warnings.append("\(location):\(line): \(reason); row kept but not read") }
+            return [whole.row]
+        }
+        var rows: [Row] = []
+        var start = bytes.startIndex
+        for (offset, index) in bytes.indices.filter({ bytes[$0] == 0x0A }).enumerated() {
+            let single = parseRow(Array(bytes[start...index]))
+            start = index + 1
+            if let reason = single.failure {
+                warnings.append("\(location):\(line + offset): \(reason); row kept but not read")
+            }
+            rows.append(single.row)
+        }
+        return rows
+    }
+
+    /// The row in `bytes` and, when it cannot be read, why (nothing for a blank line).
+    private func parseRow(_ bytes: [UInt8]) -> (row: Row, failure: String?) {
         guard let cells = CSVFormat.parse(bytes).first?.cells else {
-            return Row(bytes: bytes, timestamp: nil, result: nil)
+            return (Row(bytes: bytes, timestamp: nil, result: nil), nil)
         }
         do {
             let result = try CSVFormat.result(from: cells)
-            return Row(bytes: bytes, timestamp: result.timestamp, result: result)
+            return (Row(bytes: bytes, timestamp: result.timestamp, result: result), nil)
         } catch {
-            warnings.append("\(location):\(line): \(error.reason); row kept but not read")
-            return Row(bytes: bytes, timestamp: try? Timestamp(rfc3339: cells[0]), result: nil)
+            return (Row(bytes: bytes, timestamp: try? Timestamp(rfc3339: cells[0]), result: nil), error.reason)
         }
     }
 }

@@ -3,10 +3,11 @@ import HermesTestSupport
 import Synchronization
 import Testing
 
-/// SIGKILL at seeded random moments (HERMES_TEST_SEED repeats a run) while hermes-store ingests,
-/// hermes-alert delivers and hermes-report writes; afterwards every file still reads whole with
-/// an independent reader (the sqlite3 CLI, Python's csv module, hermes-alert status, the HTML
-/// itself), and one normal run later nothing is left over.
+/// SIGKILL (a power cut, the OOM killer) and SIGTERM (systemd's stop and timeout) at seeded random
+/// moments (HERMES_TEST_SEED repeats a run) while hermes-store ingests, hermes-alert delivers and
+/// hermes-report writes; afterwards every file still reads whole with an independent reader (the
+/// sqlite3 CLI, Python's csv module, hermes-alert status, the HTML itself), and one normal run
+/// later nothing is left over. A tool sent SIGTERM is gone within 2 s.
 @Suite struct KillTests {
     struct Seeded {
         var state: UInt64
@@ -20,11 +21,13 @@ import Testing
         UInt64(ProcessInfo.processInfo.environment["HERMES_TEST_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
     }
 
-    /// Starts `tool` with `arguments`, writes `input` (from another thread), and kills it with
-    /// SIGKILL after `delay` microseconds unless it finished.
-    static func killed(_ tool: String, _ arguments: [String], input: Data, after delay: UInt64) throws -> Bool {
+    /// Starts `tool` with `arguments`, writes `input` (from another thread), and sends it `signal`
+    /// after `delay` microseconds unless it finished. Whether it was still running then.
+    static func killed(
+        _ tool: String, _ arguments: [String], input: Data, after delay: UInt64, with signal: Int32 = SIGKILL
+    ) throws -> Bool {
         // A write to a child killed mid-read must fail with EPIPE, not end the test runner.
-        signal(SIGPIPE, SIG_IGN)
+        Glibc.signal(SIGPIPE, SIG_IGN)
         let process = Process()
         process.executableURL = try Executable.named(tool).url
         process.arguments = arguments
@@ -33,7 +36,7 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
-        try process.run()
+        try process.runAsSystemdWould()
         let writer = Thread {
             // The throwing write: the child may be killed before it read everything (EPIPE).
             try? pipe.fileHandleForWriting.write(contentsOf: input)
@@ -42,12 +45,19 @@ import Testing
         writer.start()
         usleep(useconds_t(delay))
         let wasRunning = process.isRunning
-        if wasRunning { kill(process.processIdentifier, SIGKILL) }
+        let sent = ContinuousClock.now
+        if wasRunning { kill(process.processIdentifier, signal) }
         process.waitUntilExit()
+        let took = ContinuousClock.now - sent
+        // After SIGTERM a pipe reader finishes the input it has and a sender its request, with
+        // alarm(2) as the backstop; the extra second is for a loaded host to schedule the exit.
+        #expect(!wasRunning || took < .seconds(3), "\(tool) ended \(took) after signal \(signal)")
         return wasRunning
     }
 
-    @Test func hermesStoreKilledMidIngestKeepsWholeRows() throws {
+    static let signals = [SIGKILL, SIGTERM]
+
+    @Test(arguments: signals) func hermesStoreKilledMidIngestKeepsWholeRows(signal: Int32) throws {
         let seed = Self.seed
         var random = Seeded(state: seed)
         let directory = try TemporaryDirectory()
@@ -60,7 +70,7 @@ import Testing
             next += 3000
             if try Self.killed(
                 "hermes-store", ["--sqlite", database, "--csv", csv], input: Data(lines.utf8),
-                after: random.next(below: 400_000))
+                after: random.next(below: 400_000), with: signal)
             {
                 kills += 1
             }
@@ -83,13 +93,13 @@ import Testing
         #expect(
             csvRows <= stored && csvRows > 0, "seed \(seed): SQLite holds every row the CSV has (\(csvRows), \(stored))"
         )
-        #expect(kills >= 1, "seed \(seed): the kills should land mid-ingest (\(kills))")
+        #expect(kills >= 1, "seed \(seed): the signals should land mid-ingest (\(kills))")
         print(
-            "KillTests: seed \(seed), hermes-store killed \(kills) of 12 times; \(stored) rows in SQLite, \(csvRows) in the CSV"
+            "KillTests: seed \(seed), hermes-store sent signal \(signal) \(kills) of 12 times; \(stored) rows in SQLite, \(csvRows) in the CSV"
         )
     }
 
-    @Test func hermesAlertKilledMidDeliveryKeepsAReadableState() throws {
+    @Test(arguments: signals) func hermesAlertKilledMidDeliveryKeepsAReadableState(signal: Int32) throws {
         let seed = Self.seed
         var random = Seeded(state: seed)
         let webhook = try TestServer.start { _ in
@@ -108,7 +118,7 @@ import Testing
                     "--state", state, "--webhook-url", webhook.baseURL, "--allow-private-targets",
                     "--failure-threshold",
                     "1", "--cooldown", "0",
-                ], input: Data((failure + "\n").utf8), after: random.next(below: 300_000))
+                ], input: Data((failure + "\n").utf8), after: random.next(below: 300_000), with: signal)
             let status = try Executable.named("hermes-alert").run(["status", "--state", state])
             #expect(
                 [0, 1].contains(status.status) && !status.stdout.contains("damaged")
@@ -133,7 +143,7 @@ import Testing
             "seed \(seed): temporary files of killed runs are removed by the next one: \(leftovers) → \(after)")
     }
 
-    @Test func hermesReportKilledMidWriteLeavesTheOldPageOrTheNew() throws {
+    @Test(arguments: signals) func hermesReportKilledMidWriteLeavesTheOldPageOrTheNew(signal: Int32) throws {
         let seed = Self.seed
         var random = Seeded(state: seed)
         let directory = try TemporaryDirectory()
@@ -141,7 +151,7 @@ import Testing
         let records = Data(((0..<4000).map { resultLine($0) }.joined(separator: "\n") + "\n").utf8)
         for _ in 0..<8 {
             _ = try Self.killed(
-                "hermes-report", ["--output", page], input: records, after: random.next(below: 600_000))
+                "hermes-report", ["--output", page], input: records, after: random.next(below: 600_000), with: signal)
             if FileManager.default.fileExists(atPath: page) {
                 let html = try String(contentsOfFile: page, encoding: .utf8)
                 #expect(html.hasSuffix("</html>\n"), "seed \(seed): a whole page or none")

@@ -38,15 +38,7 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         _ = FileManager.default.createFile(atPath: directory.file("stderr"), contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("stderr")))
-        // The test runner blocks SIGTERM, and children inherit that; systemd starts a service with
-        // nothing blocked. The child takes this thread's mask, so unblock it around the start.
-        var terminate = sigset_t()
-        var previous = sigset_t()
-        sigemptyset(&terminate)
-        sigaddset(&terminate, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &terminate, &previous)
-        try process.run()
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        try process.runAsSystemdWould()
         usleep(800_000)
         let session = try #require(
             try? String(
@@ -87,13 +79,7 @@ import Testing
             process.standardInput = input
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            var terminate = sigset_t()
-            var previous = sigset_t()
-            sigemptyset(&terminate)
-            sigaddset(&terminate, SIGTERM)
-            pthread_sigmask(SIG_UNBLOCK, &terminate, &previous)
-            defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-            try process.run()
+            try process.runAsSystemdWould()
             return (process, input)
         }
         let finished = directory.file("finished.db")

@@ -119,6 +119,27 @@ import Testing
         #expect(store.warnings == ["\(path):2: expected 9 cells, found 4; row kept but not read"])
     }
 
+    /// One damaged byte that became a quote opens a cell that would run to the end of the file and
+    /// take every later row with it: only its own line is lost, reported with its number, and the
+    /// rows after it (a legitimate quoted cell among them) still read.
+    @Test func aStrayQuoteLosesOnlyItsOwnLine() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("results.csv")
+        try Array(
+            (Self.header + "2026-05-01T12:00:00.000Z,1.0,2.0,3.0,,,A,,\r\n"
+                + "2026-05-01T13:00:00.000Z,1.\"0,2.0,3.0,,,B,,\r\n"
+                + "2026-05-01T14:00:00.000Z,1.0,2.0,3.0,,,C,\"Berlin, Germany\",\r\n"
+                + "2026-05-01T15:00:00.000Z,1.0,2.0,3.0,,,D,,\r\n").utf8
+        ).write(to: path)
+        let store = try CSVStore(path: path)
+        let names = try store.query(RecordQuery()).compactMap { record -> String? in
+            guard case .result(let result) = record else { return nil }
+            return result.serverName
+        }
+        #expect(names == ["D", "C", "A"])
+        #expect(store.warnings.count == 1 && store.warnings[0].hasPrefix("\(path):3: "), "\(store.warnings)")
+    }
+
     /// A disk that fills up mid-batch: the append fails, the file keeps exactly its whole rows
     /// (no fragment for the next run to trip on), and once there is room the next append works.
     @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root (CI runs as root)"))

@@ -158,3 +158,18 @@ private final class CollectedText: @unchecked Sendable {
     func append(_ more: Data) { lock.withLock { data.append(more) } }
     var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }
+
+extension Process {
+    /// Starts the process with no signal blocked, as systemd starts a service. The test runner
+    /// blocks SIGTERM, and a child takes the starting thread's mask, so it is unblocked around
+    /// the start.
+    package func runAsSystemdWould() throws {
+        var terminate = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&terminate)
+        sigaddset(&terminate, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &terminate, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try run()
+    }
+}
