@@ -45,7 +45,8 @@ import Testing
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        usleep(700_000)
+        // Its signal thread starts before it contacts the server.
+        try #require(eventually { silent.requests.isEmpty ? nil : true } == true, "hermes-measure did not start")
         let sent = ContinuousClock.now
         kill(process.processIdentifier, signal)
         let data = output.fileHandleForReading.readDataToEndOfFile()
@@ -157,7 +158,8 @@ import Testing
         let path = state.path
         let first = Thread { _ = try? measure.run(arguments + ["--state-directory", path]) }
         first.start()
-        Thread.sleep(forTimeInterval: 0.5)
+        // The run lock is taken before the server is contacted.
+        try #require(eventually { server.statistics.requests > 0 ? true : nil } == true, "the first run did not start")
         let second = try measure.run(arguments + ["--state-directory", state.path, "--lock-wait", "0.5"])
         #expect(second.status == 1)
         #expect(second.stdout.contains("another speed test is in progress"))

@@ -31,7 +31,7 @@ import Testing
                     "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
                 ])
             self.process = process
-            let ready = ServicePipelineTests.eventually(within: .seconds(30)) {
+            let ready = eventually(within: .seconds(30)) {
                 (try? ServicePipelineTests.get(url + "/-/ready")) ?? nil
             }
             try #require(ready != nil, "Prometheus did not start: \(process.outputText.suffix(2000))")

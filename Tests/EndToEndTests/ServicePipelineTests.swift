@@ -21,16 +21,6 @@ import Testing
         return outcome.status == 0 ? outcome.stdout : nil
     }
 
-    /// Polls `body` every 100 ms until it returns a value or `timeout` passes.
-    static func eventually<T>(within timeout: Duration, _ body: () throws -> T?) rethrows -> T? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let value = try body() { return value }
-            usleep(100_000)
-        }
-        return nil
-    }
-
     /// Installs this build with `scripts/install --prefix /usr --destdir DESTDIR`, as a package
     /// would, and returns the script the installed unit's ExecStart hands to bash: systemd's %S
     /// filled in and the installed binaries' paths under DESTDIR. hermes-measure gets a short
@@ -158,7 +148,7 @@ import Testing
         #expect(rows.last?.contains(String(stored)) == true, "\(csv)")
 
         let bytesPerSecond = stored * 125_000
-        let served = try Self.eventually(within: .seconds(10)) {
+        let served = try eventually(within: .seconds(30)) {
             try Self.get("http://127.0.0.1:\(exporterPort)/metrics").flatMap { metrics in
                 metrics.contains("\nhermes_last_run_success 1\n") ? metrics : nil
             }
@@ -166,7 +156,7 @@ import Testing
         let metrics = try #require(served, "node_exporter never served the result; \(exporter.outputText)")
         #expect(metrics.contains("\nnode_textfile_scrape_error 0\n"), "the link is read like a file")
 
-        let scraped = try Self.eventually(within: .seconds(20)) { () -> Double? in
+        let scraped = try eventually(within: .seconds(60)) { () -> Double? in
             guard
                 let body = try Self.get(
                     "http://127.0.0.1:\(prometheusPort)/api/v1/query", query: "hermes_download_bytes_per_second"),

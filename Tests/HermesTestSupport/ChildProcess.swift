@@ -173,3 +173,31 @@ extension Process {
         try run()
     }
 }
+
+/// Polls `body` every `interval` until it returns a value or `timeout` passes; nil then. Waiting
+/// for a condition instead of sleeping a fixed time keeps a test right on a loaded host.
+package func eventually<T>(
+    within timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(20), _ body: () throws -> T?
+) rethrows -> T? {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if let value = try body() { return value }
+        guard ContinuousClock.now < deadline else { return nil }
+        sleep(for: interval)
+    }
+}
+
+/// Whether process `pid` has a handler for `signal`: its SigCgt mask in /proc says so. A test
+/// sends SIGTERM only then, not after a guessed start-up time.
+package func catches(_ signal: Int32, pid: Int32) -> Bool {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+        let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+    else { return false }
+    return mask & (1 << UInt64(signal - 1)) != 0
+}
+
+/// The name (comm) of process `pid`, nil once it is gone.
+package func processName(_ pid: Int32) -> String? {
+    (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+}

@@ -241,7 +241,11 @@ import Testing
             "--listen", "127.0.0.1:8081", "--delay", "1500ms",
         ])
         #expect(try container.run(["systemctl", "start", "--no-block", "hermes.service"]).status == 0)
-        usleep(500_000)
+        // The second run starts once the first holds the run lock (flock -n then fails).
+        let held = try eventually(every: .milliseconds(100)) { () -> Bool? in
+            try container.run(["flock", "-n", "/run/hermes/hermes-measure.lock", "true"]).status != 0 ? true : nil
+        }
+        #expect(held == true, "the service's hermes-measure never held its lock")
         let second = try container.run(
             [
                 "systemd-run", "--wait", "--pipe", "--collect", "--unit=hermes-second", "--property=User=hermes",
