@@ -57,4 +57,46 @@ import Testing
         // boot clock, which the cooldown counts on within a boot, whatever the wall clock says.
         #expect(notified == [1, 1, 1, 1, 1], "notifications after each run: \(notified)")
     }
+
+    /// Retention counts back from the clock of the run (hermes-store(1), "A wrong clock"): a run
+    /// a day fast deletes at the old end a day early, nothing newer, and the record it made stays
+    /// once the clock is right again.
+    @Test func retentionUnderAFastClockDeletesOnlyAtTheOldEnd() throws {
+        let faketime = try #require(
+            ChildProcess.installed("faketime"), "apt-get install faketime (scripts/test does this)")
+        let directory = try TemporaryDirectory()
+        let database = directory.file("hermes.db")
+        let binary = try Executable.named("hermes-store").url.path
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let now = Date()
+        func line(_ hoursFromNow: Double) -> String {
+            let time = formatter.string(from: now.addingTimeInterval(hoursFromNow * 3600))
+            return
+                #"{"v":1,"type":"result","timestamp":"\#(time)","download_mbps":\#(100 + hoursFromNow),"upload_mbps":1,"ping_ms":2}"#
+        }
+        func store(_ clock: String, _ hours: [Double]) throws -> ProcessOutcome {
+            try ChildProcess.run(
+                "/usr/bin/env",
+                [
+                    "FAKETIME_DONT_FAKE_MONOTONIC=1", faketime, "-f", clock, binary, "--sqlite", database,
+                    "--retention-days", "2",
+                ],
+                input: hours.map(line).joined(separator: "\n") + "\n")
+        }
+        func kept() throws -> [String] {
+            try sqlite3(database, "SELECT download_mbps FROM results ORDER BY timestamp").split(separator: "\n").map(
+                String.init)
+        }
+        let first = try store("+0", [-60, -36, -12, -1])
+        #expect(first.status == 0, "\(first.stderr)")
+        // The download says when: 100 + hours from now.
+        #expect(try kept() == ["64.0", "88.0", "99.0"], "two days back from the right clock")
+        let fast = try store("+1d", [24])
+        #expect(fast.status == 0, "\(fast.stderr)")
+        #expect(try kept() == ["88.0", "99.0", "124.0"], "two days back from a clock a day fast")
+        let right = try store("+0", [0.1])
+        #expect(right.status == 0, "\(right.stderr)")
+        #expect(try kept() == ["88.0", "99.0", "100.1", "124.0"], "the fast run's record stays")
+    }
 }
