@@ -145,7 +145,8 @@ public struct SpeedResult: Equatable, Sendable {
         public init(
             engine: String? = nil, serverURL: String? = nil, clientIP: String? = nil, probe: String? = nil,
             downloadLatencyMs: Double? = nil, uploadLatencyMs: Double? = nil, packetLossPct: Double? = nil,
-            downloadBytes: Int64? = nil, uploadBytes: Int64? = nil, durationMs: Int64? = nil, streams: Int64? = nil
+            downloadBytes: Int64? = nil, uploadBytes: Int64? = nil, durationMs: Int64? = nil, streams: Int64? = nil,
+            serverTiming: String? = nil
         ) {
             values = RecordValues()
             self.engine = engine
@@ -159,6 +160,7 @@ public struct SpeedResult: Equatable, Sendable {
             self.uploadBytes = uploadBytes
             self.durationMs = durationMs
             self.streams = streams
+            self.serverTiming = serverTiming
         }
 
         public var engine: String? {
@@ -204,6 +206,10 @@ public struct SpeedResult: Equatable, Sendable {
         public var streams: Int64? {
             get { values[.streams].integer }
             set { values[.streams] = FieldValue(newValue) }
+        }
+        public var serverTiming: String? {
+            get { values[.serverTiming].text }
+            set { values[.serverTiming] = FieldValue(newValue) }
         }
     }
 }

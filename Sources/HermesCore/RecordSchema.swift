@@ -53,6 +53,10 @@ public enum RecordSchema {
             "bytes sent by the test"),
         .init("duration_ms", .count, .result, .optional, unit: "ms", "how long the whole test took"),
         .init("streams", .count, .result, .optional, "parallel connections per direction"),
+        .init(
+            "server_timing", .text, .result, .optional,
+            "the server's own time subtracted from each round trip: cfRequestDuration, cfSpeedEdge+cfSpeedWorker (summed), or none; absent when the engine has no such header"
+        ),
     ])
 
     /// The fields of one kind of record, in canonical order.
@@ -191,6 +195,7 @@ extension RecordField {
     public static let uploadBytes = RecordSchema.field("upload_bytes")
     public static let durationMs = RecordSchema.field("duration_ms")
     public static let streams = RecordSchema.field("streams")
+    public static let serverTiming = RecordSchema.field("server_timing")
 }
 
 /// One field's value in a record. Which case a field holds follows from its kind: text kinds hold

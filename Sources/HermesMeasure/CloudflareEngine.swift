@@ -17,14 +17,13 @@ struct CloudflareEngine: MeasurementEngine {
     private func describe(_ endpoints: CloudflareEndpoints, deadline: Deadline) -> ServerDescription {
         let host = (try? ParsedURL(endpoints.serverURL, displayURL: endpoints.serverURL).host) ?? endpoints.serverURL
         var server = ServerDescription(name: host)
-        if let meta = fetch(endpoints.serverURL + "/meta", deadline: deadline),
+        if let meta = fetch(endpoints.serverURL + "/meta", referer: endpoints.serverURL + "/", deadline: deadline),
             case .object(let object)? = try? JSONParser.parse(meta)
         {
-            server.isp = object.string("asOrganization")
-            server.clientIP = object.string("clientIp")
-            server.id = object.string("colo")
-            server.location = location(city: object.string("city"), country: object.string("country"))
-        } else if let trace = fetch(endpoints.serverURL + "/cdn-cgi/trace", deadline: deadline) {
+            Self.read(meta: object, into: &server)
+        } else if let trace = fetch(
+            endpoints.serverURL + "/cdn-cgi/trace", referer: endpoints.serverURL + "/", deadline: deadline)
+        {
             let fields = Dictionary(
                 trace.split(separator: "\n").compactMap { line -> (String, String)? in
                     guard let equals = line.firstIndex(of: "=") else { return nil }
@@ -39,11 +38,28 @@ struct CloudflareEngine: MeasurementEngine {
         return server
     }
 
-    private func fetch(_ url: String, deadline: Deadline) -> String? {
+    /// What `/meta` says, in either of the shapes the service has used.
+    static func read(meta object: JSONObject, into server: inout ServerDescription) {
+        (server.isp, server.clientIP) = (object.string("asOrganization"), object.string("clientIp"))
+        if case .object(let colo)? = object["colo"] {
+            // Since 2025: {"iata": "FRA", "city": "Frankfurt", "cca2": "DE", …}, the data
+            // centre's own place; city and country beside it are the client's.
+            server.id = colo.string("iata")
+            server.location = location(city: colo.string("city"), country: colo.string("cca2"))
+        } else {
+            // Before: the IATA code as a string, and only the client's place to go by.
+            server.id = object.string("colo")
+            server.location = location(city: object.string("city"), country: object.string("country"))
+        }
+    }
+
+    /// `/meta` answers 403 without the speed test's page as the Referer (since December 2025).
+    private func fetch(_ url: String, referer: String, deadline: Deadline) -> String? {
         let limit = deadline.bounded(.seconds(5))
         guard limit > .zero else { return nil }
         let request = HTTPRequest(
-            url: url, responseBody: .collect(limit: 64 * 1024), timeouts: HTTPTimeouts(connect: limit, total: limit))
+            url: url, headers: ["Referer": referer], responseBody: .collect(limit: 64 * 1024),
+            timeouts: HTTPTimeouts(connect: limit, total: limit))
         guard let response = try? HTTPClient.perform(request), response.isSuccess else { return nil }
         return String(decoding: response.body, as: UTF8.self)
     }

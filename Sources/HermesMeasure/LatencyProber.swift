@@ -23,6 +23,14 @@ struct LatencyProber {
     func roundTrip(
         deadline: Deadline, limit: Duration, during activity: String, cancelled: (@Sendable () -> Bool)? = nil
     ) throws(MeasureFailure) -> Double {
+        try sample(deadline: deadline, limit: limit, during: activity, cancelled: cancelled).milliseconds
+    }
+
+    /// A round trip, and where the server time subtracted from it came from (nil: the engine
+    /// reads none).
+    func sample(
+        deadline: Deadline, limit: Duration, during activity: String, cancelled: (@Sendable () -> Bool)? = nil
+    ) throws(MeasureFailure) -> (milliseconds: Double, serverTiming: String?) {
         var request = endpoints.latencyProbe()
         let total = deadline.bounded(limit)
         guard total > .zero else { throw deadline.expired(during: activity) }
@@ -37,8 +45,9 @@ struct LatencyProber {
         guard response.isSuccess else { throw MeasureFailure.status(response, during: activity) }
         let metrics = response.metrics
         let requestSent = max(metrics.connected, metrics.tlsDone)
-        let roundTrip = metrics.firstByte - requestSent - endpoints.serverTime(of: response)
-        return max(0, seconds(roundTrip) * 1000)
+        let serverTime = endpoints.serverTime(of: response)
+        let roundTrip = metrics.firstByte - requestSent - (serverTime?.duration ?? .zero)
+        return (max(0, seconds(roundTrip) * 1000), serverTime?.source)
     }
 
     /// Idle latency: one round trip to open and warm the connection, then `count` samples.
@@ -46,10 +55,16 @@ struct LatencyProber {
         let activity = "the latency test against \(endpoints.serverURL)"
         _ = try roundTrip(deadline: deadline, limit: .seconds(10), during: activity)
         var samples: [Double] = []
+        var sources: [String: Int] = [:]
         for _ in 0..<count {
-            samples.append(try roundTrip(deadline: deadline, limit: .seconds(5), during: activity))
+            let sample = try sample(deadline: deadline, limit: .seconds(5), during: activity)
+            samples.append(sample.milliseconds)
+            if let source = sample.serverTiming { sources[source, default: 0] += 1 }
         }
-        return LatencySummary(milliseconds: samples)!
+        var summary = LatencySummary(milliseconds: samples)!
+        // What most samples had (a service changing its header mid-run is not worth a list).
+        summary.serverTiming = sources.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+        return summary
     }
 }
 

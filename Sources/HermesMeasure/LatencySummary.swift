@@ -6,6 +6,8 @@ public struct LatencySummary: Sendable, Equatable {
     /// nil with fewer than two samples.
     public let jitterMilliseconds: Double?
     public let count: Int
+    /// Where the server time subtracted from the samples came from (`server_timing`).
+    public var serverTiming: String?
 
     /// nil without samples.
     public init?(milliseconds samples: [Double]) {

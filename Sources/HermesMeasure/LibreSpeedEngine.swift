@@ -9,7 +9,8 @@ struct LibreSpeedEngine: MeasurementEngine {
     func measure(deadline: Deadline, progress: LiveProgress) throws(MeasureFailure) -> SpeedResult {
         let server: LibreSpeedServer
         if let url = settings.server {
-            server = LibreSpeedServer(url: url)
+            progress.phase("finding the LibreSpeed backend at \(url)")
+            server = try LibreSpeedServer(url: url).locate(deadline: deadline)
         } else if let list = settings.serverList {
             progress.phase("choosing a server from \(list)")
             server = try nearest(

@@ -15,11 +15,59 @@ struct LibreSpeedServer: Sendable, Equatable {
     var pingPath = "empty"
     var getIPPath = "getIP"
 
-    /// A server given by URL: the Go/Rust backend paths (no `.php`).
+    /// A server given by URL, with the Go/Rust backend paths (no `.php`) until `locate` has found
+    /// which layout it has.
     init(url: String) {
         self.url = url
         base = url.hasSuffix("/") ? url : url + "/"
         name = (try? ParsedURL(url, displayURL: url).host) ?? url
+    }
+
+    /// Where a LibreSpeed install keeps its backend, relative to the URL a user gives: the PHP
+    /// install (`backend/*.php` beside the web page, as the official image serves it), the PHP
+    /// backend directory itself (`*.php`), the Rust backend (`backend/*`) and the Go backend and
+    /// hermes-target (`*`; the Go backend answers every form). Tried in this order.
+    static let layouts: [(prefix: String, suffix: String)] = [
+        ("backend/", ".php"), ("", ".php"), ("backend/", ""), ("", ""),
+    ]
+
+    /// This server with the paths of the first layout whose `empty` answers 2xx with an empty
+    /// body, as LibreSpeed's own CLI judges a server (a page served for any path does not
+    /// pass). A connection that fails fails the run at once; a server with none of the layouts
+    /// fails it naming each URL tried and its answer.
+    func locate(deadline: Deadline) throws(MeasureFailure) -> LibreSpeedServer {
+        var tried: [String] = []
+        for layout in Self.layouts {
+            let limit = deadline.bounded(.seconds(5))
+            guard limit > .zero else { throw deadline.expired(during: "finding the LibreSpeed backend at \(url)") }
+            let probe = resolve(layout.prefix + "empty" + layout.suffix, against: base)
+            let request = HTTPRequest(
+                url: probe, responseBody: .collect(limit: 4096), timeouts: HTTPTimeouts(connect: limit, total: limit))
+            let response: HTTPResponse
+            do {
+                response = try HTTPClient.perform(request)
+            } catch {
+                throw MeasureFailure.request(error, during: "the latency test against \(url)")
+            }
+            let name = layout.prefix + "empty" + layout.suffix
+            guard response.isSuccess else {
+                tried.append("\(name) (HTTP \(response.status))")
+                continue
+            }
+            guard response.body.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
+                tried.append("\(name) (HTTP \(response.status) with a body of \(response.body.count) bytes, not empty)")
+                continue
+            }
+            var located = self
+            (located.downloadPath, located.uploadPath, located.pingPath, located.getIPPath) = (
+                layout.prefix + "garbage" + layout.suffix, name, name, layout.prefix + "getIP" + layout.suffix
+            )
+            return located
+        }
+        throw MeasureFailure(
+            .http,
+            "no LibreSpeed backend at \(url): tried \(tried.joined(separator: ", ")); give the URL of the "
+                + "LibreSpeed page or of its backend, or a --server-list")
     }
 
     init(

@@ -61,7 +61,8 @@ struct NativeMeasurement {
                 downloadLatencyMs: download?.loadedLatency.map { rounded($0.medianMilliseconds) },
                 uploadLatencyMs: upload?.loadedLatency.map { rounded($0.medianMilliseconds) },
                 downloadBytes: download?.estimate.totalBytes, uploadBytes: upload?.estimate.totalBytes,
-                streams: [download?.streams, upload?.streams].compactMap { $0 }.max().map(Int64.init)))
+                streams: [download?.streams, upload?.streams].compactMap { $0 }.max().map(Int64.init),
+                serverTiming: idle.serverTiming))
     }
 }
 

@@ -14,15 +14,24 @@ protocol SpeedTestEndpoints: Sendable {
     /// A request with an empty answer, for round trips.
     func latencyProbe() -> HTTPRequest
     /// Time the server says it spent on a response before answering, to subtract from the round
-    /// trip; zero when it does not say.
-    func serverTime(of response: HTTPResponse) -> Duration
+    /// trip, and the header entries it came from; nil when the engine reads no such header.
+    func serverTime(of response: HTTPResponse) -> ServerTime?
     /// How much one upload request carries.
     var uploadRequestBytes: Int64 { get }
 }
 
 extension SpeedTestEndpoints {
-    func serverTime(of response: HTTPResponse) -> Duration { .zero }
+    func serverTime(of response: HTTPResponse) -> ServerTime? { nil }
     var uploadRequestBytes: Int64 { 25_000_000 }
+}
+
+/// The server's own processing time in one response, and what it was read from (the record's
+/// `server_timing`: `cfRequestDuration`, `cfSpeedEdge+cfSpeedWorker`, or `none`).
+struct ServerTime: Sendable, Equatable {
+    var duration: Duration
+    var source: String
+
+    static let none = ServerTime(duration: .zero, source: "none")
 }
 
 /// Upload bodies: cut on the fly from one megabyte of pseudo-random bytes, so nothing can

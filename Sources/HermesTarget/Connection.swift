@@ -65,7 +65,8 @@ final class Connection {
         let bodyBytes = reader.bodyBytes
         let exchange = Exchange(
             request: request, clientIP: clientIP, configuration: configuration, received: received,
-            bodyBytes: bodyBytes, queueWait: links.probeDelay(bodyBytes: bodyBytes))
+            bodyBytes: bodyBytes, queueWait: links.probeDelay(bodyBytes: bodyBytes),
+            tcp: TCPRoundTrip(socket: socket.fd))
         let response = configuration.injectedFailure ?? exchange.answer()
         return writer.write(response, keepAlive: request.wantsKeepAlive, isHead: request.method == "HEAD")
     }

@@ -9,6 +9,8 @@ struct Exchange {
     let bodyBytes: Int64
     /// How long an answer meant to measure latency waits first (see `Links.probeDelay`).
     let queueWait: Duration
+    /// The connection's TCP round trip as the kernel keeps it (`TCP_INFO`), for `cfL4`.
+    var tcp = TCPRoundTrip()
 
     /// Where the client reached the server, so the addresses in answers work from there.
     var host: String {

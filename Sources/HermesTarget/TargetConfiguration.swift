@@ -34,6 +34,23 @@ public struct TargetConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration
     /// Connections served at once (a thread and a 64 KiB buffer each); more are answered 503.
     public var maxConnections = 1024
+    /// Which of the shapes Cloudflare's speed test has sent `Server-Timing` in.
+    public var serverTiming = ServerTimingShape.requestDuration
+
+    /// The `Server-Timing` shapes of speed.cloudflare.com, oldest first, so that a client can be
+    /// tried against each.
+    public enum ServerTimingShape: String, CaseIterable, Sendable {
+        /// `cfRequestDuration;dur=0.123456`: until mid-2024, and what most clients expect.
+        case requestDuration = "request-duration"
+        /// `cfRequestDuration;dur=…, cfL4;desc="?proto=TCP&rtt=…"`: from mid-2024.
+        case requestDurationL4 = "request-duration-l4"
+        /// `cfL4;desc="…"` alone, with no server time: March 2026.
+        case l4
+        /// `cfSpeedEdge;dur=N, cfSpeedWorker;dur=N, cfL4;desc="…"`, whole milliseconds: now.
+        case edgeWorker = "edge-worker"
+        /// No `Server-Timing` at all.
+        case none
+    }
 
     public init(
         host: String = "127.0.0.1", port: UInt16 = 8080, downBytesPerSecond: Double? = nil,

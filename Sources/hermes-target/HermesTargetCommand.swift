@@ -72,6 +72,12 @@ struct HermesTargetCommand: HermesCommand {
     @Option(help: ArgumentHelp("Country code reported by the metadata endpoints.", valueName: "cc"))
     var country = "ZZ"
 
+    @Option(
+        help: ArgumentHelp(
+            "The Server-Timing shape of /__down and /__up, one Cloudflare's service has sent: request-duration (cfRequestDuration; until 2024), request-duration-l4 (with cfL4), l4 (no server time), edge-worker (cfSpeedEdge and cfSpeedWorker; now) or none.",
+            valueName: "shape"))
+    var serverTiming = TargetConfiguration.ServerTimingShape.requestDuration
+
     func validate() throws {
         guard TargetConfiguration.parseListenAddress(listen) != nil else {
             throw ValidationError("--listen needs a numeric IPv4 ADDR:PORT, got '\(listen)'")
@@ -111,6 +117,7 @@ struct HermesTargetCommand: HermesCommand {
             closeAfter: closeAfter,
             colo: colo, city: city, country: country)
         configuration.maxConnections = maxConnections
+        configuration.serverTiming = serverTiming
         let server: TargetServer
         do {
             server = try TargetServer(configuration: configuration)
@@ -127,3 +134,5 @@ struct HermesTargetCommand: HermesCommand {
         throw HermesTargetCommand.failure("stopped accepting connections", code: .ioError)
     }
 }
+
+extension TargetConfiguration.ServerTimingShape: ExpressibleByArgument {}

@@ -62,7 +62,7 @@ import Testing
         curl.waitUntilExit()
         #expect(curl.terminationStatus == 0)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        #expect(object?["colo"] as? String == "TST")
+        #expect((object?["colo"] as? [String: Any])?["iata"] as? String == "TST")
         #expect(object?["clientIp"] as? String == "127.0.0.1")
     }
 }

@@ -1,4 +1,5 @@
 import HermesCore
+import HermesHTTP
 import HermesTestSupport
 import Testing
 
@@ -24,18 +25,42 @@ import Testing
 }
 
 @Suite struct ProtocolParsingTests {
+    /// Every shape Cloudflare's speed test has sent, read as its own engine reads them: the
+    /// request duration when above 0.01 ms, else the sum of the cfSpeed* entries, else none.
     @Test(arguments: [
-        ("cfRequestDuration;dur=12.5", 12_500),
-        ("cfL4;desc=\"x\", cfRequestDuration;dur=0.021", 21),
-        ("cfRequestDuration; dur=3", 3000),
+        ("cfRequestDuration;dur=15.999794", 16_000, "cfRequestDuration"),
+        (#"cfRequestDuration;dur=47.999859, cfL4;desc="?proto=TCP&rtt=9805&sent=10""#, 48_000, "cfRequestDuration"),
+        (#"cfL4;desc="x", cfRequestDuration;dur=0.021"#, 21, "cfRequestDuration"),
+        ("cfRequestDuration; dur=3", 3000, "cfRequestDuration"),
+        (
+            "cfRequestDuration;dur=0.000000, cfSpeedEdge;dur=2, cfSpeedWorker;dur=21", 23_000,
+            "cfSpeedEdge+cfSpeedWorker"
+        ),
+        (
+            #"cfSpeedEdge;dur=4, cfSpeedWorker;dur=28, cfL4;desc="?proto=TCP&rtt=5003""#, 32_000,
+            "cfSpeedEdge+cfSpeedWorker"
+        ),
+        ("cfSpeedEdge;dur=10, cfSpeedWorker;dur=20, cfReqDur;dur=45.5", 45_500, "cfReqDur"),
+        (#"cfL4;desc="?proto=TCP&rtt=5003&min_rtt=4257""#, 0, "none"),
+        ("cfRequestDuration;dur=-1", 0, "none"),
+        ("cfRequestDuration;dur=nan", 0, "none"),
+        ("", 0, "none"),
     ])
-    func serverTimingGivesTheServersProcessingTime(header: String, microseconds: Int64) {
-        #expect(ServerTiming.duration(of: "cfRequestDuration", in: header) == .microseconds(microseconds))
+    func serverTimingGivesTheServersProcessingTime(header: String, microseconds: Int64, source: String) {
+        let time = ServerTiming.serverTime(in: header)
+        #expect(time == ServerTime(duration: .microseconds(microseconds), source: source))
     }
 
-    @Test(arguments: ["cfSpeed;dur=5", "cfRequestDuration;dur=-1", "cfRequestDuration;dur=nan", ""])
-    func serverTimingWithoutAUsableValueIsNil(header: String) {
-        #expect(ServerTiming.duration(of: "cfRequestDuration", in: header) == nil)
+    /// In mid-2024 the service sent the header twice, differently capitalised: both are read.
+    @Test func serverTimingOnTwoHeaderLinesIsReadAsOne() {
+        let response = HTTPResponse(
+            status: 200,
+            headers: HTTPHeaders([
+                HTTPHeader(name: "Server-Timing", value: "cfSpeedEdge;dur=3"),
+                HTTPHeader(name: "server-timing", value: "cfSpeedWorker;dur=21"),
+            ]), displayURL: "http://x/__down?bytes=0")
+        let time = CloudflareEndpoints(base: "http://x").serverTime(of: response)
+        #expect(time == ServerTime(duration: .milliseconds(24), source: "cfSpeedEdge+cfSpeedWorker"))
     }
 
     @Test func aLibreSpeedServerListIsRead() throws {

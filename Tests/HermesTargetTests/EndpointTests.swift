@@ -116,14 +116,59 @@ import Testing
         #expect(meta.status == 200)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(meta.body)) as? [String: Any])
         #expect(object["clientIp"] as? String == "127.0.0.1")
-        #expect(object["colo"] as? String == "FRA")
+        // The service's current shape: the data centre an object, the ASN a number,
+        // coordinates strings.
+        let colo = try #require(object["colo"] as? [String: Any])
+        #expect(colo["iata"] as? String == "FRA")
+        #expect(colo["city"] as? String == "Frankfurt \"am Main\"")
+        #expect(colo["cca2"] as? String == "DE")
+        #expect(colo["lat"] is NSNumber && colo["lon"] is NSNumber && colo["region"] is String)
         #expect(object["city"] as? String == "Frankfurt \"am Main\"")
         #expect(object["country"] as? String == "DE")
         #expect(object["asOrganization"] as? String == "hermes-target")
+        #expect(object["asn"] is NSNumber && object["latitude"] is String && object["longitude"] is String)
+        #expect(object["httpProtocol"] as? String == "HTTP/1.1" && object["hostname"] is String)
+        #expect(object["region"] is String && object["postalCode"] is String)
         let trace = String(decoding: try server.get("/cdn-cgi/trace").body, as: UTF8.self)
         #expect(trace.contains("\nip=127.0.0.1\n"))
         #expect(trace.contains("\ncolo=FRA\n"))
         #expect(trace.contains("\nloc=DE\n"))
+    }
+
+    /// Each shape of Server-Timing the service has sent, on downloads and uploads alike, with
+    /// what a browser client needs to read it.
+    @Test(arguments: TargetConfiguration.ServerTimingShape.allCases)
+    func serverTimingTakesEveryShapeTheServiceHasSent(shape: TargetConfiguration.ServerTimingShape) throws {
+        let server = try startServer { $0.serverTiming = shape }
+        defer { server.stop() }
+        let down = try server.get("/__down?bytes=0")
+        let up = try HTTPClient.perform(
+            HTTPRequest(
+                url: server.baseURL + "/__up", method: .post, body: .bytes(Array(repeating: 0x30, count: 100_000)),
+                responseBody: .collect(limit: 1024)))
+        for response in [down, up] {
+            let timing = response.headers["Server-Timing"]
+            let pattern: Regex<Substring>? =
+                switch shape {
+                case .requestDuration: /cfRequestDuration;dur=[0-9]+\.[0-9]{6}/
+                case .requestDurationL4:
+                    /cfRequestDuration;dur=[0-9]+\.[0-9]{6}, cfL4;desc="\?proto=TCP&rtt=[0-9]+&rtt_var=[0-9]+&retrans=[0-9]+&cwnd=[0-9]+"/
+                case .l4: /cfL4;desc="\?proto=TCP&rtt=[0-9]+&rtt_var=[0-9]+&retrans=[0-9]+&cwnd=[0-9]+"/
+                case .edgeWorker: /cfSpeedEdge;dur=[0-9]+, cfSpeedWorker;dur=[0-9]+, cfL4;desc="[^"]*"/
+                case .none: nil
+                }
+            if let pattern {
+                #expect(try pattern.wholeMatch(in: timing ?? "") != nil, "\(shape): \(timing ?? "none")")
+                #expect(response.headers["Timing-Allow-Origin"] == "*")
+                #expect(response.headers["Access-Control-Expose-Headers"] == "Server-Timing")
+            } else {
+                #expect(timing == nil)
+            }
+        }
+        // The TCP round trip is the connection's own: loopback's is well under a second.
+        if shape == .l4, let rtt = down.headers["Server-Timing"]?.firstMatch(of: /rtt=([0-9]+)&/) {
+            #expect((Int(rtt.1) ?? -1) < 1_000_000)
+        }
     }
 
     @Test func serverListDescribesItself() throws {
