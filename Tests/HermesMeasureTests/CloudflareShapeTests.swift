@@ -44,11 +44,7 @@ import Testing
     func theRecordSaysWhichServerTimeWasSubtracted(timing: String?, expected: String) throws {
         let server = try Self.server(timing: timing)
         defer { server.stop() }
-        let record = measure(
-            try settings(in: scratch, server: server.baseURL) {
-                $0.duration = .milliseconds(300)
-                $0.maxBytes = 2_000_000
-            })
+        let record = try briefMeasure(in: scratch, server: server.baseURL)
         let result = try #require(record.result, "\(record)")
         #expect(result.extensions.serverTiming == expected)
         // 3 ms subtracted from a loopback round trip of a fraction of one leaves nothing.
@@ -64,11 +60,7 @@ import Testing
     @Test func hermesTargetIsReadAsTheServiceIs() throws {
         let server = try startTarget { $0.serverTiming = .edgeWorker }
         defer { server.stop() }
-        let record = measure(
-            try settings(in: scratch, server: server.baseURL) {
-                $0.duration = .milliseconds(300)
-                $0.maxBytes = 2_000_000
-            })
+        let record = try briefMeasure(in: scratch, server: server.baseURL)
         let result = try #require(record.result, "\(record)")
         #expect(result.serverID == "LOCAL")
         #expect(result.serverLocation == "Localhost, ZZ")

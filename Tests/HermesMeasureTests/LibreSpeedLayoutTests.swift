@@ -33,11 +33,7 @@ import Testing
     }
 
     func measureLibreSpeed(_ url: String) throws -> Record {
-        measure(
-            try settings(in: scratch, .librespeed, server: url) {
-                $0.duration = .milliseconds(300)
-                $0.maxBytes = 2_000_000
-            })
+        try briefMeasure(in: scratch, .librespeed, server: url)
     }
 
     @Test(arguments: [

@@ -27,6 +27,18 @@ func settings(
     return settings
 }
 
+/// A short run against `server` (300 ms and 2 MB each way at most): enough to read what the
+/// server's answers say, not to measure a link.
+func briefMeasure(
+    in scratch: TemporaryDirectory, _ engine: MeasureSettings.Engine = .cloudflare, server: String
+) throws -> Record {
+    measure(
+        try settings(in: scratch, engine, server: server) {
+            $0.duration = .milliseconds(300)
+            $0.maxBytes = 2_000_000
+        })
+}
+
 func measure(_ settings: MeasureSettings) -> Record {
     Measurement.run(settings, progress: LiveProgress(enabled: false, diagnostics: Diagnostics(tool: "hermes-measure")))
 }

@@ -241,9 +241,13 @@ import Testing
             "--listen", "127.0.0.1:8081", "--delay", "1500ms",
         ])
         #expect(try container.run(["systemctl", "start", "--no-block", "hermes.service"]).status == 0)
-        // The second run starts once the first holds the run lock (flock -n then fails).
+        // The second run starts once the first holds the run lock: flock -n then meets a conflict
+        // (75). Only a lock file the service made is tried: one made here would be root's, and
+        // the service's user could not open it.
+        let lock = "/run/hermes/hermes-measure.lock"
         let held = try eventually(every: .milliseconds(100)) { () -> Bool? in
-            try container.run(["flock", "-n", "/run/hermes/hermes-measure.lock", "true"]).status != 0 ? true : nil
+            try container.run(["sh", "-c", "test -e \(lock) && flock -n -E 75 \(lock) true"]).status == 75
+                ? true : nil
         }
         #expect(held == true, "the service's hermes-measure never held its lock")
         let second = try container.run(
