@@ -66,7 +66,7 @@ enum ServerTiming {
         }
         let sum = speed.reduce(Duration.zero) { $0 + $1.duration }
         if sum > minimum { return ServerTime(duration: sum, source: speed.map(\.name).joined(separator: "+")) }
-        return .none
+        return .absent
     }
 
     /// The `dur=` parameter in milliseconds (decimals or a whole number); nil without one.

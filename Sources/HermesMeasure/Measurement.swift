@@ -124,28 +124,31 @@ public final class SingleRecordOutput: Sendable {
             var received: Int32 = 0
             guard sigwait(&set, &received) == 0 else { return }
             let name = [SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP"][received] ?? "signal \(received)"
-            let failure = MeasurementFailure(
-                timestamp: Timestamp.now(),
-                error: "interrupted by \(name) before the test finished (systemd stops a run this way, also "
-                    + "when the unit's TimeoutStartSec= passes)",
-                errorKind: .internal, engine: settings.engine.rawValue, serverURL: settings.serverURL,
-                probe: settings.probeName)
+            let failure = Self.failure(
+                "interrupted by \(name) before the test finished (systemd stops a run this way, also "
+                    + "when the unit's TimeoutStartSec= passes)", .internal, settings)
             // If the run's own record went out first, it stands; the process ends either way.
             emit(.failure(failure))
             _exit(ExitCode.measurementFailed.rawValue)
         }?.detach()
     }
 
+    /// A failure record of a run of `settings`, made now (by the signal thread or the watchdog).
+    private static func failure(_ error: String, _ kind: MeasurementFailure.ErrorKind, _ settings: MeasureSettings)
+        -> MeasurementFailure
+    {
+        MeasurementFailure(
+            timestamp: Timestamp.now(), error: error, errorKind: kind, engine: settings.engine.rawValue,
+            serverURL: settings.serverURL, probe: settings.probeName)
+    }
+
     /// Starts the watchdog for a run of `settings` that began at `start`.
     public func watch(_ settings: MeasureSettings, start: ContinuousClock.Instant, grace: Duration = .seconds(5)) {
         BackgroundThread { [self] in
             sleepPrecisely(start + settings.timeout + grace - .now)
-            let failure = MeasurementFailure(
-                timestamp: Timestamp.now(),
-                error: "the run did not finish within its deadline (--timeout \(Int(seconds(settings.timeout))) s) "
-                    + "and was stopped; a network call did not honour its time limit",
-                errorKind: .timeout, engine: settings.engine.rawValue, serverURL: settings.serverURL,
-                probe: settings.probeName)
+            let failure = Self.failure(
+                "the run did not finish within its deadline (--timeout \(Int(seconds(settings.timeout))) s) "
+                    + "and was stopped; a network call did not honour its time limit", .timeout, settings)
             if emit(.failure(failure)) { _exit(ExitCode.measurementFailed.rawValue) }
         }?.detach()
     }

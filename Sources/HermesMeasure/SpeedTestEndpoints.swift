@@ -31,7 +31,8 @@ struct ServerTime: Sendable, Equatable {
     var duration: Duration
     var source: String
 
-    static let none = ServerTime(duration: .zero, source: "none")
+    /// The server said nothing usable: nothing is subtracted.
+    static let absent = ServerTime(duration: .zero, source: "none")
 }
 
 /// Upload bodies: cut on the fly from one megabyte of pseudo-random bytes, so nothing can

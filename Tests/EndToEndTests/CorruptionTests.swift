@@ -10,14 +10,10 @@ import Testing
 /// named on stderr with the file, the documented status, everything undamaged kept, and the file
 /// whole again for an independent reader (Python's json and csv modules, promtool, sqlite3).
 @Suite struct CorruptionTests {
-    static var seed: UInt64 {
-        UInt64(ProcessInfo.processInfo.environment["HERMES_TEST_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-    }
-
     /// Overwrites `count` bytes at random offsets of `path` (past `protectedPrefix`) with random
     /// bytes that differ from the ones there; the offsets, for the failure message.
     static func corrupt(
-        _ path: String, bytes count: Int, after protectedPrefix: Int = 0, random: inout KillTests.Seeded
+        _ path: String, bytes count: Int, after protectedPrefix: Int = 0, random: inout Seeded
     ) throws -> [Int] {
         var data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         try #require(data.count > protectedPrefix + count, "\(path) is too short to damage")
@@ -40,8 +36,8 @@ import Testing
     }
 
     @Test func aDamagedAlertStateIsReportedAndReplaced() throws {
-        let seed = Self.seed
-        var random = KillTests.Seeded(state: seed)
+        let seed = Seeded.seed
+        var random = Seeded(state: seed)
         let webhook = try TestServer.start { _ in .ok("{}") }
         defer { webhook.stop() }
         let alert = try Executable.named("hermes-alert")
@@ -67,8 +63,8 @@ import Testing
     }
 
     @Test func aDamagedBackOffFileIsReportedAndReplaced() throws {
-        let seed = Self.seed
-        var random = KillTests.Seeded(state: seed)
+        let seed = Seeded.seed
+        var random = Seeded(state: seed)
         let closed = try closedLoopbackPort()
         let measure = try Executable.named("hermes-measure")
         for round in 0..<6 {
@@ -100,8 +96,8 @@ import Testing
     }
 
     @Test func aDamagedSpoolSegmentSetsAsideItsBadEntriesAndDeliversTheRest() throws {
-        let seed = Self.seed
-        var random = KillTests.Seeded(state: seed)
+        let seed = Seeded.seed
+        var random = Seeded(state: seed)
         let up = Mutex(false)
         let delivered = Mutex(0)
         let loki = try TestServer.start(keptBodyBytes: 8 << 20) { request in
@@ -157,8 +153,8 @@ import Testing
     }
 
     @Test func aDamagedTextfileIsReportedAndWrittenWholeAgain() throws {
-        let seed = Self.seed
-        var random = KillTests.Seeded(state: seed)
+        let seed = Seeded.seed
+        var random = Seeded(state: seed)
         let promtool = try #require(
             ChildProcess.installed("promtool"), "apt-get install prometheus (scripts/test does this)")
         let export = try Executable.named("hermes-export")
@@ -183,8 +179,8 @@ import Testing
     }
 
     @Test func aDamagedCSVRowIsNamedWhenReadAndAppendsStillWork() throws {
-        let seed = Self.seed
-        var random = KillTests.Seeded(state: seed)
+        let seed = Seeded.seed
+        var random = Seeded(state: seed)
         let store = try Executable.named("hermes-store")
         for round in 0..<6 {
             let directory = try TemporaryDirectory()

@@ -9,18 +9,6 @@ import Testing
 /// sqlite3 CLI, Python's csv module, hermes-alert status, the HTML itself), and one normal run
 /// later nothing is left over. A tool sent SIGTERM is gone within 2 s.
 @Suite struct KillTests {
-    struct Seeded {
-        var state: UInt64
-        mutating func next(below bound: UInt64) -> UInt64 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return (state >> 33) % bound
-        }
-    }
-
-    static var seed: UInt64 {
-        UInt64(ProcessInfo.processInfo.environment["HERMES_TEST_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-    }
-
     /// Starts `tool` with `arguments`, writes `input` (from another thread), and sends it `signal`
     /// after `delay` microseconds unless it finished. Whether it was still running then.
     static func killed(
@@ -65,7 +53,7 @@ import Testing
     static let signals = [SIGKILL, SIGTERM]
 
     @Test(arguments: signals) func hermesStoreKilledMidIngestKeepsWholeRows(signal: Int32) throws {
-        let seed = Self.seed
+        let seed = Seeded.seed
         var random = Seeded(state: seed)
         let directory = try TemporaryDirectory()
         let database = directory.file("hermes.db")
@@ -118,7 +106,7 @@ import Testing
     }
 
     @Test(arguments: signals) func hermesAlertKilledMidDeliveryKeepsAReadableState(signal: Int32) throws {
-        let seed = Self.seed
+        let seed = Seeded.seed
         var random = Seeded(state: seed)
         let webhook = try TestServer.start { _ in
             HermesTestSupport.sleep(for: .milliseconds(150))
@@ -162,7 +150,7 @@ import Testing
     }
 
     @Test(arguments: signals) func hermesReportKilledMidWriteLeavesTheOldPageOrTheNew(signal: Int32) throws {
-        let seed = Self.seed
+        let seed = Seeded.seed
         var random = Seeded(state: seed)
         let directory = try TemporaryDirectory()
         let page = directory.file("report.html")

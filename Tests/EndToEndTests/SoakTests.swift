@@ -1,4 +1,5 @@
 import Foundation
+import HermesCore
 import HermesExport
 import HermesTarget
 import HermesTestSupport
@@ -22,10 +23,10 @@ import Testing
     /// and keeps the entry times (milliseconds) of every request it accepted.
     final class FlakyLoki: Sendable {
         let server: TestServer
-        private let state: Mutex<(random: KillTests.Seeded, failing: Bool, stamps: [Int64], refused: Int)>
+        private let state: Mutex<(random: Seeded, failing: Bool, stamps: [Int64], refused: Int)>
 
         init(seed: UInt64) throws {
-            state = Mutex((KillTests.Seeded(state: seed), true, [], 0))
+            state = Mutex((Seeded(state: seed), true, [], 0))
             let box = Mutex<FlakyLoki?>(nil)
             server = try TestServer.start(keptBodyBytes: 64 << 20) { request in
                 guard let loki = box.withLock({ $0 }) else {
@@ -82,7 +83,7 @@ import Testing
                     .trimmingCharacters(in: .whitespacesAndNewlines),
                 tools.contains(name)
             else { continue }
-            counts[name] = max(counts[name] ?? 0, FileSystemNames.count(in: "/proc/\(process)/fd"))
+            counts[name] = max(counts[name] ?? 0, FileSystem.names(in: "/proc/\(process)/fd").count)
         }
         return counts
     }
@@ -118,10 +119,10 @@ import Testing
     }
 
     @Test func timerCyclesLoseNothingAndStayFlat() throws {
-        let seed = UInt64(Self.environment["HERMES_TEST_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
+        let seed = Seeded.seed
         let cycles = Int(Self.environment["HERMES_SOAK_CYCLES"] ?? "") ?? 500
         let maximumRows = 300
-        var random = KillTests.Seeded(state: seed)
+        var random = Seeded(state: seed)
 
         // Three healthy targets at different rates, and one for each fault.
         let healthy = try [20.0, 100.0, 400.0].map { megabits in
@@ -289,16 +290,5 @@ import Testing
         print(
             "SoakTests: seed \(seed), \(cycles) cycles in \(took) (\(perCycle) each), \(results.count) results, \(failures) failures, \(loki.refused) Loki requests refused, \(expected.count) notifications; "
                 + summary.joined(separator: "; "))
-    }
-}
-
-/// Counting a directory's entries without Foundation's per-entry objects (the sampler runs often).
-enum FileSystemNames {
-    static func count(in directory: String) -> Int {
-        guard let handle = opendir(directory) else { return 0 }
-        defer { closedir(handle) }
-        var count = 0
-        while readdir(handle) != nil { count += 1 }
-        return max(0, count - 2)
     }
 }

@@ -39,24 +39,13 @@ import Testing
         var requests: [[Int64]] { accepted.withLock { $0 } }
     }
 
-    /// A small seeded generator, so a failing run can be repeated from the seed it printed.
-    struct Seeded {
-        var state: UInt64
-        mutating func next(below bound: UInt64) -> UInt64 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return (state >> 33) % bound
-        }
-    }
-
     @Test(arguments: [SIGKILL, SIGTERM])
     func fiftyKillsLoseNothingAndRepeatOnlyWhatWasInFlight(signal: Int32) throws {
         let loki = try SlowLoki()
         defer { loki.server.stop() }
         let directory = try TemporaryDirectory()
         let binary = try Executable.named("hermes-export").url.path
-        let seed =
-            UInt64(ProcessInfo.processInfo.environment["HERMES_TEST_SEED"] ?? "")
-            ?? UInt64(Date().timeIntervalSince1970)
+        let seed = Seeded.seed
         var random = Seeded(state: seed)
         let pushURL = loki.server.baseURL + "/loki/api/v1/push"
         let queue = try SpoolQueue(
