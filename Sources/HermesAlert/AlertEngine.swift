@@ -34,6 +34,22 @@ public struct AlertEngine: Sendable {
         now.adding(milliseconds: clockSlackMilliseconds)
     }
 
+    /// Applies `record` to its own series' state in `book` (`SeriesKey`): one path's streak is
+    /// neither fed nor reset by another's records. The notifications say their series.
+    public func apply(_ record: Record, to book: inout AlertBook, now: Timestamp) -> Outcome {
+        let key = book.key(for: record)
+        var state = book[key]
+        let outcome = apply(record, to: &state, now: now)
+        book[key] = state
+        guard case .applied(let notifications) = outcome else { return outcome }
+        return .applied(
+            notifications.map { notification in
+                var keyed = notification
+                keyed.series = key
+                return keyed
+            })
+    }
+
     public func apply(_ record: Record, to state: inout AlertState, now: Timestamp) -> Outcome {
         let latest = Self.latestRemembered(at: now)
         if let last = state.lastRecord, last <= latest, record.timestamp <= last { return .ignored }

@@ -27,6 +27,9 @@ public struct AlertNotification: Equatable, Sendable {
     public var isRepeat: Bool
     /// The names of the providers it goes to; `AlertState.everyProvider` for all.
     public var providers: [String]
+    /// The series (probe, link, server) whose state decided it; `SeriesKey.unkeyed` for a test
+    /// or digest.
+    public var series = SeriesKey.unkeyed
     /// The message is Markdown (`hermes-alert send --format markdown`): providers that can render
     /// it are told so.
     public var isMarkdown = false
@@ -78,5 +81,18 @@ public struct AlertNotification: Equatable, Sendable {
             event: .test, rule: .failure, consecutive: 0, error: "This is a test notification from Hermes",
             record: nil, timestamp: timestamp, title: "Hermes test notification",
             message: "This is a test notification from Hermes.")
+    }
+}
+
+extension AlertNotification {
+    /// This notification with its path named: the link (or the server, when the key has no link)
+    /// in the title, and the whole key in the message, for a host that measures several paths.
+    func naming(its key: SeriesKey) -> AlertNotification {
+        guard key != .unkeyed else { return self }
+        var named = self
+        let short = key.link.isEmpty ? key.server : key.link
+        if !short.isEmpty { named.title += " on \(short)" }
+        named.message += " (\(key.phrase()))"
+        return named
     }
 }

@@ -23,7 +23,7 @@ public struct AlertRun {
         // Hold the lock only once there is something to apply, not while the producer measures.
         _ = reader.awaitInput(milliseconds: -1)
         let stateFile: StateFile
-        var state: AlertState
+        var state: AlertBook
         do {
             stateFile = try StateFile(path: settings.statePath)
             let loaded = try stateFile.load()
@@ -40,8 +40,18 @@ public struct AlertRun {
         let engine = AlertEngine(policy: settings.policy, providers: settings.providers.map(\.name))
         let time = now()
         // Recoveries a provider missed go first, before anything newer for the same rule.
-        let owed = Self.owedStillTried(&state, now: time, diagnostics: diagnostics)
-        var notifications = owed.map(\.notification)
+        var owed: [OwedRecovery] = []
+        var notifications: [AlertNotification] = []
+        for key in state.keys {
+            for recovery in Self.owedStillTried(
+                &state.series[key, default: AlertState()], now: time, diagnostics: diagnostics)
+            {
+                owed.append(recovery)
+                var notification = recovery.notification
+                notification.series = key
+                notifications.append(notification)
+            }
+        }
         var rejectedLines = false
         var ignoredRecords = 0
         var futureRecords = 0
@@ -59,7 +69,7 @@ public struct AlertRun {
             case .record(let record, _):
                 if record.timestamp > AlertEngine.latestRemembered(at: time) { futureRecords += 1 }
                 switch engine.apply(record, to: &state, now: time) {
-                case .applied(let due): notifications.append(contentsOf: due)
+                case .applied(let due): notifications += due
                 case .ignored: ignoredRecords += 1
                 }
             case .rejected(let line, let reason):
@@ -72,9 +82,13 @@ public struct AlertRun {
                 "\(futureRecords) record(s) dated more than 10 minutes after this machine's clock (\(time.rfc3339)); is a clock wrong?"
             )
         }
-        if ignoredRecords > 0, let last = state.lastRecord {
+        if ignoredRecords > 0 {
             diagnostics.report(
-                "\(ignoredRecords) record(s) not newer than the last one applied (\(last.rfc3339)) ignored")
+                "\(ignoredRecords) record(s) not newer than the last one applied to their series ignored")
+        }
+        // With several paths, each message says which one it is about.
+        if state.series.count > 1 || notifications.contains(where: { !$0.series.link.isEmpty }) {
+            notifications = notifications.map { $0.naming(its: $0.series) }
         }
 
         let reports = Delivery.send(notifications, through: settings.providers, options: settings.delivery)
@@ -104,7 +118,20 @@ public struct AlertRun {
         _ reports: [ProviderReport], of notifications: [AlertNotification], owed: [OwedRecovery],
         claimedAt time: Timestamp, in state: inout AlertState, initial: AlertState
     ) {
+        var book = AlertBook(series: [.unkeyed: state])
+        record(reports, of: notifications, owed: owed, claimedAt: time, in: &book, initial: AlertBook(initial))
+        state = book[.unkeyed]
+    }
+
+    /// `record` over every series: each notification's own series is changed.
+    static func record(
+        _ reports: [ProviderReport], of notifications: [AlertNotification], owed: [OwedRecovery],
+        claimedAt time: Timestamp, in book: inout AlertBook, initial: AlertBook
+    ) {
         for (index, notification) in notifications.enumerated() {
+            let key = notification.series
+            var state = book[key]
+            defer { book[key] = state }
             let missed = reports.filter { $0.delivered[index] == false }.map(\.provider)
             if notification.event == .recovery {
                 guard !missed.isEmpty else { continue }
@@ -121,12 +148,13 @@ public struct AlertRun {
                     // A backlog can fire the same rule again later in the run; a provider that
                     // took that alert keeps the cooldown it started.
                     let tookALaterOne = notifications.indices.dropFirst(index + 1).contains { later in
-                        notifications[later].rule == notification.rule && notifications[later].event != .recovery
+                        notifications[later].rule == notification.rule && notifications[later].series == key
+                            && notifications[later].event != .recovery
                             && reports.contains { $0.provider == provider && $0.delivered[later] == true }
                     }
                     if !tookALaterOne {
                         giveBackCooldown(
-                            notification.rule, of: provider, claimedAt: time, in: &state, initial: initial)
+                            notification.rule, of: provider, claimedAt: time, in: &state, initial: initial[key])
                     }
                 }
             }
@@ -205,8 +233,27 @@ public enum DigestSend {
 
 /// `hermes-alert status`: the state as lines of `name: value`.
 public enum StatusReport {
+    /// One block per series, each under a `series:` line when there are several or it has a link.
+    public static func lines(for book: AlertBook, path: String) -> [String] {
+        let keys = book.keys
+        guard keys.count > 1 || keys.contains(where: { !$0.link.isEmpty }) else {
+            return lines(for: book[keys.first ?? .unkeyed], path: path)
+        }
+        var lines = ["state file: \(path)", "series: \(keys.count)"]
+        for key in keys {
+            lines.append("")
+            lines.append("series: \(key.phrase(withProbe: true))")
+            lines += self.lines(of: book[key])
+        }
+        return lines
+    }
+
     public static func lines(for state: AlertState, path: String) -> [String] {
-        var lines = ["state file: \(path)"]
+        ["state file: \(path)"] + lines(of: state)
+    }
+
+    private static func lines(of state: AlertState) -> [String] {
+        var lines: [String] = []
         lines.append("last record: \(state.lastRecord?.rfc3339 ?? "none")")
         lines.append("consecutive failures: \(state.consecutiveFailures)")
         if let error = state.lastError { lines.append("last error: \(error.printableOnOneLine)") }

@@ -1,11 +1,48 @@
 import HermesCore
 
-/// What hermes-alert remembers between runs.
+/// What hermes-alert remembers between runs: one `AlertState` per series (probe, link, server),
+/// so that one path's failures neither feed nor reset another's streak.
+public struct AlertBook: Equatable, Sendable {
+    /// 3 keeps a state per series key; 2 added per-provider deliveries, owed recoveries and the
+    /// recovery count. Versions 1 and 2 are still read, as the state of `SeriesKey.unkeyed`
+    /// (their one delivery time counts for every provider).
+    public static let formatVersion: Int64 = 3
+    public static let readableFormatVersions: ClosedRange<Int64> = 1...3
+
+    public var series: [SeriesKey: AlertState]
+
+    public init(series: [SeriesKey: AlertState] = [:]) {
+        self.series = series
+    }
+
+    /// One state under the key of older versions.
+    public init(_ state: AlertState) {
+        series = state == AlertState() ? [:] : [.unkeyed: state]
+    }
+
+    public subscript(key: SeriesKey) -> AlertState {
+        get { series[key] ?? AlertState() }
+        set { series[key] = newValue == AlertState() ? nil : newValue }
+    }
+
+    /// The key `record`'s state is kept under: its own. A state from before there were keys (an
+    /// older version's file) belongs to the first series that arrives, so an upgrade keeps a
+    /// running streak and its cooldowns.
+    public mutating func key(for record: Record) -> SeriesKey {
+        let key = SeriesKey(record)
+        if series[key] == nil, key != .unkeyed, series.count == 1, let old = series[.unkeyed] {
+            series[.unkeyed] = nil
+            series[key] = old
+        }
+        return key
+    }
+
+    /// The keys in a stable order.
+    public var keys: [SeriesKey] { series.keys.sorted() }
+}
+
+/// What hermes-alert remembers about one series.
 public struct AlertState: Equatable, Sendable {
-    /// 2 added per-provider deliveries, owed recoveries and the recovery count; version 1
-    /// files are still read (their one delivery time counts for every provider).
-    public static let formatVersion: Int64 = 2
-    public static let readableFormatVersions: ClosedRange<Int64> = 1...2
 
     /// Stands for every provider: in a state saved before deliveries were kept per provider,
     /// and for an engine that is not told the providers' names.

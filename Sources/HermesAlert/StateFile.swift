@@ -27,11 +27,11 @@ public final class StateFile {
 
     /// The stored state, or a fresh one with the reason when the file was missing or unreadable.
     /// Throws `NewerFormat` for a state file this version cannot read but must not replace.
-    public func load() throws -> (state: AlertState, problem: String?) {
+    public func load() throws -> (state: AlertBook, problem: String?) {
         let contents = try FileSystem.readAll(file.descriptor, path: path)
         guard !contents.isEmpty else {
             let reason = existed ? "is empty" : "did not exist"
-            return (AlertState(), "state file \(path) \(reason); starting with a fresh state")
+            return (AlertBook(), "state file \(path) \(reason); starting with a fresh state")
         }
         switch StateCoding.decode(contents) {
         case .success(let state): return (state, nil)
@@ -39,17 +39,17 @@ public final class StateFile {
             throw NewerFormat(
                 description: "state file \(path) has \(problem.message): upgrade hermes-alert or move the file away")
         case .failure(let problem):
-            return (AlertState(), "state file \(path) is damaged (\(problem.message)); starting with a fresh state")
+            return (AlertBook(), "state file \(path) is damaged (\(problem.message)); starting with a fresh state")
         }
     }
 
-    public func save(_ state: AlertState) throws(IOError) {
+    public func save(_ state: AlertBook) throws(IOError) {
         try FileSystem.atomicReplace(path, with: StateCoding.encode(state))
     }
 
     /// Reads a state file without locking or creating it (the rename in `save` means a reader
     /// never sees a torn file); nil when there is no state yet.
-    public static func read(path: String) throws(IOError) -> Result<AlertState, StateCoding.Problem>? {
+    public static func read(path: String) throws(IOError) -> Result<AlertBook, StateCoding.Problem>? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ENOENT { return nil }
@@ -63,18 +63,38 @@ public final class StateFile {
     }
 }
 
-/// The state as one JSON object:
-/// `{"v":1,"last_record":…,"last_error":…,"rules":{"failure":{"consecutive":3,"firing_since":…,
-/// "last_notified":…,"notified":{"ntfy":…}}},"owed_recoveries":[…]}`. A state saved before
-/// deliveries were kept per provider has only `last_notified`, which counts for every provider.
+/// The state as one JSON object: `{"v":3,"series":[{"probe":…,"link":…,"server":…,` then one
+/// series' state: `"last_record":…,"last_error":…,"rules":{"failure":{"consecutive":3,
+/// "firing_since":…,"last_notified":…,"notified":{"ntfy":…}}},"owed_recoveries":[…]}]}`. Versions 1
+/// and 2 held one series' state at the top level; a state saved before deliveries were kept per
+/// provider has only `last_notified`, which counts for every provider.
 public enum StateCoding {
     /// The envelope's problems (`VersionedState`), and this state's own.
     public typealias Problem = VersionedState.Problem
 
-    public static func encode(_ state: AlertState) -> [UInt8] {
+    public static func encode(_ state: AlertState) -> [UInt8] { encode(AlertBook(state)) }
+
+    public static func encode(_ book: AlertBook) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
-        writer.field("v", AlertState.formatVersion)
+        writer.field("v", AlertBook.formatVersion)
+        writer.key("series")
+        writer.beginArray()
+        for key in book.keys {
+            writer.beginObject()
+            writer.field("probe", key.probe)
+            writer.field("link", key.link)
+            writer.field("server", key.server)
+            encode(book[key], into: &writer)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.endObject()
+        writer.newline()
+        return writer.bytes
+    }
+
+    private static func encode(_ state: AlertState, into writer: inout JSONWriter) {
         writer.field("last_record", state.lastRecord?.rfc3339)
         writer.field("last_error", state.lastError)
         writer.key("rules")
@@ -120,66 +140,82 @@ public enum StateCoding {
             }
             writer.field("owed_recoveries", .array(owed))
         }
-        writer.endObject()
-        writer.newline()
-        return writer.bytes
     }
 
-    public static func decode(_ bytes: [UInt8]) -> Result<AlertState, Problem> {
+    public static func decode(_ bytes: [UInt8]) -> Result<AlertBook, Problem> {
         do throws(Problem) {
             let object = try VersionedState.object(
-                from: bytes, tool: "hermes-alert", readable: AlertState.readableFormatVersions)
-            var state = AlertState()
-            state.lastRecord = try time(object["last_record"], "last_record")
-            state.lastError = try string(object["last_error"], "last_error")
-            if case .object(let rules) = object["rules"] ?? .null {
-                for member in rules.members {
-                    guard let rule = AlertRule(rawValue: member.key) else { continue }
-                    guard case .object(let fields) = member.value else {
-                        throw Problem("rule \(member.key) is not an object")
-                    }
-                    guard case .integer(let consecutive) = fields["consecutive"] ?? .null, consecutive >= 0,
-                        consecutive <= Int64(Int32.max)
-                    else { throw Problem("rule \(member.key) has no valid \"consecutive\"") }
-                    var notified: [String: Timestamp] = [:]
-                    if case .object(let providers) = fields["notified"] ?? .null {
-                        for provider in providers.members {
-                            notified[provider.key] = try time(provider.value, "\(member.key).notified")
-                        }
-                    } else if let last = try time(fields["last_notified"], "\(member.key).last_notified") {
-                        notified[AlertState.everyProvider] = last
-                    }
-                    var onBoot: [String: BootClock.Reading] = [:]
-                    if case .object(let providers) = fields["notified_on_boot"] ?? .null {
-                        for provider in providers.members {
-                            guard case .object(let reading) = provider.value,
-                                case .string(let boot)? = reading["boot"],
-                                case .integer(let milliseconds)? = reading["ms"]
-                            else { throw Problem("rule \(member.key) has an invalid \"notified_on_boot\"") }
-                            onBoot[provider.key] = BootClock.Reading(boot: boot, milliseconds: milliseconds)
-                        }
-                    }
-                    var good = 0
-                    if case .integer(let count) = fields["consecutive_good"] ?? .null,
-                        (0...Int64(Int32.max)).contains(count)
-                    {
-                        good = Int(count)
-                    }
-                    state[rule] = RuleState(
-                        consecutive: Int(consecutive), consecutiveGood: good,
-                        firingSince: try time(fields["firing_since"], "\(member.key).firing_since"),
-                        notified: notified, notifiedOnBoot: onBoot)
-                }
-            } else if object["rules"] != nil {
-                throw Problem("\"rules\" is not an object")
+                from: bytes, tool: "hermes-alert", readable: AlertBook.readableFormatVersions)
+            guard case .integer(3)? = object["v"] else { return .success(AlertBook(try state(object))) }
+            guard case .array(let entries) = object["series"] ?? .array([]) else {
+                throw Problem("\"series\" is not an array")
             }
-            if case .array(let owed) = object["owed_recoveries"] ?? .null {
-                state.owedRecoveries = try owed.map(owedRecovery)
+            var book = AlertBook()
+            for entry in entries {
+                guard case .object(let fields) = entry else { throw Problem("an entry of \"series\" is not an object") }
+                let key = SeriesKey(
+                    probe: try string(fields["probe"], "series.probe") ?? "",
+                    link: try string(fields["link"], "series.link") ?? "",
+                    server: try string(fields["server"], "series.server") ?? "")
+                guard book.series[key] == nil else { throw Problem("the series \(key) appears twice") }
+                book[key] = try state(fields)
             }
-            return .success(state)
+            return .success(book)
         } catch {
             return .failure(error)
         }
+    }
+
+    /// One series' state: the fields of a version 1 or 2 file, or of an entry of `series`.
+    private static func state(_ object: JSONObject) throws(Problem) -> AlertState {
+        var state = AlertState()
+        state.lastRecord = try time(object["last_record"], "last_record")
+        state.lastError = try string(object["last_error"], "last_error")
+        if case .object(let rules) = object["rules"] ?? .null {
+            for member in rules.members {
+                guard let rule = AlertRule(rawValue: member.key) else { continue }
+                guard case .object(let fields) = member.value else {
+                    throw Problem("rule \(member.key) is not an object")
+                }
+                guard case .integer(let consecutive) = fields["consecutive"] ?? .null, consecutive >= 0,
+                    consecutive <= Int64(Int32.max)
+                else { throw Problem("rule \(member.key) has no valid \"consecutive\"") }
+                var notified: [String: Timestamp] = [:]
+                if case .object(let providers) = fields["notified"] ?? .null {
+                    for provider in providers.members {
+                        notified[provider.key] = try time(provider.value, "\(member.key).notified")
+                    }
+                } else if let last = try time(fields["last_notified"], "\(member.key).last_notified") {
+                    notified[AlertState.everyProvider] = last
+                }
+                var onBoot: [String: BootClock.Reading] = [:]
+                if case .object(let providers) = fields["notified_on_boot"] ?? .null {
+                    for provider in providers.members {
+                        guard case .object(let reading) = provider.value,
+                            case .string(let boot)? = reading["boot"],
+                            case .integer(let milliseconds)? = reading["ms"]
+                        else { throw Problem("rule \(member.key) has an invalid \"notified_on_boot\"") }
+                        onBoot[provider.key] = BootClock.Reading(boot: boot, milliseconds: milliseconds)
+                    }
+                }
+                var good = 0
+                if case .integer(let count) = fields["consecutive_good"] ?? .null,
+                    (0...Int64(Int32.max)).contains(count)
+                {
+                    good = Int(count)
+                }
+                state[rule] = RuleState(
+                    consecutive: Int(consecutive), consecutiveGood: good,
+                    firingSince: try time(fields["firing_since"], "\(member.key).firing_since"),
+                    notified: notified, notifiedOnBoot: onBoot)
+            }
+        } else if object["rules"] != nil {
+            throw Problem("\"rules\" is not an object")
+        }
+        if case .array(let owed) = object["owed_recoveries"] ?? .null {
+            state.owedRecoveries = try owed.map(owedRecovery)
+        }
+        return state
     }
 
     private static func owedRecovery(_ value: JSONValue) throws(Problem) -> OwedRecovery {

@@ -8,9 +8,22 @@ public struct JSONWriter {
         bytes.reserveCapacity(512)
     }
 
+    /// An object as a value: after a key, or as an element of an array.
     public mutating func beginObject() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
         bytes.append(UInt8(ascii: "{"))
         needsComma = false
+    }
+
+    public mutating func beginArray() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
     }
 
     public mutating func endObject() {
@@ -92,6 +105,7 @@ public struct JSONWriter {
 
     public mutating func newline() {
         bytes.append(0x0A)
+        needsComma = false
     }
 
     private mutating func appendNull() {

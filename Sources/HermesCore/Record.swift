@@ -146,7 +146,7 @@ public struct SpeedResult: Equatable, Sendable {
             engine: String? = nil, serverURL: String? = nil, clientIP: String? = nil, probe: String? = nil,
             downloadLatencyMs: Double? = nil, uploadLatencyMs: Double? = nil, packetLossPct: Double? = nil,
             downloadBytes: Int64? = nil, uploadBytes: Int64? = nil, durationMs: Int64? = nil, streams: Int64? = nil,
-            serverTiming: String? = nil
+            serverTiming: String? = nil, link: String? = nil, interface: String? = nil, ipVersion: Int64? = nil
         ) {
             values = RecordValues()
             self.engine = engine
@@ -161,6 +161,9 @@ public struct SpeedResult: Equatable, Sendable {
             self.durationMs = durationMs
             self.streams = streams
             self.serverTiming = serverTiming
+            self.link = link
+            self.interface = interface
+            self.ipVersion = ipVersion
         }
 
         public var engine: String? {
@@ -211,6 +214,18 @@ public struct SpeedResult: Equatable, Sendable {
             get { values[.serverTiming].text }
             set { values[.serverTiming] = FieldValue(newValue) }
         }
+        public var link: String? {
+            get { values[.link].text }
+            set { values[.link] = FieldValue(newValue) }
+        }
+        public var interface: String? {
+            get { values[.interface].text }
+            set { values[.interface] = FieldValue(newValue) }
+        }
+        public var ipVersion: Int64? {
+            get { values[.ipVersion].integer }
+            set { values[.ipVersion] = FieldValue(newValue) }
+        }
     }
 }
 
@@ -260,6 +275,14 @@ public struct MeasurementFailure: Equatable, Sendable {
     public var probe: String? {
         get { values[.probe].text }
         set { values[.probe] = FieldValue(newValue) }
+    }
+    public var link: String? {
+        get { values[.link].text }
+        set { values[.link] = FieldValue(newValue) }
+    }
+    public var interface: String? {
+        get { values[.interface].text }
+        set { values[.interface] = FieldValue(newValue) }
     }
 
     public enum ErrorKind: String, Sendable, CaseIterable {

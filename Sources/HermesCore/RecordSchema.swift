@@ -57,6 +57,15 @@ public enum RecordSchema {
             "server_timing", .text, .result, .optional,
             "the server's own time subtracted from each round trip: cfRequestDuration, cfSpeedEdge+cfSpeedWorker (summed), or none; absent when the engine has no such header"
         ),
+        .init(
+            "link", .text, .both, .optional,
+            "the user's name for the path measured (--link; default the interface); part of the series key"),
+        .init(
+            "interface", .text, .both, .optional,
+            "the interface or source address every connection was bound to (--interface)"),
+        .init(
+            "ip_version", .count, .result, .optional,
+            "4 or 6: the address family the test's connections used, read from the connection"),
     ])
 
     /// The fields of one kind of record, in canonical order.
@@ -196,6 +205,9 @@ extension RecordField {
     public static let durationMs = RecordSchema.field("duration_ms")
     public static let streams = RecordSchema.field("streams")
     public static let serverTiming = RecordSchema.field("server_timing")
+    public static let link = RecordSchema.field("link")
+    public static let interface = RecordSchema.field("interface")
+    public static let ipVersion = RecordSchema.field("ip_version")
 }
 
 /// One field's value in a record. Which case a field holds follows from its kind: text kinds hold

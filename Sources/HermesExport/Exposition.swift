@@ -56,8 +56,48 @@ public enum Exposition {
         return text
     }
 
-    static func families(of state: MetricState, compatibility: Bool) -> [Family] {
-        let good = state.lastGood
+    /// Every family, each with one set of samples per series; with several series (or
+    /// `labelsSeries`), each sample carries its series' `probe`, `link` and `server`.
+    static func families(of current: MetricState, compatibility: Bool) -> [Family] {
+        var state = current
+        state.dropRetiredSeries()
+        var paths: [Family] = []
+        var python: [Family] = []
+        for key in state.keys {
+            guard let path = state.series[key] else { continue }
+            let keyLabels: [(name: String, value: String)] =
+                state.isLabelled ? [("probe", key.probe), ("link", key.link), ("server", key.server)] : []
+            let own =
+                pathFamilies(path, keyed: !keyLabels.isEmpty) + counterFamilies(path.counts, ran: path.lastRun != nil)
+            merge(own, labelled: keyLabels, into: &paths)
+            if compatibility, let good = path.lastGood {
+                merge(compatibilityFamilies(good), labelled: keyLabels, into: &python)
+            }
+        }
+        return paths + spoolFamilies(state.spools) + python
+    }
+
+    /// Adds `families`' samples, each with `labels` in front of its own, to the family of the same
+    /// name in `merged`: a family's samples are written together, whatever series they are of.
+    private static func merge(
+        _ families: [Family], labelled labels: [(name: String, value: String)], into merged: inout [Family]
+    ) {
+        for family in families {
+            let samples = family.samples.map { Sample(labels: labels + $0.labels, value: $0.value) }
+            if let index = merged.firstIndex(where: { $0.name == family.name }) {
+                merged[index].samples += samples
+            } else {
+                var labelled = family
+                labelled.samples = samples
+                merged.append(labelled)
+            }
+        }
+    }
+
+    /// One path's gauges. `keyed`: its key labels go on every sample, so `hermes_result_info`
+    /// leaves its own `probe` out.
+    static func pathFamilies(_ path: MetricState.PathMetrics, keyed: Bool) -> [Family] {
+        let good = path.lastGood
         func single(_ value: Double?) -> [Sample] { value.map { [Sample(value: $0)] } ?? [] }
         var latency: [Sample] = []
         for (phase, value) in [
@@ -66,7 +106,7 @@ public enum Exposition {
         ] {
             if let value { latency.append(Sample(labels: [("phase", phase)], value: value)) }
         }
-        var families = [
+        return [
             Family(
                 name: Name.download,
                 help: "Download throughput of the most recent successful measurement, in bytes per second.",
@@ -95,24 +135,22 @@ public enum Exposition {
             Family(
                 name: Name.lastRun,
                 help: "Unix time of the most recent measurement run, successful or not.",
-                samples: single(state.lastRun.map(Units.seconds))),
+                samples: single(path.lastRun.map(Units.seconds))),
             Family(
                 name: Name.lastSuccess,
                 help: "Unix time of the most recent successful measurement; 0 if none succeeded yet.",
-                samples: state.lastRun == nil ? [] : [Sample(value: good.map { Units.seconds($0.timestamp) } ?? 0)]),
+                samples: path.lastRun == nil ? [] : [Sample(value: good.map { Units.seconds($0.timestamp) } ?? 0)]),
             Family(
                 name: Name.lastRunSuccess,
                 help: "1 if the most recent measurement run succeeded, 0 if it failed.",
-                samples: state.lastRun == nil ? [] : [Sample(value: state.lastRunSucceeded ? 1 : 0)]),
+                samples: path.lastRun == nil ? [] : [Sample(value: path.lastRunSucceeded ? 1 : 0)]),
             Family(
                 name: Name.info,
                 help: "Server, ISP, engine and probe of the most recent successful measurement; always 1.",
-                samples: good.map { [Sample(labels: infoLabels($0.info), value: 1)] } ?? []),
+                samples: good.map { good in
+                    [Sample(labels: infoLabels(good.info).filter { !keyed || $0.name != "probe" }, value: 1)]
+                } ?? []),
         ]
-        families += counterFamilies(state.counts, ran: state.lastRun != nil)
-        families += spoolFamilies(state.spools)
-        if compatibility, let good { families += compatibilityFamilies(good) }
-        return families
     }
 
     /// Both outcomes and every documented `error_kind`, 0 included, so that `rate()` and
@@ -222,8 +260,8 @@ public enum Exposition {
 public enum MetricLabels {
     /// The names hermes-export sets itself.
     public static let reserved: Set<String> = [
-        "probe", "phase", "result", "error_kind", "sink", "server_id", "server_name", "server_location", "isp",
-        "isp_name", "engine", "__name__",
+        "probe", "link", "server", "phase", "result", "error_kind", "sink", "server_id", "server_name",
+        "server_location", "isp", "isp_name", "engine", "__name__",
     ]
 
     public static func label(_ pair: String) throws(ConfigurationError) -> (name: String, value: String) {

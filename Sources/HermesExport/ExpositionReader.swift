@@ -10,45 +10,78 @@ enum ExpositionReader {
     }
 
     /// `ignoring`: the `--label` names, which every sample carries and which say nothing about
-    /// the state.
+    /// the state. Samples with `link` or `server` labels belong to that series (with its `probe`);
+    /// samples without are the one series of an unlabelled file, `SeriesKey.unkeyed`.
     static func state(from text: String, ignoring: Set<String> = []) -> MetricState {
-        var samples: [String: [ParsedSample]] = [:]
+        var bySeries: [SeriesKey: [String: [ParsedSample]]] = [:]
+        var spoolSamples: [String: [ParsedSample]] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            if var sample = parse(line: Substring(line)) {
-                for name in ignoring { sample.labels[name] = nil }
-                samples[sample.name, default: []].append(sample)
+            guard var sample = parse(line: Substring(line)) else { continue }
+            for name in ignoring { sample.labels[name] = nil }
+            if sample.name.hasPrefix("hermes_spool_") {
+                spoolSamples[sample.name, default: []].append(sample)
+                continue
+            }
+            var key = SeriesKey.unkeyed
+            if sample.labels["link"] != nil || sample.labels["server"] != nil {
+                key = SeriesKey(
+                    probe: sample.labels["probe"] ?? "", link: sample.labels["link"] ?? "",
+                    server: sample.labels["server"] ?? "")
+                for name in ["probe", "link", "server"] { sample.labels[name] = nil }
+            }
+            bySeries[key, default: [:]][sample.name, default: []].append(sample)
+        }
+        var state = MetricState()
+        state.spools = spools(spoolSamples)
+        for (key, samples) in bySeries {
+            guard var path = path(samples) else { continue }
+            // A labelled series' info leaves its probe to the key.
+            if key != .unkeyed, path.lastGood?.info.probe.isEmpty == true { path.lastGood?.info.probe = key.probe }
+            state.series[key] = path
+        }
+        return state
+    }
+
+    private static func spools(_ samples: [String: [ParsedSample]]) -> [String: MetricState.SpoolGauges] {
+        func value(_ name: String, labels: [String: String]) -> Double? {
+            samples[name]?.first { $0.labels == labels }?.value
+        }
+        typealias Name = Exposition.Name
+        var spools: [String: MetricState.SpoolGauges] = [:]
+        for sample in samples[Name.spoolDropped] ?? [] {
+            if let sink = sample.labels["sink"], sample.labels.count == 1 {
+                spools[sink] = MetricState.SpoolGauges(
+                    entries: count(value(Name.spoolEntries, labels: sample.labels)),
+                    oldestSpooled: value(Name.spoolOldest, labels: sample.labels).flatMap(Units.timestamp(seconds:)),
+                    dropped: count(value(Name.spoolDropped, labels: sample.labels)))
             }
         }
+        return spools
+    }
+
+    private static func count(_ value: Double?) -> Int {
+        value.flatMap { $0.isFinite && $0 >= 0 && $0 < 1e15 ? Int($0) : nil } ?? 0
+    }
+
+    /// One series' metrics from its samples (key labels removed); nil when it never ran.
+    private static func path(_ samples: [String: [ParsedSample]]) -> MetricState.PathMetrics? {
         func value(_ name: String, labels: [String: String] = [:]) -> Double? {
             samples[name]?.first { $0.labels == labels }?.value
         }
-        func count(_ name: String, labels: [String: String]) -> Int {
-            value(name, labels: labels).flatMap { $0.isFinite && $0 >= 0 && $0 < 1e15 ? Int($0) : nil } ?? 0
-        }
         typealias Name = Exposition.Name
-        var state = MetricState()
-        for sample in samples[Name.spoolDropped] ?? [] {
-            if let sink = sample.labels["sink"], sample.labels.count == 1 {
-                state.spools[sink] = MetricState.SpoolGauges(
-                    entries: count(Name.spoolEntries, labels: sample.labels),
-                    oldestSpooled: value(Name.spoolOldest, labels: sample.labels).flatMap(Units.timestamp(seconds:)),
-                    dropped: count(Name.spoolDropped, labels: sample.labels))
-            }
-        }
-        guard let lastRun = value(Name.lastRun).flatMap(Units.timestamp(seconds:)) else { return state }
-        state.counts.successes = count(Name.measurements, labels: ["result": "success"])
-        state.counts.failures = count(Name.measurements, labels: ["result": "failure"])
+        guard let lastRun = value(Name.lastRun).flatMap(Units.timestamp(seconds:)) else { return nil }
+        var path = MetricState.PathMetrics(lastRun: lastRun, lastRunSucceeded: value(Name.lastRunSuccess) == 1)
+        path.counts.successes = count(value(Name.measurements, labels: ["result": "success"]))
+        path.counts.failures = count(value(Name.measurements, labels: ["result": "failure"]))
         for kind in MeasurementFailure.ErrorKind.allCases {
-            let kept = count(Name.failures, labels: ["error_kind": kind.rawValue])
-            if kept > 0 { state.counts.failuresByKind[kind] = kept }
+            let kept = count(value(Name.failures, labels: ["error_kind": kind.rawValue]))
+            if kept > 0 { path.counts.failuresByKind[kind] = kept }
         }
-        state.lastRun = lastRun
-        state.lastRunSucceeded = value(Name.lastRunSuccess) == 1
         guard let successSeconds = value(Name.lastSuccess), successSeconds > 0,
             let successTime = Units.timestamp(seconds: successSeconds)
-        else { return state }
+        else { return path }
         let infoLabels = samples[Name.info]?.first?.labels ?? [:]
-        state.lastGood = MetricState.GoodValues(
+        path.lastGood = MetricState.GoodValues(
             timestamp: successTime,
             downloadBytesPerSecond: value(Name.download),
             uploadBytesPerSecond: value(Name.upload),
@@ -62,7 +95,7 @@ enum ExpositionReader {
                 serverID: infoLabels["server_id"] ?? "", serverName: infoLabels["server_name"] ?? "",
                 serverLocation: infoLabels["server_location"] ?? "", isp: infoLabels["isp"] ?? "",
                 engine: infoLabels["engine"] ?? "", probe: infoLabels["probe"] ?? ""))
-        return state
+        return path
     }
 
     /// The line numbers (from 1) of lines that should be Hermes samples but are not: the

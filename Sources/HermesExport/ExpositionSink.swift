@@ -15,7 +15,7 @@ public final class ExpositionSink: ExportSink {
     public func accept(_ record: Record, _ context: ExportContext) {}
 
     public func flush(_ reason: FlushReason, _ context: ExportContext) {
-        guard reason == .settled, context.state.lastRun != nil else { return }
+        guard reason == .settled, context.state.hasRun else { return }
         do {
             try output.write(context.exposition())
             try output.flush()

@@ -1,20 +1,95 @@
 import HermesCore
 
-/// What the Prometheus metrics describe: the most recent run, and the values of the most recent
-/// successful one. A failure marks the run failed and keeps the last good values, so a dashboard
-/// keeps its last reading and an alert can key on `hermes_last_run_success`.
+/// What the Prometheus metrics describe, per series (probe, link, server; `SeriesKey`): the most
+/// recent run, and the values of the most recent successful one. A failure marks its series' run
+/// failed and keeps that series' last good values, so a dashboard keeps its last reading and an
+/// alert can key on `hermes_last_run_success`; another path's failure touches neither.
 ///
 /// The state survives between runs in the textfile itself (`TextfileReader`): the file is the
 /// only copy, replaced atomically, so state and exposition can never disagree.
 public struct MetricState: Equatable, Sendable {
-    public var lastRun: Timestamp?
-    public var lastRunSucceeded = false
-    public var lastGood: GoodValues?
-    /// Every record folded in, by outcome, across runs: `hermes_measurements_total`.
-    public var counts = Counts()
+    /// Each path's metrics. A file written while there was one series carries no key labels and
+    /// is read back as `SeriesKey.unkeyed`, which the first series to arrive adopts.
+    public var series: [SeriesKey: PathMetrics] = [:]
     /// What each push sink's spool holds at the end of the run, by sink name (`loki`,
     /// `remote_write`); set by the sinks, never read from a record.
     public var spools: [String: SpoolGauges] = [:]
+    /// Label the samples with their series even when there is one (a remote-write push of one
+    /// record of a stream that has several).
+    public var labelsSeries = false
+
+    /// A series not run for this long before the newest run of any is dropped: a server or link
+    /// taken out of the configuration leaves the metrics within a week.
+    public static let seriesRetentionMilliseconds: Int64 = 7 * 24 * 60 * 60 * 1000
+
+    /// One path's metrics.
+    public struct PathMetrics: Equatable, Sendable {
+        public var lastRun: Timestamp?
+        public var lastRunSucceeded = false
+        public var lastGood: GoodValues?
+        /// Every record folded in, by outcome, across runs: `hermes_measurements_total`.
+        public var counts = Counts()
+
+        public init(lastRun: Timestamp? = nil, lastRunSucceeded: Bool = false, lastGood: GoodValues? = nil) {
+            self.lastRun = lastRun
+            self.lastRunSucceeded = lastRunSucceeded
+            self.lastGood = lastGood
+        }
+
+        /// Folds a record of this path in; see `MetricState.apply`.
+        mutating func apply(_ record: Record, horizon: Timestamp) {
+            switch record {
+            case .result: counts.successes += 1
+            case .failure(let failure):
+                counts.failures += 1
+                counts.failuresByKind[failure.errorKind, default: 0] += 1
+            }
+            let timestamp = record.timestamp
+            func supersedes(_ kept: Timestamp) -> Bool { timestamp >= kept || kept > horizon }
+            if lastRun.map(supersedes) ?? true {
+                lastRun = timestamp
+                lastRunSucceeded = record.kind == .result
+            }
+            if case .result(let result) = record, lastGood.map({ supersedes($0.timestamp) }) ?? true {
+                lastGood = GoodValues(result)
+            }
+        }
+    }
+
+    /// The series in a stable order.
+    public var keys: [SeriesKey] { series.keys.sorted() }
+
+    /// Whether samples carry `probe`, `link` and `server` labels: with several series.
+    public var isLabelled: Bool { labelsSeries || series.count > 1 }
+
+    /// The one series of a single-path state (the unkeyed one when there are several): what
+    /// code and tests written for one path read and set.
+    private var soleKey: SeriesKey { series.count == 1 ? series.keys.first! : .unkeyed }
+
+    private var sole: PathMetrics {
+        get { series[soleKey] ?? PathMetrics() }
+        set { series[soleKey] = newValue }
+    }
+
+    public var lastRun: Timestamp? {
+        get { sole.lastRun }
+        set { sole.lastRun = newValue }
+    }
+    public var lastRunSucceeded: Bool {
+        get { sole.lastRunSucceeded }
+        set { sole.lastRunSucceeded = newValue }
+    }
+    public var lastGood: GoodValues? {
+        get { sole.lastGood }
+        set { sole.lastGood = newValue }
+    }
+    public var counts: Counts {
+        get { sole.counts }
+        set { sole.counts = newValue }
+    }
+
+    /// Whether any series has run.
+    public var hasRun: Bool { series.values.contains { $0.lastRun != nil } }
 
     /// Counters kept across runs: read back from the textfile, incremented per record. A missing
     /// textfile starts them at 0, which Prometheus's `rate()` takes as a counter reset.
@@ -43,9 +118,9 @@ public struct MetricState: Equatable, Sendable {
     }
 
     public init(lastRun: Timestamp? = nil, lastRunSucceeded: Bool = false, lastGood: GoodValues? = nil) {
-        self.lastRun = lastRun
-        self.lastRunSucceeded = lastRunSucceeded
-        self.lastGood = lastGood
+        if lastRun != nil || lastGood != nil {
+            series[.unkeyed] = PathMetrics(lastRun: lastRun, lastRunSucceeded: lastRunSucceeded, lastGood: lastGood)
+        }
     }
 
     /// The values of a successful measurement, in base units.
@@ -125,33 +200,44 @@ public struct MetricState: Equatable, Sendable {
     /// dated in the future by a wrong clock) counts as older than anything, so one bad timestamp
     /// cannot freeze the metrics until someone deletes the textfile.
     public mutating func apply(_ record: Record, horizon: Timestamp = .latest) {
-        switch record {
-        case .result: counts.successes += 1
-        case .failure(let failure):
-            counts.failures += 1
-            counts.failuresByKind[failure.errorKind, default: 0] += 1
-        }
-        let timestamp = record.timestamp
-        func supersedes(_ kept: Timestamp) -> Bool { timestamp >= kept || kept > horizon }
-        if lastRun.map(supersedes) ?? true {
-            lastRun = timestamp
-            lastRunSucceeded = record.kind == .result
-        }
-        if case .result(let result) = record, lastGood.map({ supersedes($0.timestamp) }) ?? true {
-            lastGood = GoodValues(result)
-        }
+        series[key(for: record), default: PathMetrics()].apply(record, horizon: horizon)
     }
 
-    /// What the metrics said at `record`'s own time, for a push that stamps samples with it
-    /// (remote write): the record's run and outcome, its own values when it is a result, else the
-    /// last good values if they are older, and the counters as they stand (this record included).
-    public func asOf(_ record: Record) -> MetricState {
-        var state = MetricState(lastRun: record.timestamp, lastRunSucceeded: record.kind == .result)
-        state.counts = counts
-        switch record {
-        case .result(let result): state.lastGood = GoodValues(result)
-        case .failure: state.lastGood = lastGood.flatMap { $0.timestamp <= record.timestamp ? $0 : nil }
+    /// The key `record` is kept under: its own. The unkeyed series of a file written while there
+    /// was one path belongs to the first series that arrives, so an upgrade, or a second path
+    /// added later, keeps the first one's counters and last good values.
+    public mutating func key(for record: Record) -> SeriesKey {
+        let key = SeriesKey(record)
+        if series[key] == nil, key != .unkeyed, series.count == 1, let old = series[.unkeyed] {
+            series[.unkeyed] = nil
+            series[key] = old
         }
+        return key
+    }
+
+    /// Drops the series whose last run is more than `seriesRetentionMilliseconds` before the newest.
+    public mutating func dropRetiredSeries() {
+        guard let newest = series.values.compactMap(\.lastRun).max() else { return }
+        let cutoff = newest.adding(milliseconds: -Self.seriesRetentionMilliseconds)
+        series = series.filter { ($0.value.lastRun ?? newest) >= cutoff }
+    }
+
+    /// What the metrics of `record`'s series said at its own time, for a push that stamps samples
+    /// with it (remote write): the record's run and outcome, its own values when it is a result,
+    /// else the last good values if they are older, and the counters as they stand (this record
+    /// included); labelled with its series when this state has several.
+    public func asOf(_ record: Record) -> MetricState {
+        let key = SeriesKey(record)
+        let path = series[key] ?? series[soleKey] ?? PathMetrics()
+        var metrics = PathMetrics(lastRun: record.timestamp, lastRunSucceeded: record.kind == .result)
+        metrics.counts = path.counts
+        switch record {
+        case .result(let result): metrics.lastGood = GoodValues(result)
+        case .failure: metrics.lastGood = path.lastGood.flatMap { $0.timestamp <= record.timestamp ? $0 : nil }
+        }
+        var state = MetricState()
+        state.series[key] = metrics
+        state.labelsSeries = isLabelled
         return state
     }
 

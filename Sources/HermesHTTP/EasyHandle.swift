@@ -76,6 +76,7 @@ final class EasyHandle {
             // wherever it likes: the checked address would be bypassed.
             try set(CURLOPT_NOPROXY, "*")
         }
+        try setRoute(request.route)
         try setHeaders(request)
         try setMethodAndBody(request)
         try setResponseHandling(request.responseBody, context: context)
@@ -257,6 +258,20 @@ final class EasyHandle {
             if method != .get {
                 try set(CURLOPT_CUSTOMREQUEST, method.rawValue)
             }
+        }
+    }
+
+    /// `if!NAME` binds to the device alone (its address follows from the route); `host!ADDRESS`
+    /// to that local address. Neither falls back to the other, so a missing interface fails the
+    /// request instead of silently measuring another path.
+    private func setRoute(_ route: NetworkRoute) throws(HTTPError) {
+        if let interface = route.interface {
+            try set(CURLOPT_INTERFACE, route.bindsAddress ? "host!\(interface)" : "if!\(interface)")
+        }
+        switch route.family {
+        case .any: break
+        case .ipv4: try set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V4))
+        case .ipv6: try set(CURLOPT_IPRESOLVE, Int(CURL_IPRESOLVE_V6))
         }
     }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Everything needed to perform one HTTP request. A plain value: build it anywhere, hand it to
 /// `EasyTransfer`, `MultiTransfer` or `HTTPClient` on the thread that should do the I/O.
 ///
@@ -31,6 +33,9 @@ public struct HTTPRequest: Sendable {
     /// moves); returning true stops it with `HTTPError.Kind.aborted`. Lets another thread cancel
     /// a blocking `perform`.
     public var isCancelled: (@Sendable () -> Bool)?
+    /// The path the connection takes: bound to an interface or a source address, and held to one
+    /// address family. A kept-alive connection is reused only by requests on the same route.
+    public var route = NetworkRoute.any
 
     private var displayURLOverride: String?
 
@@ -59,6 +64,51 @@ public struct HTTPRequest: Sendable {
     public var displayURL: String {
         get { displayURLOverride ?? ParsedURL.redact(url) }
         set { displayURLOverride = newValue }
+    }
+}
+
+/// Where a request's connection goes out: `--interface` and `-4`/`-6` of a speed test.
+public struct NetworkRoute: Sendable, Equatable, Hashable {
+    public enum Family: Sendable, Equatable, Hashable {
+        case any, ipv4, ipv6
+
+        /// "IPv4", "IPv6"; nil for any.
+        public var name: String? {
+            switch self {
+            case .any: nil
+            case .ipv4: "IPv4"
+            case .ipv6: "IPv6"
+            }
+        }
+    }
+
+    /// An interface name (`eth1`, bound with `SO_BINDTODEVICE`, so the route lookup uses that
+    /// device) or a numeric local address to bind to; nil for the kernel's choice.
+    public var interface: String?
+    /// The family name resolution and the connection are restricted to.
+    public var family: Family
+
+    public init(interface: String? = nil, family: Family = .any) {
+        self.interface = interface
+        self.family = family
+    }
+
+    public static let any = NetworkRoute()
+
+    /// True when `interface` is a numeric IPv4 or IPv6 address rather than an interface name.
+    public var bindsAddress: Bool { interface.map(NetworkRoute.isNumericAddress) ?? false }
+
+    public static func isNumericAddress(_ text: String) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, text, &buffer) == 1 || inet_pton(AF_INET6, text, &buffer) == 1
+    }
+
+    /// The family of a numeric address as libcurl reports it (`CURLINFO_PRIMARY_IP`): 4 or 6.
+    public static func ipVersion(of address: String) -> Int? {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET, address, &buffer) == 1 { return 4 }
+        if inet_pton(AF_INET6, address, &buffer) == 1 { return 6 }
+        return nil
     }
 }
 

@@ -5,32 +5,37 @@ import HermesHTTP
 /// `__up`, and the server's time in `Server-Timing` to correct round trips (`ServerTiming`).
 struct CloudflareEndpoints: SpeedTestEndpoints {
     let serverURL: String
+    /// `--interface` and `-4`/`-6`, on every request.
+    var route = NetworkRoute.any
 
     /// Downloads of 10^8 bytes and more are refused (403) without a Referer or Origin.
     private var headers: HTTPHeaders {
         ["Referer": serverURL + "/", "Origin": serverURL, "Accept-Encoding": "identity"]
     }
 
-    init(base: String) {
+    init(base: String, route: NetworkRoute = .any) {
         serverURL = base.hasSuffix("/") ? String(base.dropLast()) : base
+        self.route = route
     }
 
     func download(upTo bytes: Int64) -> HTTPRequest {
-        HTTPRequest(
-            url: "\(serverURL)/__down?bytes=\(min(bytes, 100_000_000))&during=download", headers: headers,
-            responseBody: .discard)
+        routed(
+            HTTPRequest(
+                url: "\(serverURL)/__down?bytes=\(min(bytes, 100_000_000))&during=download", headers: headers,
+                responseBody: .discard))
     }
 
     func upload(bytes: Int64) -> HTTPRequest {
         var headers = self.headers
         headers.set(name: "Content-Type", value: "application/octet-stream")
-        return HTTPRequest(
-            url: "\(serverURL)/__up?during=upload", method: .post, headers: headers,
-            body: UploadPayload.body(length: bytes), responseBody: .discard)
+        return routed(
+            HTTPRequest(
+                url: "\(serverURL)/__up?during=upload", method: .post, headers: headers,
+                body: UploadPayload.body(length: bytes), responseBody: .discard))
     }
 
     func latencyProbe() -> HTTPRequest {
-        HTTPRequest(url: "\(serverURL)/__down?bytes=0", headers: headers, responseBody: .collect(limit: 4096))
+        routed(HTTPRequest(url: "\(serverURL)/__down?bytes=0", headers: headers, responseBody: .collect(limit: 4096)))
     }
 
     func serverTime(of response: HTTPResponse) -> ServerTime? {

@@ -7,7 +7,8 @@ struct CloudflareEngine: MeasurementEngine {
     let settings: MeasureSettings
 
     func measure(deadline: Deadline, progress: LiveProgress) throws(MeasureFailure) -> SpeedResult {
-        let endpoints = CloudflareEndpoints(base: settings.serverURL ?? "https://speed.cloudflare.com")
+        let endpoints = CloudflareEndpoints(
+            base: settings.serverURL ?? "https://speed.cloudflare.com", route: settings.route)
         let native = NativeMeasurement(endpoints: endpoints, settings: settings, deadline: deadline, progress: progress)
         let idle = try native.idleLatency()
         return try native.run(idle: idle, server: describe(endpoints, deadline: deadline))
@@ -57,9 +58,10 @@ struct CloudflareEngine: MeasurementEngine {
     private func fetch(_ url: String, referer: String, deadline: Deadline) -> String? {
         let limit = deadline.bounded(.seconds(5))
         guard limit > .zero else { return nil }
-        let request = HTTPRequest(
+        var request = HTTPRequest(
             url: url, headers: ["Referer": referer], responseBody: .collect(limit: 64 * 1024),
             timeouts: HTTPTimeouts(connect: limit, total: limit))
+        request.route = settings.route
         guard let response = try? HTTPClient.perform(request), response.isSuccess else { return nil }
         return String(decoding: response.body, as: UTF8.self)
     }

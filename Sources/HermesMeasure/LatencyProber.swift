@@ -30,7 +30,7 @@ struct LatencyProber {
     /// reads none).
     func sample(
         deadline: Deadline, limit: Duration, during activity: String, cancelled: (@Sendable () -> Bool)? = nil
-    ) throws(MeasureFailure) -> (milliseconds: Double, serverTiming: String?) {
+    ) throws(MeasureFailure) -> (milliseconds: Double, serverTiming: String?, ipVersion: Int?) {
         var request = endpoints.latencyProbe()
         let total = deadline.bounded(limit)
         guard total > .zero else { throw deadline.expired(during: activity) }
@@ -47,7 +47,10 @@ struct LatencyProber {
         let requestSent = max(metrics.connected, metrics.tlsDone)
         let serverTime = endpoints.serverTime(of: response)
         let roundTrip = metrics.firstByte - requestSent - (serverTime?.duration ?? .zero)
-        return (max(0, seconds(roundTrip) * 1000), serverTime?.source)
+        return (
+            max(0, seconds(roundTrip) * 1000), serverTime?.source,
+            metrics.remoteAddress.flatMap(NetworkRoute.ipVersion(of:))
+        )
     }
 
     /// Idle latency: one round trip to open and warm the connection, then `count` samples.
@@ -56,12 +59,15 @@ struct LatencyProber {
         _ = try roundTrip(deadline: deadline, limit: .seconds(10), during: activity)
         var samples: [Double] = []
         var sources: [String: Int] = [:]
+        var ipVersion: Int?
         for _ in 0..<count {
             let sample = try sample(deadline: deadline, limit: .seconds(5), during: activity)
             samples.append(sample.milliseconds)
+            ipVersion = sample.ipVersion ?? ipVersion
             if let source = sample.serverTiming { sources[source, default: 0] += 1 }
         }
         var summary = LatencySummary(milliseconds: samples)!
+        summary.ipVersion = ipVersion
         // What most samples had (a service changing its header mid-run is not worth a list).
         summary.serverTiming = sources.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
         return summary

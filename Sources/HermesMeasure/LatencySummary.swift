@@ -8,6 +8,8 @@ public struct LatencySummary: Sendable, Equatable {
     public let count: Int
     /// Where the server time subtracted from the samples came from (`server_timing`).
     public var serverTiming: String?
+    /// 4 or 6: the family of the address the probes' connection went to.
+    public var ipVersion: Int?
 
     /// nil without samples.
     public init?(milliseconds samples: [Double]) {

@@ -8,17 +8,20 @@ struct LibreSpeedEngine: MeasurementEngine {
 
     func measure(deadline: Deadline, progress: LiveProgress) throws(MeasureFailure) -> SpeedResult {
         let server: LibreSpeedServer
-        if let url = settings.server {
+        let route = settings.route
+        if let chosen = settings.listEntry {
+            server = chosen
+        } else if let url = settings.server {
             progress.phase("finding the LibreSpeed backend at \(url)")
-            server = try LibreSpeedServer(url: url).locate(deadline: deadline)
+            server = try LibreSpeedServer(url: url).locate(deadline: deadline, route: route)
         } else if let list = settings.serverList {
             progress.phase("choosing a server from \(list)")
             server = try nearest(
-                of: LibreSpeedServer.loadList(list, deadline: deadline), from: list, deadline: deadline)
+                of: LibreSpeedServer.loadList(list, deadline: deadline, route: route), from: list, deadline: deadline)
         } else {
             throw MeasureFailure(.noServer, "the librespeed engine needs --server URL or --server-list URL|FILE")
         }
-        let endpoints = LibreSpeedEndpoints(server: server)
+        let endpoints = LibreSpeedEndpoints(server: server, route: route)
         let native = NativeMeasurement(endpoints: endpoints, settings: settings, deadline: deadline, progress: progress)
         let idle = try native.idleLatency()
         var description = ServerDescription(name: server.name, id: server.id)
@@ -42,7 +45,7 @@ struct LibreSpeedEngine: MeasurementEngine {
             guard limit > .zero else { break }
             let order = alive.sorted()
             let requests = order.map { index in
-                var request = LibreSpeedEndpoints(server: servers[index]).latencyProbe()
+                var request = LibreSpeedEndpoints(server: servers[index], route: settings.route).latencyProbe()
                 request.timeouts = HTTPTimeouts(connect: limit, total: limit)
                 return request
             }
@@ -73,9 +76,10 @@ struct LibreSpeedEngine: MeasurementEngine {
     ) {
         let limit = deadline.bounded(.seconds(5))
         guard limit > .zero else { return }
-        let request = HTTPRequest(
+        var request = HTTPRequest(
             url: resolve(server.getIPPath, against: server.base) + "?isp=true",
             responseBody: .collect(limit: 64 * 1024), timeouts: HTTPTimeouts(connect: limit, total: limit))
+        request.route = settings.route
         guard let response = try? HTTPClient.perform(request), response.isSuccess else { return }
         (description.clientIP, description.isp) = Self.client(fromGetIP: String(decoding: response.body, as: UTF8.self))
     }

@@ -35,14 +35,15 @@ struct LibreSpeedServer: Sendable, Equatable {
     /// body, as LibreSpeed's own CLI judges a server (a page served for any path does not
     /// pass). A connection that fails fails the run at once; a server with none of the layouts
     /// fails it naming each URL tried and its answer.
-    func locate(deadline: Deadline) throws(MeasureFailure) -> LibreSpeedServer {
+    func locate(deadline: Deadline, route: NetworkRoute = .any) throws(MeasureFailure) -> LibreSpeedServer {
         var tried: [String] = []
         for layout in Self.layouts {
             let limit = deadline.bounded(.seconds(5))
             guard limit > .zero else { throw deadline.expired(during: "finding the LibreSpeed backend at \(url)") }
             let probe = resolve(layout.prefix + "empty" + layout.suffix, against: base)
-            let request = HTTPRequest(
+            var request = HTTPRequest(
                 url: probe, responseBody: .collect(limit: 4096), timeouts: HTTPTimeouts(connect: limit, total: limit))
+            request.route = route
             let response: HTTPResponse
             do {
                 response = try HTTPClient.perform(request)
@@ -110,13 +111,16 @@ struct LibreSpeedServer: Sendable, Equatable {
     }
 
     /// Reads a server list from an http(s) URL or a file.
-    static func loadList(_ source: String, deadline: Deadline) throws(MeasureFailure) -> [LibreSpeedServer] {
+    static func loadList(
+        _ source: String, deadline: Deadline, route: NetworkRoute = .any
+    ) throws(MeasureFailure) -> [LibreSpeedServer] {
         let text: String
         if source.hasPrefix("http://") || source.hasPrefix("https://") {
             let limit = deadline.bounded(.seconds(10))
-            let request = HTTPRequest(
+            var request = HTTPRequest(
                 url: source, responseBody: .collect(limit: 4 << 20),
                 timeouts: HTTPTimeouts(connect: limit, total: limit), redirects: .follow(limit: 3))
+            request.route = route
             let response: HTTPResponse
             do {
                 response = try HTTPClient.perform(request)
@@ -146,6 +150,7 @@ struct LibreSpeedServer: Sendable, Equatable {
 /// `empty` again for round trips.
 struct LibreSpeedEndpoints: SpeedTestEndpoints {
     let server: LibreSpeedServer
+    var route = NetworkRoute.any
 
     var serverURL: String { server.url }
     /// LibreSpeed's own web client uploads 20 MB blobs; servers are sized for that.
@@ -153,19 +158,21 @@ struct LibreSpeedEndpoints: SpeedTestEndpoints {
 
     func download(upTo bytes: Int64) -> HTTPRequest {
         let mebibytes = max(1, (min(bytes, 100 << 20) + (1 << 20) - 1) >> 20)
-        return HTTPRequest(
-            url: resolve(server.downloadPath, against: server.base) + "?ckSize=\(mebibytes)",
-            headers: ["Accept-Encoding": "identity"], responseBody: .discard)
+        return routed(
+            HTTPRequest(
+                url: resolve(server.downloadPath, against: server.base) + "?ckSize=\(mebibytes)",
+                headers: ["Accept-Encoding": "identity"], responseBody: .discard))
     }
 
     func upload(bytes: Int64) -> HTTPRequest {
-        HTTPRequest(
-            url: resolve(server.uploadPath, against: server.base), method: .post,
-            headers: ["Content-Type": "application/octet-stream"], body: UploadPayload.body(length: bytes),
-            responseBody: .discard)
+        routed(
+            HTTPRequest(
+                url: resolve(server.uploadPath, against: server.base), method: .post,
+                headers: ["Content-Type": "application/octet-stream"], body: UploadPayload.body(length: bytes),
+                responseBody: .discard))
     }
 
     func latencyProbe() -> HTTPRequest {
-        HTTPRequest(url: resolve(server.pingPath, against: server.base), responseBody: .collect(limit: 4096))
+        routed(HTTPRequest(url: resolve(server.pingPath, against: server.base), responseBody: .collect(limit: 4096)))
     }
 }

@@ -1,4 +1,5 @@
 import HermesCore
+import HermesHTTP
 
 /// Everything one run of `hermes-measure` is told.
 public struct MeasureSettings: Sendable {
@@ -9,8 +10,24 @@ public struct MeasureSettings: Sendable {
     }
 
     public var engine: Engine = .cloudflare
-    /// The server's base URL: Cloudflare-style base, or a LibreSpeed server.
+    /// The server's base URL: Cloudflare-style base, or a LibreSpeed server. In a run of several
+    /// servers, the one a target (`targets`) measures.
     public var server: String?
+    /// Every `--server` given (or `HERMES_MEASURE_SERVER`'s comma-separated list), in order; one
+    /// record each.
+    public var servers: [String] = []
+    /// `--each`: measure every server of `serverList`, not only the nearest.
+    public var each = false
+    /// `--interface`: an interface name or a local address every connection is bound to.
+    public var interface: String?
+    /// `-4`/`-6`.
+    public var family = NetworkRoute.Family.any
+    /// `--link`: the path's name in the record; the interface when not given.
+    public var link: String?
+    /// `--deadline`: bounds a run of several servers as a whole (default: `timeout` per server).
+    public var deadline: Duration?
+    /// A server of a list chosen for `--each` (the list is read once per run).
+    var listEntry: LibreSpeedServer?
     /// A LibreSpeed server list: an http(s) URL or a file.
     public var serverList: String?
     /// Hard cap per direction.
@@ -40,6 +57,17 @@ public struct MeasureSettings: Sendable {
     /// Round trips of the idle latency test.
     public var latencySamples = 12
 
+    /// The route every request of the run takes.
+    public var route: NetworkRoute { NetworkRoute(interface: interface, family: family) }
+
+    /// The record's `link`: `--link`, else the interface's name or address.
+    public var linkName: String? { link ?? interface }
+
+    /// The run-wide deadline: `--deadline`, else `--timeout` for each server.
+    public func runDeadline(servers count: Int) -> Duration {
+        deadline ?? timeout * max(1, count)
+    }
+
     public init(stateDirectory: String, lockDirectory: String? = nil) {
         self.stateDirectory = stateDirectory
         self.lockDirectory = lockDirectory ?? stateDirectory
@@ -61,8 +89,14 @@ extension MeasureSettings {
     public struct Flags: Sendable {
         /// As given: checked here with the variable, so both are judged alike (78 when unknown).
         public var engine: String?
-        public var server: String?
+        public var servers: [String] = []
         public var serverList: String?
+        public var each = false
+        public var interface: String?
+        /// 4 or 6.
+        public var ipVersion: Int?
+        public var link: String?
+        public var deadline: Duration?
         public var duration: Duration?
         public var streams: Int?
         public var maxBytes: Int64?
@@ -95,14 +129,49 @@ extension MeasureSettings {
             }
             settings.engine = engine
         }
-        settings.server = flags.server ?? environment.first("HERMES_MEASURE_SERVER")?.value
+        if !flags.servers.isEmpty {
+            settings.servers = flags.servers
+        } else if let variable = environment.first("HERMES_MEASURE_SERVER") {
+            // A comma-separated list; a URL has no unescaped comma worth keeping.
+            settings.servers = variable.value.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0).trimming()
+            }
+        }
+        settings.server = settings.servers.first
         settings.serverList = flags.serverList ?? environment.first("HERMES_MEASURE_SERVER_LIST")?.value
         settings.probe = flags.probe ?? environment.first("HERMES_PROBE")?.value
-        for (name, url) in [("server", settings.server), ("server list", settings.serverList)] {
-            if let url, url.isEmpty { throw ConfigurationError("the \(name) must not be empty") }
+        for server in settings.servers where server.isEmpty {
+            throw ConfigurationError(
+                "a server must not be empty (HERMES_MEASURE_SERVER: \(settings.servers.count) given)")
         }
-        if let server = settings.server, !(server.hasPrefix("http://") || server.hasPrefix("https://")) {
+        if let list = settings.serverList, list.isEmpty {
+            throw ConfigurationError("the server list must not be empty")
+        }
+        for server in settings.servers where !(server.hasPrefix("http://") || server.hasPrefix("https://")) {
             throw ConfigurationError("the server must be an http:// or https:// URL, got '\(server)'")
+        }
+        if Set(settings.servers).count < settings.servers.count {
+            throw ConfigurationError("a server is named twice; each server is one series, measured once a run")
+        }
+        settings.each = flags.each
+        if settings.each && (settings.serverList == nil || settings.engine != .librespeed) {
+            throw ConfigurationError("--each measures every server of a --server-list; it needs --engine librespeed")
+        }
+        settings.interface = flags.interface ?? environment.first("HERMES_MEASURE_INTERFACE")?.value
+        if settings.interface?.isEmpty == true { settings.interface = nil }
+        settings.link = flags.link ?? environment.first("HERMES_MEASURE_LINK")?.value
+        if settings.link?.isEmpty == true { settings.link = nil }
+        if let version = flags.ipVersion {
+            settings.family = version == 6 ? .ipv6 : .ipv4
+        } else if let variable = environment.first("HERMES_MEASURE_IP_VERSION"), !variable.value.isEmpty {
+            switch variable.value {
+            case "4": settings.family = .ipv4
+            case "6": settings.family = .ipv6
+            default: throw ConfigurationError("\(variable.name): expected 4 or 6, got '\(variable.value)'")
+            }
+        }
+        if settings.engine == .ooklaCLI && settings.family != .any {
+            throw ConfigurationError("the ookla-cli engine cannot be held to one address family (-4/-6)")
         }
         if settings.engine == .librespeed && settings.server == nil && settings.serverList == nil {
             throw ConfigurationError(
@@ -116,6 +185,7 @@ extension MeasureSettings {
         // The Ookla CLI picks a server and tests for longer than Hermes's own engines.
         settings.timeout = flags.timeout ?? .seconds(settings.engine == .ooklaCLI ? 120 : 60)
         if let lockWait = flags.lockWait { settings.lockWait = lockWait }
+        settings.deadline = flags.deadline
         if let speedtest = flags.speedtest { settings.speedtestCommand = speedtest }
         return settings
     }

@@ -2,41 +2,116 @@ import Glibc
 import HermesCore
 import Synchronization
 
-/// One run of `hermes-measure`: lock, back-off check, the engine under the deadline, and exactly
-/// one record, whatever happens.
+/// One run of `hermes-measure`: the lock, then each server in turn (the back-off check and the
+/// engine under that server's deadline), and exactly one record per server, whatever happens.
 public enum Measurement {
-    /// Runs the test and returns its record: a result, or a failure saying what went wrong.
-    public static func run(_ settings: MeasureSettings, progress: LiveProgress, start: ContinuousClock.Instant = .now)
-        -> Record
-    {
-        let deadline = Deadline(after: settings.timeout, from: start)
-        let engine = settings.engine.rawValue
-        let serverURL = settings.serverURL
-        let outcome: Result<SpeedResult, MeasureFailure>
+    /// Measures every server of `settings` one after another under one lock, handing each record
+    /// to `output` as soon as it is made; returns the failures among them.
+    @discardableResult
+    public static func run(
+        _ settings: MeasureSettings, output: RecordOutput, progress: LiveProgress,
+        start: ContinuousClock.Instant = .now
+    ) -> [MeasurementFailure] {
+        let whole = Deadline(after: settings.runDeadline(servers: settings.servers.count), from: start)
+        var failures: [MeasurementFailure] = []
+        func emit(_ record: Record) {
+            if case .failure(let failure) = record { failures.append(failure) }
+            output.emit(record)
+        }
+        let lock: RunLock
         do throws(MeasureFailure) {
-            let lock = try RunLock(directory: settings.lockDirectory, wait: min(settings.lockWait, deadline.remaining))
-            defer { withExtendedLifetime(lock) {} }
-            outcome = .success(try measure(settings, deadline: deadline, progress: progress))
+            lock = try RunLock(directory: settings.lockDirectory, wait: min(settings.lockWait, whole.remaining))
         } catch {
-            outcome = .failure(error)
+            progress.finish()
+            for target in output.pending { emit(.failure(failureRecord(error, target, start: start))) }
+            return failures
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var targets = output.pending
+        if settings.each, let list = settings.serverList {
+            progress.phase("reading the server list \(list)")
+            do throws(MeasureFailure) {
+                let listDeadline = Deadline(after: min(settings.timeout, whole.remaining), from: start)
+                let servers = try LibreSpeedServer.loadList(list, deadline: listDeadline, route: settings.route)
+                targets = servers.map { server in
+                    var target = settings
+                    (target.listEntry, target.server, target.servers) = (server, server.url, [server.url])
+                    return target
+                }
+                output.expect(targets)
+            } catch {
+                progress.finish()
+                emit(.failure(failureRecord(error, settings, start: start)))
+                return failures
+            }
+        }
+        for (position, target) in targets.enumerated() {
+            // The first server's time counts from the start, lock wait included, as a run of one
+            // server always has; each later one has its own --timeout, within --deadline.
+            let begin = position == 0 ? start : ContinuousClock.now
+            guard !whole.hasPassed else {
+                let failure = MeasureFailure(
+                    .timeout,
+                    "not tested: the run's deadline (--deadline \(Int(seconds(whole.budget))) s) passed before "
+                        + "this server's turn; \(position) of \(targets.count) server(s) were measured")
+                emit(.failure(failureRecord(failure, target, start: begin)))
+                continue
+            }
+            let deadline = Deadline(after: min(target.timeout, whole.end - begin), from: begin)
+            emit(measureOne(target, deadline: deadline, progress: progress, start: begin))
         }
         progress.finish()
-        let probe = settings.probeName
-        let durationMilliseconds = Int64(seconds(ContinuousClock.now - start) * 1000)
-        switch outcome {
-        case .success(var result):
+        return failures
+    }
+
+    /// The records of a run, collected rather than written (tests, and callers that are not a
+    /// command).
+    public static func records(
+        _ settings: MeasureSettings, progress: LiveProgress, start: ContinuousClock.Instant = .now
+    ) -> [Record] {
+        let collected = Mutex<[Record]>([])
+        let output = RecordOutput(settings) { record in collected.withLock { $0.append(record) } }
+        run(settings, output: output, progress: progress, start: start)
+        return collected.withLock { $0 }
+    }
+
+    /// One server: its result, or a failure saying what went wrong.
+    static func measureOne(
+        _ settings: MeasureSettings, deadline: Deadline, progress: LiveProgress, start: ContinuousClock.Instant
+    ) -> Record {
+        do throws(MeasureFailure) {
+            var result = try measure(settings, deadline: deadline, progress: progress)
             result.timestamp = Timestamp.now()
-            result.extensions.engine = engine
-            result.extensions.serverURL = result.extensions.serverURL ?? serverURL
-            result.extensions.probe = probe
-            result.extensions.durationMs = durationMilliseconds
+            result.extensions.engine = settings.engine.rawValue
+            result.extensions.serverURL = result.extensions.serverURL ?? settings.serverURL
+            result.extensions.probe = settings.probeName
+            result.extensions.durationMs = Int64(seconds(ContinuousClock.now - start) * 1000)
+            result.extensions.link = settings.linkName
+            result.extensions.interface = settings.interface
             return .result(result)
-        case .failure(let failure):
-            return .failure(
-                MeasurementFailure(
-                    timestamp: Timestamp.now(), error: failure.message, errorKind: failure.kind, engine: engine,
-                    serverURL: serverURL, probe: probe))
+        } catch {
+            return .failure(failureRecord(error, settings, start: start))
         }
+    }
+
+    /// The failure record of `settings`'s server, with its path, and the family a -4/-6 run was
+    /// held to when the failure is one of reaching the server.
+    static func failureRecord(_ failure: MeasureFailure, _ settings: MeasureSettings, start: ContinuousClock.Instant)
+        -> MeasurementFailure
+    {
+        var message = failure.message
+        if let family = settings.family.name, [.dns, .connect, .timeout].contains(failure.kind) {
+            message += " (\(family) only, as -\(settings.family == .ipv6 ? 6 : 4) asks)"
+        }
+        if let interface = settings.interface, [.dns, .connect].contains(failure.kind) {
+            message += " (bound to \(interface))"
+        }
+        var record = MeasurementFailure(
+            timestamp: Timestamp.now(), error: message, errorKind: failure.kind, engine: settings.engine.rawValue,
+            serverURL: settings.serverURL, probe: settings.probeName)
+        record.link = settings.linkName
+        record.interface = settings.interface
+        return record
     }
 
     /// Under the lock: honour a back-off, measure, and record a new back-off on a rate limit.
@@ -53,7 +128,10 @@ public enum Measurement {
         }
         do throws(MeasureFailure) {
             let result = try settings.engine.make(settings).measure(deadline: deadline, progress: progress)
-            if previous != nil { RateLimitHold.clear(in: settings.stateDirectory) }
+            // A hold is one server's; another server's success leaves it alone.
+            if let previous, previous.engine == engine, previous.serverURL == settings.serverURL {
+                RateLimitHold.clear(in: settings.stateDirectory)
+            }
             return result
         } catch  where error.kind == .rateLimited {
             let backoff = RateLimitHold.after(
@@ -71,6 +149,16 @@ public enum Measurement {
 }
 
 extension MeasureSettings {
+    /// One settings per server, in order: what each record of the run is of.
+    public var targets: [MeasureSettings] {
+        guard servers.count > 1 else { return [self] }
+        return servers.map { server in
+            var target = self
+            target.server = server
+            return target
+        }
+    }
+
     /// The record's `probe`: the configured name, else this host's name.
     var probeName: String {
         if let probe { return probe }
@@ -80,21 +168,61 @@ extension MeasureSettings {
     }
 }
 
-/// Writes the run's one record to standard output, once: either the run's own, or, if the run
-/// is still going `grace` after its deadline (a hang nothing else caught), a timeout failure
-/// written by a watchdog thread, after which the process exits.
-public final class SingleRecordOutput: Sendable {
-    private let written = Mutex(false)
+/// Writes the run's records to standard output, one per server, in order and once each: the
+/// run's own, or, if a signal ends the run or it is still going `grace` after its deadline (a hang
+/// nothing else caught), failures for the servers not yet done, written by another thread, after
+/// which the process exits.
+public final class RecordOutput: Sendable {
+    /// The servers whose records are still to be written, and whether the output is closed.
+    private let state: Mutex<(pending: [MeasureSettings], closed: Bool, written: Int)>
 
-    public init() {}
+    private let write: @Sendable (Record) -> Void
 
-    /// Writes `record` unless a record was already written; true if this call wrote it.
+    /// One record is owed for each of `settings.targets`; `write` takes each (standard output
+    /// by default).
+    public init(
+        _ settings: MeasureSettings,
+        write: @escaping @Sendable (Record) -> Void = {
+            try? writeAll(RecordEncoder.encode($0), to: 1, name: "standard output")
+        }
+    ) {
+        state = Mutex((settings.targets, false, 0))
+        self.write = write
+    }
+
+    /// How many records were written.
+    public var written: Int { state.withLock { $0.written } }
+
+    /// The servers still owed a record.
+    public var pending: [MeasureSettings] { state.withLock { $0.pending } }
+
+    /// A server list read for `--each` replaces what is owed.
+    func expect(_ targets: [MeasureSettings]) {
+        state.withLock { $0.pending = targets }
+    }
+
+    /// Writes the next server's record, unless the output was closed; true if written.
     @discardableResult
     public func emit(_ record: Record) -> Bool {
-        written.withLock { written in
-            guard !written else { return false }
-            written = true
-            try? writeAll(RecordEncoder.encode(record), to: 1, name: "standard output")
+        state.withLock { state in
+            guard !state.closed else { return false }
+            if !state.pending.isEmpty { state.pending.removeFirst() }
+            state.written += 1
+            write(record)
+            return true
+        }
+    }
+
+    /// Writes a failure for every server still owed one and closes the output; false if it was
+    /// closed already.
+    private func close(_ error: String, _ kind: MeasurementFailure.ErrorKind) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.closed = true
+            for target in state.pending {
+                state.written += 1
+                write(.failure(Measurement.failureRecord(MeasureFailure(kind, error), target, start: .now)))
+            }
             return true
         }
     }
@@ -124,32 +252,26 @@ public final class SingleRecordOutput: Sendable {
             var received: Int32 = 0
             guard sigwait(&set, &received) == 0 else { return }
             let name = [SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP"][received] ?? "signal \(received)"
-            let failure = Self.failure(
+            // Records already written stand; the process ends either way.
+            _ = close(
                 "interrupted by \(name) before the test finished (systemd stops a run this way, also "
-                    + "when the unit's TimeoutStartSec= passes)", .internal, settings)
-            // If the run's own record went out first, it stands; the process ends either way.
-            emit(.failure(failure))
+                    + "when the unit's TimeoutStartSec= passes)", .internal)
             _exit(ExitCode.measurementFailed.rawValue)
         }?.detach()
-    }
-
-    /// A failure record of a run of `settings`, made now (by the signal thread or the watchdog).
-    private static func failure(_ error: String, _ kind: MeasurementFailure.ErrorKind, _ settings: MeasureSettings)
-        -> MeasurementFailure
-    {
-        MeasurementFailure(
-            timestamp: Timestamp.now(), error: error, errorKind: kind, engine: settings.engine.rawValue,
-            serverURL: settings.serverURL, probe: settings.probeName)
     }
 
     /// Starts the watchdog for a run of `settings` that began at `start`.
     public func watch(_ settings: MeasureSettings, start: ContinuousClock.Instant, grace: Duration = .seconds(5)) {
         BackgroundThread { [self] in
-            sleepPrecisely(start + settings.timeout + grace - .now)
-            let failure = Self.failure(
-                "the run did not finish within its deadline (--timeout \(Int(seconds(settings.timeout))) s) "
-                    + "and was stopped; a network call did not honour its time limit", .timeout, settings)
-            if emit(.failure(failure)) { _exit(ExitCode.measurementFailed.rawValue) }
+            let budget = settings.runDeadline(servers: settings.servers.count)
+            sleepPrecisely(start + budget + grace - .now)
+            let flag = settings.servers.count > 1 ? "--deadline" : "--timeout"
+            if close(
+                "the run did not finish within its deadline (\(flag) \(Int(seconds(budget))) s) "
+                    + "and was stopped; a network call did not honour its time limit", .timeout)
+            {
+                _exit(ExitCode.measurementFailed.rawValue)
+            }
         }?.detach()
     }
 }

@@ -62,7 +62,7 @@ struct NativeMeasurement {
                 uploadLatencyMs: upload?.loadedLatency.map { rounded($0.medianMilliseconds) },
                 downloadBytes: download?.estimate.totalBytes, uploadBytes: upload?.estimate.totalBytes,
                 streams: [download?.streams, upload?.streams].compactMap { $0 }.max().map(Int64.init),
-                serverTiming: idle.serverTiming))
+                serverTiming: idle.serverTiming, ipVersion: idle.ipVersion.map(Int64.init)))
     }
 }
 

@@ -12,8 +12,12 @@ struct OoklaCLIEngine: MeasurementEngine {
         progress.phase("running \(command)")
         let outcome: Subprocess.Outcome
         do {
-            outcome = try Subprocess.run(
-                [command, "--accept-license", "--accept-gdpr", "--format=json"], timeLimit: deadline.remaining)
+            var arguments = [command, "--accept-license", "--accept-gdpr", "--format=json"]
+            // The CLI's own binding: -I by interface name, -i by source address.
+            if let interface = settings.interface {
+                arguments.append(settings.route.bindsAddress ? "--ip=\(interface)" : "--interface=\(interface)")
+            }
+            outcome = try Subprocess.run(arguments, timeLimit: deadline.remaining)
         } catch {
             guard case .cannotStart(let code) = error, code == ENOENT || code == EACCES else {
                 throw MeasureFailure(.internal, "cannot run the Ookla speedtest CLI (\(command)): \(describe(error))")

@@ -18,9 +18,18 @@ protocol SpeedTestEndpoints: Sendable {
     func serverTime(of response: HTTPResponse) -> ServerTime?
     /// How much one upload request carries.
     var uploadRequestBytes: Int64 { get }
+    /// `--interface` and `-4`/`-6`: every request of the test takes this route.
+    var route: NetworkRoute { get }
 }
 
 extension SpeedTestEndpoints {
+    /// `request` on the test's route.
+    func routed(_ request: HTTPRequest) -> HTTPRequest {
+        var routed = request
+        routed.route = route
+        return routed
+    }
+
     func serverTime(of response: HTTPResponse) -> ServerTime? { nil }
     var uploadRequestBytes: Int64 { 25_000_000 }
 }

@@ -2,7 +2,7 @@ import Glibc
 
 /// Everything `hermes-target` can be told: where to listen, how to pace, and which faults to inject.
 public struct TargetConfiguration: Sendable, Equatable {
-    /// A numeric IPv4 address to bind to; loopback unless told otherwise.
+    /// A numeric IPv4 or IPv6 address (no brackets) to bind to; loopback unless told otherwise.
     public var host: String
     /// 0 asks the kernel for a free port (`TargetServer.port` says which).
     public var port: UInt16
@@ -77,13 +77,19 @@ public struct TargetConfiguration: Sendable, Equatable {
         self.idleTimeout = idleTimeout
     }
 
-    /// Parses `ADDR:PORT` (numeric IPv4 or `localhost`); nil when malformed.
+    /// Parses `ADDR:PORT`: numeric IPv4, `[IPv6]` in brackets, or `localhost` (127.0.0.1); nil
+    /// when malformed. The host comes back without brackets.
     public static func parseListenAddress(_ text: String) -> (host: String, port: UInt16)? {
         guard let colon = text.lastIndex(of: ":") else { return nil }
         var host = String(text[..<colon])
         guard let port = UInt16(text[text.index(after: colon)...]) else { return nil }
         if host == "localhost" { host = "127.0.0.1" }
-        var address = in_addr()
+        var address = [UInt8](repeating: 0, count: 16)
+        if host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 {
+            host = String(host.dropFirst().dropLast())
+            guard inet_pton(AF_INET6, host, &address) == 1 else { return nil }
+            return (host, port)
+        }
         guard inet_pton(AF_INET, host, &address) == 1 else { return nil }
         return (host, port)
     }

@@ -20,7 +20,9 @@ public final class TargetServer: Sendable {
     public init(configuration: TargetConfiguration) throws(TargetError) {
         self.configuration = configuration
         links = Links(configuration: configuration)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let isIPv6 = configuration.host.contains(":")
+        let family = isIPv6 ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TargetError(message: "cannot create a socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -33,40 +35,60 @@ public final class TargetServer: Sendable {
             var size = Int32(min(max(upRate * 0.02, 64 * 1024), 4 * 1_048_576))
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = configuration.port.bigEndian
-        guard inet_pton(AF_INET, configuration.host, &address.sin_addr) == 1 else {
-            close(fd)
-            throw TargetError(message: "not a numeric IPv4 address: \(configuration.host)")
+        if isIPv6 {
+            // [::] serves IPv6 alone, so that 0.0.0.0 on the same port can be a --listen of its own.
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        var storage = sockaddr_storage()
+        let parsed = withUnsafeMutablePointer(to: &storage) { pointer -> Bool in
+            if isIPv6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    address.pointee.sin6_family = sa_family_t(AF_INET6)
+                    address.pointee.sin6_port = configuration.port.bigEndian
+                    return inet_pton(AF_INET6, configuration.host, &address.pointee.sin6_addr) == 1
+                }
             }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                address.pointee.sin_family = sa_family_t(AF_INET)
+                address.pointee.sin_port = configuration.port.bigEndian
+                return inet_pton(AF_INET, configuration.host, &address.pointee.sin_addr) == 1
+            }
+        }
+        guard parsed else {
+            close(fd)
+            throw TargetError(message: "not a numeric IPv4 or IPv6 address: \(configuration.host)")
+        }
+        let size = socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) }
         }
         guard bound == 0, listen(fd, 512) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw TargetError(message: "cannot listen on \(configuration.host):\(configuration.port): \(reason)")
         }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var actual = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &actual) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        port = UInt16(bigEndian: actual.sin_port)
+        // sin_port and sin6_port sit at the same offset.
+        port = withUnsafePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+        }
         listener = fd
     }
 
-    /// `ADDR:PORT` as bound.
-    public var address: String { "\(configuration.host):\(port)" }
+    /// `ADDR:PORT` as bound (`[ADDR]:PORT` for IPv6).
+    public var address: String {
+        configuration.host.contains(":") ? "[\(configuration.host)]:\(port)" : "\(configuration.host):\(port)"
+    }
 
     /// Accepts connections until `stop` is called, each served on its own thread.
     public func run() {
         while true {
-            var peer = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &peer) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     accept(listener, $0, &length)
@@ -85,9 +107,7 @@ public final class TargetServer: Sendable {
                 refuse(fd)
                 continue
             }
-            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-            inet_ntop(AF_INET, &peer.sin_addr, &text, socklen_t(text.count))
-            let clientIP = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let clientIP = Self.numericAddress(of: &peer)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             configure(fd)
             let configuration = configuration
@@ -119,6 +139,25 @@ public final class TargetServer: Sendable {
     }
 
     deinit { close(listener) }
+
+    /// The peer's address as text: `192.0.2.1`, `2001:db8::1`, or an IPv4-mapped address as IPv4.
+    private static func numericAddress(of peer: inout sockaddr_storage) -> String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        withUnsafePointer(to: &peer) { pointer in
+            if Int32(pointer.pointee.ss_family) == AF_INET6 {
+                pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    var bytes = address.pointee.sin6_addr
+                    _ = inet_ntop(AF_INET6, &bytes, &text, socklen_t(text.count))
+                }
+            } else {
+                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                    var bytes = address.pointee.sin_addr
+                    _ = inet_ntop(AF_INET, &bytes, &text, socklen_t(text.count))
+                }
+            }
+        }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     private func configure(_ fd: Int32) {
         var one: Int32 = 1

@@ -155,7 +155,7 @@ struct Status: ParsableCommand {
         state.apply(to: &flags)
         // Only the path: a provider misconfigured in the environment must not hide the state.
         let path = AlertSettings.statePath(flags, environment: .current())
-        let stored: Result<AlertState, StateCoding.Problem>?
+        let stored: Result<AlertBook, StateCoding.Problem>?
         do {
             stored = try StateFile.read(path: path)
         } catch {

@@ -10,11 +10,13 @@ struct HermesMeasureCommand: HermesCommand {
         commandName: "hermes-measure",
         abstract: "Run one speed test and print one Hermes record.",
         discussion: """
-            Prints exactly one JSON record on standard output: a result, or a failure record \
-            (exit status 1) naming what failed. Throughput is goodput over the steady part of each \
+            Prints one JSON record per server on standard output: a result, or a failure record \
+            naming what failed (exit status 1 if any record is a failure). Several --server are \
+            measured one after another, in order, under one run lock. Throughput is goodput over the steady part of each \
             direction, after parallel streams have ramped up; latency is the median of round trips \
-            on a warm connection. Environment: HERMES_MEASURE_ENGINE, HERMES_MEASURE_SERVER, \
-            HERMES_MEASURE_SERVER_LIST, HERMES_PROBE.
+            on a warm connection. Environment: HERMES_MEASURE_ENGINE, HERMES_MEASURE_SERVER (a \
+            comma-separated list), HERMES_MEASURE_SERVER_LIST, HERMES_MEASURE_INTERFACE, \
+            HERMES_MEASURE_IP_VERSION, HERMES_MEASURE_LINK, HERMES_PROBE.
             """,
         version: HermesVersion.current
     )
@@ -22,14 +24,37 @@ struct HermesMeasureCommand: HermesCommand {
     @Option(help: ArgumentHelp("cloudflare (default), librespeed or ookla-cli.", valueName: "engine"))
     var engine: String?
 
-    @Option(help: ArgumentHelp("The server's base URL (cloudflare, librespeed).", valueName: "url"))
-    var server: String?
+    @Option(
+        help: ArgumentHelp(
+            "The server's base URL (cloudflare, librespeed); repeat to measure several, one record each.",
+            valueName: "url"))
+    var server: [String] = []
 
     @Option(
         help: ArgumentHelp(
             "A LibreSpeed server list (URL or file); the server with the lowest latency is used.",
             valueName: "url|file"))
     var serverList: String?
+
+    @Flag(help: "Measure every server of --server-list, one record each, not only the nearest (librespeed).")
+    var each = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Bind every connection to this interface (name) or local address; a multi-WAN host's link.",
+            valueName: "name|address"))
+    var interface: String?
+
+    @Flag(name: [.customShort("4"), .customLong("ipv4")], help: "Resolve and connect over IPv4 only.")
+    var ipv4 = false
+
+    @Flag(name: [.customShort("6"), .customLong("ipv6")], help: "Resolve and connect over IPv6 only.")
+    var ipv6 = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The path's name in the record's link field (default: the --interface given).", valueName: "name"))
+    var link: String?
 
     @Option(
         help: ArgumentHelp(
@@ -53,8 +78,15 @@ struct HermesMeasureCommand: HermesCommand {
     var noUpload = false
 
     @Option(
-        help: ArgumentHelp("Hard deadline for the whole run (default 60s; ookla-cli 120s).", valueName: "duration"))
+        help: ArgumentHelp(
+            "Hard deadline for each server's test (default 60s; ookla-cli 120s).", valueName: "duration"))
     var timeout: DurationArgument?
+
+    @Option(
+        help: ArgumentHelp(
+            "Hard deadline for the whole run of several servers (default: --timeout per server).",
+            valueName: "duration"))
+    var deadline: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
@@ -86,11 +118,16 @@ struct HermesMeasureCommand: HermesCommand {
         }
         if let maxBytes, maxBytes < 1 { throw ValidationError("--max-bytes must be 1 or more, got \(maxBytes)") }
         try timeout?.validate("--timeout", in: .zero ... .seconds(3600))
+        try deadline?.validate("--deadline", in: .zero ... .seconds(24 * 3600))
+        if ipv4 && ipv6 { throw ValidationError("give -4 or -6, not both") }
+        if interface?.isEmpty == true { throw ValidationError("--interface needs a name or an address") }
+        if link?.isEmpty == true { throw ValidationError("--link needs a name") }
+        if each && serverList == nil { throw ValidationError("--each needs --server-list") }
         try lockWait?.validate("--lock-wait", in: .zero ... .seconds(3600), allowsZero: true)
         if let problem = MeasureSettings.usageProblem(flags, environment: .current()) {
             throw ValidationError(problem)
         }
-        if server != nil && serverList != nil {
+        if !server.isEmpty && serverList != nil {
             throw ValidationError("give --server or --server-list, not both")
         }
         if stateDirectory?.isEmpty == true { throw ValidationError("--state-directory needs a path") }
@@ -100,8 +137,13 @@ struct HermesMeasureCommand: HermesCommand {
     var flags: MeasureSettings.Flags {
         var flags = MeasureSettings.Flags()
         flags.engine = engine
-        flags.server = server
+        flags.servers = server
         flags.serverList = serverList
+        flags.each = each
+        flags.interface = interface
+        flags.ipVersion = ipv4 ? 4 : ipv6 ? 6 : nil
+        flags.link = link
+        flags.deadline = deadline?.duration
         flags.duration = duration?.duration
         flags.streams = streams
         flags.maxBytes = maxBytes
@@ -135,13 +177,15 @@ struct HermesMeasureCommand: HermesCommand {
         case .none, .hold: break
         }
 
-        let output = SingleRecordOutput()
+        let output = RecordOutput(settings)
         output.watchSignals(settings)
         output.watch(settings, start: start)
-        let record = Measurement.run(settings, progress: .forStandardError(Self.diagnostics), start: start)
-        guard output.emit(record) else { return }
-        if case .failure(let failure) = record {
-            throw Self.failure(failure.error, code: .measurementFailed)
-        }
+        let failures = Measurement.run(
+            settings, output: output, progress: .forStandardError(Self.diagnostics), start: start)
+        guard let first = failures.first else { return }
+        let servers = output.written
+        throw Self.failure(
+            servers == 1 ? first.error : "\(failures.count) of \(servers) servers failed; first: \(first.error)",
+            code: .measurementFailed)
     }
 }

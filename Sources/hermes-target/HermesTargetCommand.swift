@@ -20,8 +20,13 @@ struct HermesTargetCommand: HermesCommand {
         version: HermesVersion.current
     )
 
-    @Option(help: ArgumentHelp("Listen on <addr:port> (numeric IPv4; port 0 picks one).", valueName: "addr:port"))
-    var listen = "127.0.0.1:8080"
+    @Option(
+        help: ArgumentHelp(
+            "Listen on <addr:port>: numeric IPv4, or IPv6 in brackets ([::1]:8080); port 0 picks one. Repeat to listen on several (default 127.0.0.1:8080).",
+            valueName: "addr:port"))
+    var listen: [String] = []
+
+    private var listenAddresses: [String] { listen.isEmpty ? ["127.0.0.1:8080"] : listen }
 
     @Option(help: ArgumentHelp("Pace both directions to <mbps> Mbit/s in total.", valueName: "mbps"))
     var rate: Double?
@@ -79,8 +84,8 @@ struct HermesTargetCommand: HermesCommand {
     var serverTiming = TargetConfiguration.ServerTimingShape.requestDuration
 
     func validate() throws {
-        guard TargetConfiguration.parseListenAddress(listen) != nil else {
-            throw ValidationError("--listen needs a numeric IPv4 ADDR:PORT, got '\(listen)'")
+        for address in listenAddresses where TargetConfiguration.parseListenAddress(address) == nil {
+            throw ValidationError("--listen needs a numeric IPv4 ADDR:PORT or [IPv6]:PORT, got '\(address)'")
         }
         for (name, value) in [("--rate", rate), ("--down-rate", downRate), ("--up-rate", upRate)] {
             if let value, !(value > 0 && value.isFinite) {
@@ -107,9 +112,8 @@ struct HermesTargetCommand: HermesCommand {
     }
 
     func run() throws {
-        let (host, port) = TargetConfiguration.parseListenAddress(listen)!
         var configuration = TargetConfiguration(
-            host: host, port: port,
+            host: "127.0.0.1", port: 8080,
             downBytesPerSecond: (downRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
             upBytesPerSecond: (upRate ?? rate).map(TargetConfiguration.bytesPerSecond(megabits:)),
             bufferbloat: bufferbloat?.duration, responseDelay: delay.duration, failStatus: failStatus,
@@ -118,19 +122,24 @@ struct HermesTargetCommand: HermesCommand {
             colo: colo, city: city, country: country)
         configuration.maxConnections = maxConnections
         configuration.serverTiming = serverTiming
-        let server: TargetServer
-        do {
-            server = try TargetServer(configuration: configuration)
-        } catch {
-            throw HermesTargetCommand.failure(error.message, code: .unavailable)
+        // One server per address: each keeps its own pacing, as each is a path of its own.
+        var servers: [TargetServer] = []
+        for address in listenAddresses {
+            (configuration.host, configuration.port) = TargetConfiguration.parseListenAddress(address)!
+            do {
+                servers.append(try TargetServer(configuration: configuration))
+            } catch {
+                throw HermesTargetCommand.failure(error.message, code: .unavailable)
+            }
         }
         // A parent may have started us with these blocked (test runners do); a server must stop on them.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        HermesTargetCommand.diagnostics.report("listening on \(server.address)")
-        server.run()
+        for server in servers { HermesTargetCommand.diagnostics.report("listening on \(server.address)") }
+        for server in servers.dropLast() { server.start() }
+        servers.last!.run()
         throw HermesTargetCommand.failure("stopped accepting connections", code: .ioError)
     }
 }

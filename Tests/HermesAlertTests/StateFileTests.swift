@@ -20,7 +20,10 @@ import Testing
                 message: "Download was 80 Mbit/s.", timestamp: at(1), since: at(2))
         ]
         let decoded = StateCoding.decode(StateCoding.encode(state))
-        #expect(decoded == .success(state))
+        #expect(decoded == .success(AlertBook(state)))
+        var book = AlertBook(state)
+        book[SeriesKey(probe: "pi", link: "wan2", server: "http://b:8080")] = AlertState(lastRecord: at(9))
+        #expect(StateCoding.decode(StateCoding.encode(book)) == .success(book))
     }
 
     /// A state saved before deliveries were kept per provider: its one time counts for all.
@@ -29,7 +32,9 @@ import Testing
             #"{"v":1,"last_record":"2026-05-28T20:28:40.000Z","last_error":"timeout","#
             + #""rules":{"failure":{"consecutive":3,"firing_since":"2026-05-28T20:28:40.000Z","#
             + #""last_notified":"2026-05-28T20:28:40.000Z"}}}"#
-        var state = try StateCoding.decode(Array(old.utf8)).get()
+        let book = try StateCoding.decode(Array(old.utf8)).get()
+        #expect(book.keys == [.unkeyed])
+        var state = book[.unkeyed]
         #expect(state[.failure] == RuleState(consecutive: 3, firingSince: at(2), notified: ["*": at(2)]))
         let engine = AlertEngine(policy: AlertPolicy(failureThreshold: 3), providers: ["webhook", "ntfy"])
         #expect(engine.apply(failure(3), to: &state, now: at(3)) == .applied([]), "in every provider's cooldown")
@@ -45,10 +50,10 @@ import Testing
         let path = directory.file("nested/dir/state.json")
         let file = try StateFile(path: path)
         let (state, problem) = try file.load()
-        #expect(state == AlertState())
+        #expect(state == AlertBook())
         #expect(problem == "state file \(path) did not exist; starting with a fresh state")
-        try file.save(AlertState(lastRecord: at(1)))
-        #expect(try StateFile.read(path: path) == .success(AlertState(lastRecord: at(1))))
+        try file.save(AlertBook(AlertState(lastRecord: at(1))))
+        #expect(try StateFile.read(path: path) == .success(AlertBook(AlertState(lastRecord: at(1)))))
     }
 
     @Test(arguments: [
@@ -64,11 +69,11 @@ import Testing
         try FileSystem.atomicReplace(path, with: Array(contents.utf8))
         let file = try StateFile(path: path)
         let (state, problem) = try file.load()
-        #expect(state == AlertState())
+        #expect(state == AlertBook())
         #expect(problem?.contains("is damaged") == true)
         #expect(problem?.contains(reason) == true, "\(problem ?? "nil")")
         try file.save(state)
-        #expect(try StateFile.read(path: path) == .success(AlertState()))
+        #expect(try StateFile.read(path: path) == .success(AlertBook()))
     }
 
     /// A file from a newer hermes-alert is neither read nor replaced: going back a version

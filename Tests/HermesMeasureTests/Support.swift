@@ -40,7 +40,13 @@ func briefMeasure(
 }
 
 func measure(_ settings: MeasureSettings) -> Record {
-    Measurement.run(settings, progress: LiveProgress(enabled: false, diagnostics: Diagnostics(tool: "hermes-measure")))
+    measureAll(settings)[0]
+}
+
+/// Every record of a run, one per server.
+func measureAll(_ settings: MeasureSettings) -> [Record] {
+    Measurement.records(
+        settings, progress: LiveProgress(enabled: false, diagnostics: Diagnostics(tool: "hermes-measure")))
 }
 
 extension Record {
