@@ -83,8 +83,13 @@ public struct AlertRun {
             )
         }
         if ignoredRecords > 0 {
-            diagnostics.report(
-                "\(ignoredRecords) record(s) not newer than the last one applied to their series ignored")
+            if state.series.count == 1, let last = state.series.values.first?.lastRecord {
+                diagnostics.report(
+                    "\(ignoredRecords) record(s) not newer than the last one applied (\(last.rfc3339)) ignored")
+            } else {
+                diagnostics.report(
+                    "\(ignoredRecords) record(s) not newer than the last one applied to their series ignored")
+            }
         }
         // With several paths, each message says which one it is about.
         if state.series.count > 1 || notifications.contains(where: { !$0.series.link.isEmpty }) {

@@ -58,6 +58,10 @@ public struct RecordQuery: Equatable, Sendable {
     public var kinds: Kinds
     /// Oldest first instead of newest first.
     public var chronological: Bool
+    /// Only records of this `link`.
+    public var link: String?
+    /// Only records of this server: its `server_url`, or its `server_id`.
+    public var server: String?
 
     public init(
         since: Timestamp? = nil, until: Timestamp? = nil, limit: Int? = nil, offset: Int = 0,
@@ -75,6 +79,9 @@ public struct RecordQuery: Equatable, Sendable {
         if kinds != .all && record.kind.rawValue != kinds.rawValue { return false }
         if let since, record.timestamp < since { return false }
         if let until, record.timestamp > until { return false }
+        let values = record.values
+        if let link, values[.link].text != link { return false }
+        if let server, values[.serverURL].text != server && values[.serverID].text != server { return false }
         return true
     }
 }

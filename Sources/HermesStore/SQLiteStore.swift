@@ -188,6 +188,13 @@ public final class SQLiteStore: RecordStore {
         if query.kinds != .all { conditions.append("type = '\(query.kinds.rawValue)'") }
         if query.since != nil { conditions.append("timestamp >= ?1") }
         if query.until != nil { conditions.append("timestamp <= ?2") }
+        // A database from before a field has no column for it: nothing there is of a link.
+        let columns = Set(readPlan.columns.map(\.name))
+        if query.link != nil { conditions.append(columns.contains("link") ? "link = ?5" : "0") }
+        if query.server != nil {
+            let matches = ["server_url", "server_id"].filter(columns.contains).map { "\($0) = ?6" }
+            conditions.append(matches.isEmpty ? "0" : "(" + matches.joined(separator: " OR ") + ")")
+        }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let direction = query.chronological ? "ASC" : "DESC"
         let statement = try database.prepare(
@@ -199,6 +206,8 @@ public final class SQLiteStore: RecordStore {
         statement.bind(2, query.until?.rfc3339)
         statement.bind(3, Int64(query.limit ?? -1))
         statement.bind(4, Int64(query.offset))
+        statement.bind(5, query.link)
+        statement.bind(6, query.server)
         var records: [Record] = []
         while try statement.step() {
             records.append(try record(from: statement))

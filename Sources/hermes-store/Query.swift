@@ -35,6 +35,12 @@ struct Query: ParsableCommand {
     @Option(name: .customLong("type"), help: "Which records: result, failure or all.")
     var kinds: RecordQuery.Kinds = .result
 
+    @Option(help: ArgumentHelp("Only records of this link (the record's link field).", valueName: "name"))
+    var link: String?
+
+    @Option(help: ArgumentHelp("Only records of this server: its server_url, or its server_id.", valueName: "url|id"))
+    var server: String?
+
     @Flag(help: "Oldest first instead of newest first.")
     var chronological = false
 
@@ -47,6 +53,11 @@ struct Query: ParsableCommand {
         }
         if store.tee || store.retentionDays != nil || store.maxRows != nil {
             throw ValidationError("--tee, --retention-days and --max-rows apply when appending, not to query")
+        }
+        if csvPath != nil && link != nil {
+            throw ValidationError(
+                "--link needs the SQLite store: the Python Hermes CSV has no link column (--server matches its server_id)"
+            )
         }
         if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more, got \(limit)") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more, got \(offset)") }
@@ -63,8 +74,9 @@ struct Query: ParsableCommand {
 
     func run() throws {
         let (since, until) = try window(now: .now())
-        let request = RecordQuery(
+        var request = RecordQuery(
             since: since, until: until, limit: limit, offset: offset, kinds: kinds, chronological: chronological)
+        (request.link, request.server) = (link, server)
         let store: any RecordStore
         do {
             if let csvPath {

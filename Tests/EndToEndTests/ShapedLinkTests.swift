@@ -90,18 +90,30 @@ struct ShapedLink {
         if removed?.status != 0 { Issue.record("shaped-link down \(name) failed: \(removed?.stderr ?? "")") }
     }
 
+    /// Runs `scripts/lib/shaped-link` with `arguments` after the command and this link's name;
+    /// its output line.
+    @discardableResult
+    func script(_ command: String, _ arguments: [String]) throws -> String {
+        let run = try ChildProcess.run(script, [command, name] + arguments)
+        guard run.status == 0 else { throw SetupFailed(description: "shaped-link \(command) failed: \(run.stderr)") }
+        return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// iperf3's received goodput in Mbit/s over 5 s after a 1 s warm-up; `reverse` measures
-    /// server to client (download).
-    func iperf3Goodput(reverse: Bool) throws -> Double {
+    /// server to client (download). To `address` (the first link's server address by default),
+    /// bound to the client's `device` when one is named, as `--interface` binds.
+    func iperf3Goodput(reverse: Bool, to address: String? = nil, device: String? = nil) throws -> Double {
         let iperf3 = try #require(ChildProcess.installed("iperf3"), "iperf3 is not installed")
+        let address = address ?? serverAddress
         let server = try BackgroundProcess(
-            inServer, serverArguments + [iperf3, "-s", "-1", "--forceflush", "-B", serverAddress])
+            inServer, serverArguments + [iperf3, "-s", "-1", "--forceflush", "-B", address])
         defer { server.stop() }
         try #require(
             server.waitForOutput(containing: "listening", timeout: .seconds(10)) != nil, "\(server.outputText)")
         let run = try ChildProcess.run(
             inClient,
-            clientArguments + [iperf3, "-c", serverAddress, "-t", "5", "-O", "1", "-J"] + (reverse ? ["-R"] : []),
+            clientArguments + [iperf3, "-c", address, "-t", "5", "-O", "1", "-J"] + (reverse ? ["-R"] : [])
+                + (device.map { ["--bind-dev", $0] } ?? []),
             timeout: .seconds(30))
         try #require(run.status == 0, "iperf3: \(run.stderr) \(run.stdout.prefix(500))")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
