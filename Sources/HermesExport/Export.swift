@@ -14,6 +14,9 @@ public struct Export {
     public var compatibilityMetrics = false
     /// `--label` pairs for every metric sample.
     public var labels: [(name: String, value: String)] = []
+    /// `--series-labels`: label every sample with its series even when there is one, for
+    /// textfiles that share a node_exporter directory (one per link, hermes@.service).
+    public var labelsSeries = false
     public var diagnostics: Diagnostics
     public var quietMilliseconds: Int32 = 20
     /// The wall clock, replaceable in tests; see `MetricState.apply(_:horizon:)`.
@@ -36,6 +39,7 @@ public struct Export {
         for sink in sinks {
             if let restored = sink.restoreState(context) { context.state = restored }
         }
+        context.state.labelsSeries = labelsSeries
         var summary = Summary()
         var inputError: ExportError?
         var reader = RecordReader(fileDescriptor: fileDescriptor)

@@ -34,6 +34,12 @@ struct HermesExportCommand: HermesCommand {
     @Flag(help: "Also write the Python Hermes gauges (hermes_download_mbps, ...) for old dashboards.")
     var compatMetrics = false
 
+    @Flag(
+        help:
+            "Label every sample with its series (probe, link, server) even when the input has one: for textfiles that share a node_exporter directory, one per link."
+    )
+    var seriesLabels = false
+
     @Option(help: ArgumentHelp("Push every record to the Loki at <url> (base or full push URL).", valueName: "url"))
     var loki: String?
 
@@ -228,6 +234,7 @@ struct HermesExportCommand: HermesCommand {
         }
         var export = Export(sinks: sinks, diagnostics: diagnostics)
         export.compatibilityMetrics = compatMetrics
+        export.labelsSeries = seriesLabels
         export.labels = labels
         let summary = export.run(reading: 0)
         if summary.exitCode != .success { throw ArgumentParser.ExitCode(summary.exitCode.rawValue) }

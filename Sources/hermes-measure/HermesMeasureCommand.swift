@@ -8,7 +8,7 @@ import HermesMeasure
 struct HermesMeasureCommand: HermesCommand {
     static let configuration = CommandConfiguration(
         commandName: "hermes-measure",
-        abstract: "Run one speed test and print one Hermes record.",
+        abstract: "Run a speed test against each server and print one Hermes record each.",
         discussion: """
             Prints one JSON record per server on standard output: a result, or a failure record \
             naming what failed (exit status 1 if any record is a failure). Several --server are \

@@ -52,6 +52,7 @@ import Testing
         #expect(manuals.contains("hermes.7") && manuals.contains("hermes-store.1"))
         var expected = before.files.union([
             "usr/lib/systemd/system/hermes.service", "usr/lib/systemd/system/hermes.timer",
+            "usr/lib/systemd/system/hermes@.service", "usr/lib/systemd/system/hermes@.timer",
             "usr/lib/systemd/system/hermes-report.service", "usr/lib/systemd/system/hermes-report.timer",
             "usr/lib/systemd/system/hermes-digest.service", "usr/lib/systemd/system/hermes-digest.timer",
             "usr/lib/sysusers.d/hermes.conf", "usr/lib/tmpfiles.d/hermes.conf",

@@ -226,6 +226,37 @@ import Testing
             said.stdout.contains("hermes-measure: ") && said.stdout.contains("127.0.0.1:9"),
             "the tools' standard error is in the journal: \(said.stdout)")
 
+        // One unit per link: hermes@LINK.service reads /etc/hermes/LINK.env after hermes.env (whose
+        // server is down by now), writes a textfile of its own, links it for node_exporter on its
+        // first run, and labels its samples, so that node_exporter serves both links and the
+        // unlabelled hermes.prom beside them.
+        for (link, settings) in [("wan1", "HERMES_MEASURE_INTERFACE=lo\n"), ("wan2", "")] {
+            try ("HERMES_MEASURE_SERVER=http://127.0.0.1:8080\n" + settings).write(
+                toFile: root + "/etc/hermes/\(link).env", atomically: false, encoding: .utf8)
+            let started = try container.run(["systemctl", "start", "hermes@\(link).service"], timeout: .seconds(180))
+            #expect(started.status == 0, "\(started.stderr)")
+            let shown = try container.run([
+                "systemctl", "show", "-p", "Result", "-p", "ExecMainStatus", "hermes@\(link).service",
+            ])
+            #expect(
+                shown.stdout.contains("Result=success") && shown.stdout.contains("ExecMainStatus=0"),
+                "hermes@\(link): \(shown.stdout)")
+            let linked = try container.run(["readlink", "/var/lib/prometheus/node-exporter/hermes-\(link).prom"])
+            #expect(linked.stdout == "/var/lib/hermes/hermes-\(link).prom\n", "\(linked.stdout)\(linked.stderr)")
+        }
+        let paths = try container.run([
+            "sqlite3", "/var/lib/hermes/data/hermes.db",
+            "SELECT link, ifnull(interface, '-') FROM results WHERE link IS NOT NULL ORDER BY id",
+        ])
+        #expect(paths.stdout == "wan1|lo\nwan2|-\n", "\(paths.stdout)")
+        let both = try container.run(["curl", "-sf", "http://127.0.0.1:9100/metrics"]).stdout
+        let successes = both.split(separator: "\n").filter { $0.hasPrefix("hermes_last_run_success") }
+        #expect(successes.count == 3, "hermes.prom and one series per link: \(successes)")
+        for link in ["wan1", "wan2"] {
+            #expect(successes.contains { $0.contains("link=\"\(link)\"") && $0.hasSuffix(" 1") }, "\(successes)")
+        }
+        #expect(both.contains("\nnode_textfile_scrape_error 0\n"))
+
         // Nothing failed: not the units, not systemd-tmpfiles applying the package's file.
         let tmpfiles = try container.run(["systemd-tmpfiles", "--create", "hermes.conf"])
         #expect(tmpfiles.status == 0, "\(tmpfiles.stderr)")

@@ -125,6 +125,47 @@ import Testing
         #expect(timer.values("WantedBy", in: "Install") == ["timers.target"])
     }
 
+    /// hermes@.service is hermes.service for one link: the same pipeline, hardening, credentials
+    /// and account, with the link's environment file (required, read after the shared one), the
+    /// link's name as the default HERMES_MEASURE_LINK, a textfile of its own linked into
+    /// node_exporter's directory, and the same lock directory, kept while another unit may hold
+    /// its lock. An instance verifies clean and passes the same security gate.
+    @Test func theTemplateIsTheServiceForOneLink() throws {
+        let template = try Repository.unit("hermes@.service")
+        let differing: Set<String> = ["Description", "Environment", "EnvironmentFile", "ExecStart", "ExecStartPre"]
+        func shared(_ unit: SystemdUnit) -> [SystemdUnit.Entry] { unit.entries.filter { !differing.contains($0.key) } }
+        #expect(shared(template) == shared(service), "hermes@.service drifted from hermes.service")
+        #expect(
+            template.values("EnvironmentFile", in: "Service") == ["-/etc/hermes/hermes.env", "/etc/hermes/%i.env"])
+        #expect(template.values("Environment", in: "Service").contains("HERMES_MEASURE_LINK=%i"))
+        #expect(template.values("RuntimeDirectoryPreserve", in: "Service") == ["yes"])
+        let execStart = try #require(template.values("ExecStart", in: "Service").first)
+        let plain = try #require(service.values("ExecStart", in: "Service").first)
+        #expect(
+            execStart
+                == plain.replacingOccurrences(
+                    of: "--tee --textfile %S/hermes/hermes.prom",
+                    with: "--tee --series-labels --textfile %S/hermes/hermes-%i.prom"))
+        let linkCommand = try #require(template.values("ExecStartPre", in: "Service").first)
+        #expect(linkCommand.hasPrefix("+/bin/sh -c "))
+        #expect(
+            linkCommand.contains("ln -sfn %S/hermes/hermes-%i.prom /var/lib/prometheus/node-exporter/hermes-%i.prom"))
+        let timer = try Repository.unit("hermes@.timer")
+        #expect(
+            timer.entries.filter { $0.section != "Unit" } == self.timer.entries.filter { $0.section != "Unit" },
+            "hermes@.timer runs on hermes.timer's schedule")
+
+        let analyze = try systemdTool("systemd-analyze")
+        let directory = try TemporaryDirectory()
+        let instance = try directory.write(try Repository.text("systemd/hermes@.service"), to: "hermes@wan2.service")
+        let instanceTimer = try directory.write(try Repository.text("systemd/hermes@.timer"), to: "hermes@wan2.timer")
+        let verify = try ChildProcess.run(
+            analyze, ["verify", "--man=no", instance, instanceTimer], timeout: .seconds(60))
+        #expect(verify.status == 0 && verify.stderr.isEmpty, "systemd-analyze verify: \(verify.stderr)")
+        let security = try ChildProcess.run(analyze, ["security", "--offline=true", "--threshold=20", instance])
+        #expect(security.status == 0, "\(security.stdout)")
+    }
+
     /// The pipeline ExecStart runs: the four tools in order, under pipefail, alerting optional.
     @Test func execStartIsThePipelineUnderPipefail() throws {
         let execStart = try #require(service.values("ExecStart", in: "Service").first)

@@ -18,8 +18,9 @@ EOF
   --bin-dir DIR  take the built tools from DIR instead of running a release build
 
 Installs hermes-measure, hermes-store, hermes-export, hermes-alert and hermes-target, their
-manuals, bash/zsh/fish completions, the systemd units (hermes.service, hermes.timer) with their
-sysusers.d and tmpfiles.d files, an example /etc/hermes/hermes.env and the Grafana dashboard.
+manuals, bash/zsh/fish completions, the systemd units (hermes.service, hermes.timer, and the
+per-link template hermes@.service with hermes@.timer) with their sysusers.d and tmpfiles.d
+files, an example /etc/hermes/hermes.env and the Grafana dashboard.
 EOF
     else
         cat <<'EOF'
