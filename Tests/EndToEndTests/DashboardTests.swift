@@ -43,7 +43,9 @@ import Testing
 
     /// The metric names a PromQL expression reads (also inside `label_values(metric, label)`).
     static func metricNames(in expression: String) -> Set<String> {
-        if let variable = expression.wholeMatch(of: /label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,.*\)/) {
+        if let variable = expression.wholeMatch(
+            of: /label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{[^}]*\})?\s*,.*\)/)
+        {
             return [String(variable.1)]
         }
         var text = expression.replacing(/"(?:[^"\\]|\\.)*"/, with: "\"\"")
@@ -61,10 +63,15 @@ import Testing
         return names
     }
 
+    /// A result of a probe that measures several paths: its link and server.
+    static let pathResult = fullResult.replacingOccurrences(
+        of: #""probe":"home""#, with: #""server_url":"https://speed.cloudflare.com","probe":"home","link":"wan1""#)
+
     @Test func metricNamesAreReadFromQueries() {
         #expect(Self.metricNames(in: #"time() - hermes_x{instance=~"$i"} * 8"#) == ["hermes_x"])
         #expect(Self.metricNames(in: "sum by (job) (rate(a_total[5m])) / b") == ["a_total", "b"])
         #expect(Self.metricNames(in: "label_values(hermes_y, instance)") == ["hermes_y"])
+        #expect(Self.metricNames(in: #"label_values(hermes_y{instance=~"$instance"}, link)"#) == ["hermes_y"])
     }
 
     /// Every metric a panel or variable queries is one hermes-export writes, and every family it
@@ -101,7 +108,7 @@ import Testing
 
         let tee = try Executable.named("hermes-export").run(
             ["--tee", "--textfile", try TemporaryDirectory().file("h.prom")],
-            stdin: Self.fullResult + "\n" + Self.failure + "\n")
+            stdin: Self.fullResult + "\n" + Self.failure + "\n" + Self.pathResult + "\n")
         var fields: Set<String> = []
         for line in tee.stdout.split(separator: "\n") {
             let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -109,7 +116,9 @@ import Testing
         }
         let loki = try Self.queries().filter { $0.datasource == "loki" }
         #expect(loki.count >= 4)
-        #expect(loki.contains { $0.expression == #"{job="$job"} | json"# }, "the panel of every record")
+        #expect(
+            loki.contains { $0.expression == #"{job="$job"} | json | link=~"$link" | server_url=~"$server""# },
+            "the panel of every record")
         for query in loki {
             #expect(query.expression.contains(#"{job="$job""#) && query.expression.contains("| json"))
             for selector in query.expression.matches(of: /type="([a-z]+)"/) {
@@ -118,6 +127,7 @@ import Testing
             var used = query.expression.matches(of: /unwrap ([a-z_]+)/).map { String($0.1) }
             used += query.expression.matches(of: /\{\{\.([a-z_]+)\}\}/).map { String($0.1) }
             used += query.expression.matches(of: /by \(([a-z_]+)\) \(count/).map { String($0.1) }
+            used += query.expression.matches(of: /\| ([a-z_]+)=~/).map { String($0.1) }
             for field in used {
                 #expect(fields.contains(field), "\(query.expression) reads \(field), which records do not carry")
             }

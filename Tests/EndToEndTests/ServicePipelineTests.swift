@@ -61,11 +61,9 @@ import Testing
         try files.createSymbolicLink(
             atPath: root.file("node-exporter/hermes.prom"), withDestinationPath: state + "/hermes.prom")
 
-        let target = try BackgroundProcess(binaries + "/hermes-target", ["--listen", "127.0.0.1:0"])
-        let listening = try #require(
-            target.waitForOutput(containing: "\n", timeout: .seconds(10)), "hermes-target: \(target.outputText)")
-        let targetPort = try #require(
-            listening.firstMatch(of: /hermes-target: listening on 127\.0\.0\.1:([0-9]+)/).map { String($0.1) })
+        // The server is down for the first two runs and back for the third: one series, as a
+        // server's outage and recovery are (a series is probe, link and server).
+        let targetPort = try closedLoopbackPort()
         let ntfy = try TestServer.start { _ in .ok(#"{"id":"e2e"}"#) }
         defer { ntfy.stop() }
 
@@ -95,12 +93,11 @@ import Testing
                 "--web.listen-address=127.0.0.1:\(prometheusPort)",
             ])
         defer {
-            for process in [target, exporter, server] { process.stop() }
+            for process in [exporter, server] { process.stop() }
         }
 
         // The environment a Python Hermes .env would give through EnvironmentFile=, relative
         // CSV path included; only what systemd itself adds comes on top.
-        let closed = try closedLoopbackPort()
         func run(server measureServer: String) throws -> ProcessOutcome {
             let environment = [
                 "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": state, "STATE_DIRECTORY": state,
@@ -118,7 +115,7 @@ import Testing
 
         // Two failed measurements: stored, exported, and the second reaches the threshold.
         for attempt in 1...2 {
-            let failed = try run(server: "http://127.0.0.1:\(closed)")
+            let failed = try run(server: "http://127.0.0.1:\(targetPort)")
             #expect(failed.status == 1, "run \(attempt): \(failed.stderr)")
             #expect(successStatuses.contains(failed.status), "a failed measurement must not fail the unit")
             #expect(ntfy.requests.count == attempt - 1, "run \(attempt)")
@@ -126,9 +123,14 @@ import Testing
         let alert = try #require(ntfy.requests.first)
         #expect(alert.path == "/hermes-e2e")
         #expect(alert.header("Authorization") == "Bearer tk_e2e_token", "the token comes from the credential")
-        #expect(String(decoding: alert.bodyPrefix, as: UTF8.self).contains("127.0.0.1:\(closed)"))
+        #expect(String(decoding: alert.bodyPrefix, as: UTF8.self).contains("127.0.0.1:\(targetPort)"))
 
-        // A good measurement: recovery, and the result everywhere.
+        // The server is back: a good measurement, the recovery, and the result everywhere.
+        let target = try BackgroundProcess(binaries + "/hermes-target", ["--listen", "127.0.0.1:\(targetPort)"])
+        defer { target.stop() }
+        try #require(
+            target.waitForOutput(containing: "listening", timeout: .seconds(10)) != nil,
+            "hermes-target: \(target.outputText)")
         let good = try run(server: "http://127.0.0.1:\(targetPort)")
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.isEmpty, "hermes-alert is the last stage and prints nothing")
@@ -173,10 +175,17 @@ import Testing
         for query in try DashboardTests.queries() where query.datasource == "prometheus" {
             guard query.expression.firstMatch(of: /label_values\(/) == nil else { continue }
             // Grafana's own variables, as it would fill them in for a panel.
-            let promql = query.expression.replacingOccurrences(of: "$instance", with: ".*")
-                .replacingOccurrences(of: "$__interval", with: "1h")
+            // "All" of link and server must also match the unlabelled series of a one-path probe.
+            var promql = query.expression
+            for variable in ["$instance", "$link", "$server"] {
+                promql = promql.replacingOccurrences(of: variable, with: ".*")
+            }
+            promql = promql.replacingOccurrences(of: "$__interval", with: "1h")
             let body = try Self.get("http://127.0.0.1:\(prometheusPort)/api/v1/query", query: promql)
             #expect(body?.contains(#""status":"success""#) == true, "Prometheus refused \(promql): \(body ?? "")")
+            if promql.hasPrefix("hermes_download_bytes_per_second{") {
+                #expect(body?.contains(#""result":[{"#) == true, "no series for \(promql): \(body ?? "")")
+            }
         }
     }
 }
