@@ -23,11 +23,12 @@ public struct Digest: Sendable {
     /// joins lines that end without two spaces into one paragraph.
     private var lineEnd: String { style == .markdown ? "  \n" : "\n" }
 
-    /// The digest of `window`, one section per probe when there are several; `previous` is the
-    /// window of the same length before it, when the input reached back that far.
+    /// The digest of `window`, one section per path (probe, and link when records name one) when
+    /// there are several; `previous` is the window of the same length before it, when the input
+    /// reached back that far.
     public func render(_ window: Window, previous: Window?) -> String {
         var lines = [header(window)]
-        let probes = Self.probes(of: window)
+        let probes = Self.paths(of: window)
         if window.records.isEmpty {
             lines.append("No tests in this window.")
             return lines.joined(separator: lineEnd) + "\n"
@@ -36,17 +37,32 @@ public struct Digest: Sendable {
             lines += facts(window, previous: previous)
             return lines.joined(separator: lineEnd) + "\n"
         }
+        // One section per series: a path that measured several servers gets one per server.
+        var sections: [(name: String, window: Window, previous: Window?)] = []
+        for path in probes {
+            let part = window.only(path: path)
+            let servers = part.servers
+            guard servers.count > 1 else {
+                sections.append((path, part, previous?.only(path: path)))
+                continue
+            }
+            for server in servers {
+                sections.append(
+                    (
+                        "\(path), server \(server)", part.only(server: server),
+                        previous?.only(path: path).only(server: server)
+                    ))
+            }
+        }
         var text = lines.joined(separator: lineEnd)
-        for (index, probe) in probes.enumerated() {
-            let section =
-                [emphasis("Probe \(probe)")]
-                + facts(window.only(probe: probe), previous: previous?.only(probe: probe))
+        for (index, (name, part, before)) in sections.enumerated() {
+            let section = [emphasis("Probe \(name)")] + facts(part, previous: before)
             let candidate = text + lineEnd + section.joined(separator: lineEnd)
-            let left = probes.count - index - 1
+            let left = sections.count - index - 1
             let reserve = left > 0 ? 70 : 0
             // The final newline counts too.
             if style == .markdown && candidate.count + 1 + reserve > Self.maximumMarkdownCharacters {
-                text += lineEnd + "… and \(probes.count - index) more probe(s): use --probe NAME for each"
+                text += lineEnd + "… and \(sections.count - index) more path(s): use --probe NAME for each"
                 break
             }
             text = candidate
@@ -132,11 +148,13 @@ public struct Digest: Sendable {
         return lines
     }
 
-    static func probes(of window: Window) -> [String] {
+    /// The paths of the records: each probe, and each of its links when records name one
+    /// (`home, link wan2`); the servers of a path are compared within its section.
+    static func paths(of window: Window) -> [String] {
         var seen: [String] = []
         for record in window.records {
-            let probe = record.probeName
-            if !seen.contains(probe) { seen.append(probe) }
+            let path = record.pathName
+            if !seen.contains(path) { seen.append(path) }
         }
         return seen.sorted()
     }
@@ -193,11 +211,17 @@ extension Record {
         case .failure(let failure): failure.probe ?? "unnamed"
         }
     }
+
+    /// The probe, and the link when the record names one: `home, link wan2`.
+    var pathName: String {
+        guard let link = values[.link].text else { return probeName }
+        return "\(probeName), link \(link)"
+    }
 }
 
 extension Window {
-    func only(probe: String) -> Window {
-        Window(start: start, end: end, records: records.filter { $0.probeName == probe })
+    func only(path: String) -> Window {
+        Window(start: start, end: end, records: records.filter { $0.pathName == path })
     }
 
     /// The servers results were measured against, by name (else URL), in order of first use. A

@@ -22,16 +22,18 @@ public struct Page {
         var body = "<header><h1>\(HTML.escape(title))</h1><p class=\"window\">"
         body += "\(Digest.minute(window.start)) to \(Digest.minute(window.end)) UTC · "
         body += "\(window.records.count) test(s) · made \(Digest.minute(now)) UTC</p></header><main>"
-        let probes = Digest.probes(of: window)
+        let probes = Digest.paths(of: window)
         if window.records.isEmpty {
             body += "<p class=\"empty\">Nothing to show yet: no test in this window. Records appear here once "
             body += "hermes-store has stored some and this page is made again.</p>"
         } else if probes.count == 1 {
             body += section(window, heading: nil)
         } else {
-            body += "<section><h2>Probes compared</h2>"
-            body += comparison(probes.map { ($0, window.only(probe: $0)) }, kind: "Probe") + "</section>"
-            for probe in probes { body += section(window.only(probe: probe), heading: "Probe \(probe)") }
+            let linked = window.records.contains { !$0.values[.link].isAbsent }
+            body += "<section><h2>\(linked ? "Paths" : "Probes") compared</h2>"
+            body += comparison(probes.map { ($0, window.only(path: $0)) }, kind: linked ? "Path" : "Probe")
+            body += "</section>"
+            for probe in probes { body += section(window.only(path: probe), heading: "Probe \(probe)") }
         }
         body += "</main>"
         let description =

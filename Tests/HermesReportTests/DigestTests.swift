@@ -114,6 +114,30 @@ import Testing
         #expect(lines.contains("Download: median 100 Mbit/s, worst 100 Mbit/s"))
     }
 
+    /// One probe measuring two links: a section per link (series key), a failure of one link
+    /// counted there only; servers are compared within each.
+    @Test func severalLinksOfOneProbeGetASectionEach() {
+        func on(_ link: String, _ record: Record) -> Record {
+            var values = record.values
+            values[.link] = .text(link)
+            return Record(kind: record.kind, timestamp: record.timestamp, values: values)
+        }
+        let records = [
+            on("fibre", Self.result("00:00", 900, 300, 5, probe: "home")),
+            on("lte", Self.result("00:00", 40, 10, 35, probe: "home")),
+            on("lte", Self.failure("00:30", .connect, probe: "home")),
+            on("fibre", Self.result("00:30", 910, 310, 5, probe: "home")),
+        ]
+        let lines = render(records).components(separatedBy: "  \n")
+        let fibre = try! #require(lines.firstIndex(of: "**Probe home, link fibre**"))
+        let lte = try! #require(lines.firstIndex(of: "**Probe home, link lte**"))
+        #expect(lines[fibre + 1] == "Tests: 2, none failed")
+        #expect(lines[lte + 1] == "Tests: 2, 1 failed (connect 1)")
+        let page = ReportRun(format: .html, title: "Week", diagnostics: Diagnostics(tool: "test")).render(records)
+        #expect(page.contains("<h2>Paths compared</h2>"))
+        #expect(page.contains("<h2>Probe home, link lte</h2>"))
+    }
+
     @Test func aMarkdownDigestFitsAPhoneNotification() {
         let records = (0..<40).flatMap { probe in
             [
@@ -123,7 +147,7 @@ import Testing
         }
         let digest = render(records)
         #expect(digest.count <= Digest.maximumMarkdownCharacters)
-        #expect(digest.contains("more probe(s): use --probe NAME for each"))
+        #expect(digest.contains("more path(s): use --probe NAME for each"))
         #expect(digest.contains("**Probe probe-0**"))
     }
 
