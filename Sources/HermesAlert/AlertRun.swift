@@ -91,9 +91,12 @@ public struct AlertRun {
                     "\(ignoredRecords) record(s) not newer than the last one applied to their series ignored")
             }
         }
-        // With several paths, each message says which one it is about.
+        // With several paths, each message says which one it is about. Owed recoveries were named
+        // when they were first sent.
         if state.series.count > 1 || notifications.contains(where: { !$0.series.link.isEmpty }) {
-            notifications = notifications.map { $0.naming(its: $0.series) }
+            for index in notifications.indices.dropFirst(owed.count) {
+                notifications[index] = notifications[index].naming(its: notifications[index].series)
+            }
         }
 
         let reports = Delivery.send(notifications, through: settings.providers, options: settings.delivery)

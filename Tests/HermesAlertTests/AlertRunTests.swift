@@ -143,6 +143,22 @@ import Testing
         #expect(try state().owedRecoveries.isEmpty)
     }
 
+    /// A link's recovery that a provider missed is sent again named once, as it was first sent.
+    @Test func aMissedRecoveryOfALinkKeepsItsName() throws {
+        defer { stop() }
+        func onLink(_ record: Record) -> Record {
+            var values = record.values
+            values[.link] = .text("lte")
+            return Record(kind: record.kind, timestamp: record.timestamp, values: values)
+        }
+        #expect(try run([onLink(failure(0))], at: 0) == .success)
+        ntfyIsDown(true)
+        #expect(try run([onLink(result(1))], at: 1) == .temporaryFailure)
+        ntfyIsDown(false)
+        #expect(try run([onLink(result(40))], at: 40) == .success)
+        #expect(ntfy.requests.last?.header("Title") == "Speedtest recovered after 1 failure on lte")
+    }
+
     @Test func aMissedRecoveryIsGivenUpAfterADay() throws {
         defer { stop() }
         #expect(try run([failure(0)], at: 0) == .success)

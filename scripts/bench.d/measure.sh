@@ -4,7 +4,7 @@
 suite_measure() {
     local gib=${BENCH_GIB:-4}
     [[ $gib =~ ^[1-9][0-9]*$ ]] || die "BENCH_GIB must be a whole number of GiB, got $gib"
-    ensure_packages jq time iperf3 iproute2
+    ensure_packages jq time iperf3 iproute2 nginx-light gcc
     local started=$EPOCHREALTIME
     make_workdir
     REFERENCE="curl"
@@ -49,73 +49,152 @@ cpu_and_wall() {
     awk -v s="$start" -v e="$end" '{ printf "%.6f %.6f", $1 + $2, e - s }' "$WORK/time.txt"
 }
 
-measure_loopback() {
-    local gib=$1 bytes=$(($1 * 1073741824)) port
-    step "loopback: hermes-target unpaced"
-    "$BIN/hermes-target" --listen 127.0.0.1:0 2>"$WORK/target.log" &
-    local target=$!
-    local waited=0
-    until port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/target.log")" && [[ -n $port ]]; do
-        ((waited++ < 100)) || die "hermes-target did not start"
+# Starts a server in the background, waits for it to print "listening on 127.0.0.1:PORT" on
+# stderr into LOG, and sets SERVER_PID and SERVER_URL.
+start_server() {
+    local log=$1 port waited=0
+    shift
+    "$@" 2>"$log" &
+    SERVER_PID=$!
+    until port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log")" && [[ -n $port ]]; do
+        ((waited++ < 100)) || die "$1 did not start: $(cat "$log")"
         sleep 0.05
     done
-    local url="http://127.0.0.1:$port"
+    SERVER_URL="http://127.0.0.1:$port"
+}
 
-    local direction
-    for direction in download upload; do
-        local skip=--no-upload
-        [[ $direction == upload ]] && skip=--no-download
-        step "loopback $direction: hermes-measure, $gib GiB"
-        local measured
-        measured="$(cpu_and_wall "$BIN/hermes-measure" --server "$url" "$skip" --max-bytes "$bytes" --duration 60 \
-            --timeout 120 --state-directory "$WORK/state")"
-        local record streams moved reported
-        record="$(cat "$WORK/out.txt")"
-        streams="$(jq -r '.streams' <<<"$record")"
-        moved="$(jq -r ".${direction}_bytes" <<<"$record")"
-        reported="$(jq -r ".${direction}_mbps" <<<"$record")"
-        [[ $moved =~ ^[0-9]+$ && $streams =~ ^[0-9]+$ ]] || die "hermes-measure printed no result: $record"
-
-        step "loopback $direction: curl, the same $moved bytes over $streams streams"
-        local each=$((moved / streams)) i
-        local script="" target_url
-        if [[ $direction == download ]]; then
-            for ((i = 0; i < streams; i++)); do script+="curl -sf -o /dev/null '$url/__down?bytes=$each' & "; done
-        else
-            head -c "$each" /dev/urandom >"$WORK/upload.bin"
-            for ((i = 0; i < streams; i++)); do
-                script+="curl -sf -o /dev/null -H 'Expect:' -T '$WORK/upload.bin' '$url/__up' & "
-            done
-        fi
-        local reference
-        reference="$(cpu_and_wall bash -c "$script wait")"
-
-        local hermes_cpu hermes_wall curl_cpu curl_wall
-        read -r hermes_cpu hermes_wall <<<"$measured"
-        read -r curl_cpu curl_wall <<<"$reference"
-        local hermes_rate curl_rate
-        hermes_rate="$(calc 'b * 8 / w / 1e6' b="$moved" w="$hermes_wall")"
-        curl_rate="$(calc 'b * 8 / w / 1e6' b="$((each * streams))" w="$curl_wall")"
-        row "$direction Mbit/s, wall clock ($streams streams)" "$hermes_rate" "$curl_rate" higher ">= 1.0x curl" \
-            "$(verdict "$(calc 'h / c' h="$hermes_rate" c="$curl_rate")" ">=" 1.0)"
-        local hermes_per_gib curl_per_gib
-        hermes_per_gib="$(calc 'c / (b / 1073741824)' c="$hermes_cpu" b="$moved")"
-        curl_per_gib="$(calc 'c / (b / 1073741824)' c="$curl_cpu" b="$((each * streams))")"
-        row "$direction client CPU s per GiB" "$hermes_per_gib" "$curl_per_gib" lower "<= 1.0x curl" \
-            "$(verdict "$(calc 'h / c' h="$hermes_per_gib" c="$curl_per_gib")" "<=" 1.0)"
-        if [[ $direction == download ]]; then
-            row "hermes-target serving curl, Mbit/s" "$curl_rate" "-" higher ">= 10,000" \
-                "$(verdict "$curl_rate" ">=" 10000)"
-        fi
-        note "loopback $direction: hermes-measure reported $(pretty "$reported") Mbit/s over its steady window;" \
-            "the table's figure is bytes over the whole process's wall time, as for curl (start-up, latency" \
-            "test and slow start included for both)."
+# nginx serving a 10^8-byte static file for every /__down (it ignores ?bytes=, so every request
+# is that file whole) and discarding POST bodies at /__up; as SERVER_PID and SERVER_URL.
+start_nginx() {
+    local port
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    mkdir -p "$WORK/nginx"
+    head -c 100000000 /dev/urandom >"$WORK/nginx/blob"
+    # As root, nginx's workers would be www-data, which cannot enter the private work directory.
+    local user=""
+    [[ $(id -u) == 0 ]] && user="user root;"
+    cat >"$WORK/nginx/nginx.conf" <<CONF
+$user
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 256; }
+http {
+    access_log off; sendfile on; tcp_nopush on; tcp_nodelay on;
+    keepalive_requests 1000000; keepalive_timeout 75s;
+    client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+    uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+    server {
+        listen 127.0.0.1:$port reuseport;
+        location = /__down {
+            if (\$arg_bytes = "0") { return 200 ""; }
+            default_type application/octet-stream;
+            add_header Cache-Control no-store;
+            alias $WORK/nginx/blob;
+        }
+        location = /__up { client_max_body_size 0; return 200 ""; }
+    }
+}
+CONF
+    /usr/sbin/nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx/stderr" &
+    SERVER_PID=$!
+    local waited=0
+    until curl -sf -o /dev/null "http://127.0.0.1:$port/__down?bytes=0"; do
+        ((waited++ < 100)) || die "nginx did not start: $(cat "$WORK/nginx/stderr" "$WORK/nginx/error.log")"
+        sleep 0.05
     done
-    kill "$target" 2>/dev/null || true
-    wait "$target" 2>/dev/null || true
+    SERVER_URL="http://127.0.0.1:$port"
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# hermes-measure and curl against each of three servers on loopback (hermes-target, the minimal C
+# server of scripts/lib/bench-server.c, nginx with a static file), each direction, BENCH_RUNS
+# times each, interleaved, so that a slow spell of the host falls on both; the medians go in the
+# table. curl moves the bytes hermes-measure moved, over as many connections.
+measure_loopback() {
+    local gib=$1 bytes=$(($1 * 1073741824)) runs=${BENCH_RUNS:-3}
+    [[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a whole number, got $runs"
+    cc -O2 -pthread -o "$WORK/bench-server" "$ROOT/scripts/lib/bench-server.c" || die "cannot compile bench-server.c"
+    head -c 100000000 /dev/urandom >"$WORK/upload.bin"
+    local server
+    for server in hermes-target bench-server nginx; do
+        case $server in
+        hermes-target) start_server "$WORK/target.log" "$BIN/hermes-target" --listen 127.0.0.1:0 ;;
+        bench-server) start_server "$WORK/bench-server.log" "$WORK/bench-server" ;;
+        nginx) start_nginx ;;
+        esac
+        local url=$SERVER_URL direction
+        for direction in download upload; do
+            local skip=--no-upload
+            [[ $direction == upload ]] && skip=--no-download
+            local -a hermes_rates=() hermes_cpus=() curl_rates=() curl_cpus=()
+            local run streams="" reported=""
+            for ((run = 1; run <= runs; run++)); do
+                step "$server $direction, run $run of $runs: hermes-measure, $gib GiB"
+                local measured record moved
+                measured="$(cpu_and_wall "$BIN/hermes-measure" --server "$url" "$skip" --max-bytes "$bytes" \
+                    --duration 60 --timeout 120 --state-directory "$WORK/state")"
+                record="$(cat "$WORK/out.txt")"
+                streams="$(jq -r '.streams' <<<"$record")"
+                moved="$(jq -r ".${direction}_bytes" <<<"$record")"
+                reported="$(jq -r ".${direction}_mbps" <<<"$record")"
+                [[ $moved =~ ^[0-9]+$ && $streams =~ ^[0-9]+$ ]] || die "hermes-measure printed no result: $record"
+                local hermes_cpu hermes_wall
+                read -r hermes_cpu hermes_wall <<<"$measured"
+                hermes_rates+=("$(calc 'b * 8 / w / 1e6' b="$moved" w="$hermes_wall")")
+                hermes_cpus+=("$(calc 'c / (b / 1073741824)' c="$hermes_cpu" b="$moved")")
+
+                step "$server $direction, run $run of $runs: curl, $moved bytes over $streams connections"
+                local each=$((moved / streams)) i script="" requests
+                for ((i = 0; i < streams; i++)); do
+                    if [[ $direction == download ]]; then
+                        # One connection each, as hermes-measure's streams; nginx sends its whole file
+                        # for every request, so there it takes as many requests as fill the share.
+                        if [[ $server == nginx ]]; then
+                            requests=$(((each + 99999999) / 100000000))
+                            script+="curl -sf -o /dev/null '$url/__down?bytes=$each&i=[1-$requests]' & "
+                        else
+                            script+="curl -sf -o /dev/null '$url/__down?bytes=$each' & "
+                        fi
+                    else
+                        requests=$(((each + 99999999) / 100000000))
+                        script+="curl -sf -o /dev/null -H 'Expect:' -X POST -T '$WORK/upload.bin' '$url/__up?i=[1-$requests]' & "
+                    fi
+                done
+                local reference curl_cpu curl_wall curl_bytes=$((each * streams))
+                if [[ $direction == upload || $server == nginx ]]; then
+                    curl_bytes=$((streams * ((each + 99999999) / 100000000) * 100000000))
+                fi
+                reference="$(cpu_and_wall bash -c "$script wait")"
+                read -r curl_cpu curl_wall <<<"$reference"
+                curl_rates+=("$(calc 'b * 8 / w / 1e6' b="$curl_bytes" w="$curl_wall")")
+                curl_cpus+=("$(calc 'c / (b / 1073741824)' c="$curl_cpu" b="$curl_bytes")")
+            done
+            local hermes_rate curl_rate hermes_per_gib curl_per_gib
+            hermes_rate="$(median "${hermes_rates[@]}")"
+            curl_rate="$(median "${curl_rates[@]}")"
+            hermes_per_gib="$(median "${hermes_cpus[@]}")"
+            curl_per_gib="$(median "${curl_cpus[@]}")"
+            row "$server: $direction Mbit/s, wall clock ($streams streams)" "$hermes_rate" "$curl_rate" higher \
+                ">= 1.0x curl" "$(verdict "$(calc 'h / c' h="$hermes_rate" c="$curl_rate")" ">=" 1.0)"
+            row "$server: $direction client CPU s per GiB" "$hermes_per_gib" "$curl_per_gib" lower "<= 1.0x curl" \
+                "$(verdict "$(calc 'h / c' h="$hermes_per_gib" c="$curl_per_gib")" "<=" 1.0)"
+            note "$server $direction: hermes-measure runs $(each_pretty "${hermes_rates[@]}") Mbit/s and" \
+                "$(each_pretty "${hermes_cpus[@]}") CPU s/GiB; curl $(each_pretty "${curl_rates[@]}") Mbit/s and" \
+                "$(each_pretty "${curl_cpus[@]}") CPU s/GiB; hermes-measure's own steady-window figure of the" \
+                "last run: $(pretty "$reported") Mbit/s."
+        done
+        stop_server
+    done
     note "loopback: one host, 2 cores shared by client and server; CPU is the client's user + system" \
-        "time from /usr/bin/time (curl: all its processes). hermes-target serves both from the same" \
-        "incompressible buffer."
+        "time from /usr/bin/time (curl: all its processes, writing what it receives to /dev/null). The" \
+        "table's rates are bytes over the whole process's wall time for both (start-up, hermes-measure's" \
+        "latency test, slow start included); medians of $runs interleaved runs each. nginx sends its" \
+        "10^8-byte file whole for every download request and reads upload bodies 4 KiB at a time."
 }
 
 measure_shaped() {
