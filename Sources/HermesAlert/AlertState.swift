@@ -25,17 +25,10 @@ public struct AlertBook: Equatable, Sendable {
         set { series[key] = newValue == AlertState() ? nil : newValue }
     }
 
-    /// The key `record`'s state is kept under: its own. A state from before there were keys (an
-    /// older version's file) belongs to the first series that arrives, so an upgrade keeps a
-    /// running streak and its cooldowns.
-    public mutating func key(for record: Record) -> SeriesKey {
-        let key = SeriesKey(record)
-        if series[key] == nil, key != .unkeyed, series.count == 1, let old = series[.unkeyed] {
-            series[.unkeyed] = nil
-            series[key] = old
-        }
-        return key
-    }
+    /// The key `record`'s state is kept under (`Dictionary.key(for:)`): an older version's one
+    /// state belongs to the first series that arrives, so an upgrade keeps a running streak and
+    /// its cooldowns.
+    public mutating func key(for record: Record) -> SeriesKey { series.key(for: record) }
 
     /// The keys in a stable order.
     public var keys: [SeriesKey] { series.keys.sorted() }

@@ -43,3 +43,18 @@ public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public var description: String { phrase(withProbe: true) }
 }
+
+extension Dictionary where Key == SeriesKey {
+    /// The key `record`'s state is kept under: its own. What was kept before there were keys (an
+    /// older version's state file, a textfile written while there was one series) sits under
+    /// `SeriesKey.unkeyed` and belongs to the first series that arrives, so an upgrade keeps a
+    /// running streak, counters and last values.
+    public mutating func key(for record: Record) -> SeriesKey {
+        let key = SeriesKey(record)
+        if self[key] == nil, key != .unkeyed, count == 1, let old = self[.unkeyed] {
+            self[.unkeyed] = nil
+            self[key] = old
+        }
+        return key
+    }
+}

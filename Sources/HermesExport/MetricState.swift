@@ -64,7 +64,10 @@ public struct MetricState: Equatable, Sendable {
 
     /// The one series of a single-path state (the unkeyed one when there are several): what
     /// code and tests written for one path read and set.
-    private var soleKey: SeriesKey { series.count == 1 ? series.keys.first! : .unkeyed }
+    private var soleKey: SeriesKey {
+        if series.count == 1, let only = series.keys.first { return only }
+        return .unkeyed
+    }
 
     private var sole: PathMetrics {
         get { series[soleKey] ?? PathMetrics() }
@@ -203,17 +206,10 @@ public struct MetricState: Equatable, Sendable {
         series[key(for: record), default: PathMetrics()].apply(record, horizon: horizon)
     }
 
-    /// The key `record` is kept under: its own. The unkeyed series of a file written while there
-    /// was one path belongs to the first series that arrives, so an upgrade, or a second path
-    /// added later, keeps the first one's counters and last good values.
-    public mutating func key(for record: Record) -> SeriesKey {
-        let key = SeriesKey(record)
-        if series[key] == nil, key != .unkeyed, series.count == 1, let old = series[.unkeyed] {
-            series[.unkeyed] = nil
-            series[key] = old
-        }
-        return key
-    }
+    /// The key `record` is kept under (`Dictionary.key(for:)`): the unkeyed series of a file
+    /// written while there was one path belongs to the first series that arrives, so an upgrade,
+    /// or a second path added later, keeps the first one's counters and last good values.
+    public mutating func key(for record: Record) -> SeriesKey { series.key(for: record) }
 
     /// Drops the series whose last run is more than `seriesRetentionMilliseconds` before the newest.
     public mutating func dropRetiredSeries() {

@@ -89,27 +89,34 @@ import Testing
     }
 
     /// What the alert rules imply for these records, worked out here rather than by hermes-alert:
-    /// with a threshold of 2 consecutive failures, a cooldown longer than the soak and recovery
-    /// after one result, a streak notifies once when it reaches 2, and the result that ends a
-    /// notified streak notifies its recovery.
-    static func expectedNotifications(_ records: [(failure: Bool, stamp: Int64)]) -> [String] {
-        var streak = 0
-        var firing = false
+    /// per series (each target is a server of its own), with a threshold of 2 consecutive
+    /// failures, a cooldown longer than the soak and recovery after one result, a streak notifies
+    /// once when it reaches 2, and the result that ends a notified streak notifies its recovery.
+    static func expectedNotifications(_ records: [(failure: Bool, stamp: Int64, server: String)]) -> [String] {
+        var streaks: [String: Int] = [:]
+        var firing: Set<String> = []
         var expected: [String] = []
         for record in records {
             if record.failure {
-                streak += 1
-                if streak >= 2 && !firing {
-                    firing = true
+                streaks[record.server, default: 0] += 1
+                if streaks[record.server]! >= 2 && !firing.contains(record.server) {
+                    firing.insert(record.server)
                     expected.append("failure \(record.stamp)")
                 }
             } else {
-                if firing { expected.append("recovery \(record.stamp)") }
-                firing = false
-                streak = 0
+                if firing.contains(record.server) { expected.append("recovery \(record.stamp)") }
+                firing.remove(record.server)
+                streaks[record.server] = 0
             }
         }
         return expected
+    }
+
+    /// The sum of a counter's samples over every series, for `result`.
+    static func measurements(_ metrics: String, result: String) -> Int {
+        metrics.split(separator: "\n").filter {
+            $0.hasPrefix("hermes_measurements_total{") && $0.contains("result=\"\(result)\"}")
+        }.compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
     }
 
     static func milliseconds(_ text: String) -> Int64? {
@@ -214,12 +221,12 @@ import Testing
         #expect(flush.status == 0, "seed \(seed): \(flush.stderr)")
 
         // What hermes-measure printed, read back independently of Hermes's decoder.
-        var records: [(failure: Bool, stamp: Int64)] = []
+        var records: [(failure: Bool, stamp: Int64, server: String)] = []
         for line in try String(contentsOfFile: produced, encoding: .utf8).split(separator: "\n") {
             let object = try #require(
                 try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "seed \(seed): \(line)")
             let stamp = try #require(Self.milliseconds(object["timestamp"] as? String ?? ""), "seed \(seed): \(line)")
-            records.append((object["type"] as? String == "failure", stamp))
+            records.append((object["type"] as? String == "failure", stamp, object["server_url"] as? String ?? ""))
         }
         #expect(records.count == cycles, "seed \(seed): one record per cycle")
         let results = records.filter { !$0.failure }
@@ -247,8 +254,8 @@ import Testing
 
         // The textfile counts every run.
         let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
-        #expect(metrics.contains("hermes_measurements_total{result=\"success\"} \(results.count)\n"), "seed \(seed)")
-        #expect(metrics.contains("hermes_measurements_total{result=\"failure\"} \(failures)\n"), "seed \(seed)")
+        #expect(Self.measurements(metrics, result: "success") == results.count, "seed \(seed)")
+        #expect(Self.measurements(metrics, result: "failure") == failures, "seed \(seed)")
 
         // The alert receiver: exactly what the rules imply, in order.
         let notifications = webhook.requests.compactMap { request -> String? in
