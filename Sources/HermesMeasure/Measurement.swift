@@ -12,7 +12,7 @@ public enum Measurement {
         _ settings: MeasureSettings, output: RecordOutput, progress: LiveProgress,
         start: ContinuousClock.Instant = .now
     ) -> [MeasurementFailure] {
-        let whole = Deadline(after: settings.runDeadline(servers: settings.servers.count), from: start)
+        var whole = Deadline(after: output.budget, from: start)
         var failures: [MeasurementFailure] = []
         func emit(_ record: Record) {
             if case .failure(let failure) = record { failures.append(failure) }
@@ -38,7 +38,9 @@ public enum Measurement {
                     (target.listEntry, target.server, target.servers) = (server, server.url, [server.url])
                     return target
                 }
+                // Without --deadline, each server of the list has its --timeout.
                 output.expect(targets)
+                whole = Deadline(after: output.budget, from: start)
             } catch {
                 progress.finish()
                 emit(.failure(failureRecord(error, settings, start: start)))
@@ -177,6 +179,10 @@ public final class RecordOutput: Sendable {
     private let state: Mutex<(pending: [MeasureSettings], closed: Bool, written: Int)>
 
     private let write: @Sendable (Record) -> Void
+    /// The run's deadline (`MeasureSettings.runDeadline`): it grows when a server list read for
+    /// `--each` names the servers, unless `--deadline` fixed it.
+    private let runBudget: Mutex<Duration>
+    private let fixedBudget: Bool
 
     /// One record is owed for each of `settings.targets`; `write` takes each (standard output
     /// by default).
@@ -188,6 +194,8 @@ public final class RecordOutput: Sendable {
     ) {
         state = Mutex((settings.targets, false, 0))
         self.write = write
+        runBudget = Mutex(settings.runDeadline(servers: settings.servers.count))
+        fixedBudget = settings.deadline != nil
     }
 
     /// How many records were written.
@@ -196,9 +204,15 @@ public final class RecordOutput: Sendable {
     /// The servers still owed a record.
     public var pending: [MeasureSettings] { state.withLock { $0.pending } }
 
-    /// A server list read for `--each` replaces what is owed.
+    /// The whole run's time, from its start.
+    public var budget: Duration { runBudget.withLock { $0 } }
+
+    /// A server list read for `--each` replaces what is owed, and gives each of its servers its
+    /// `--timeout` unless `--deadline` was given.
     func expect(_ targets: [MeasureSettings]) {
         state.withLock { $0.pending = targets }
+        guard !fixedBudget, let first = targets.first else { return }
+        runBudget.withLock { $0 = first.runDeadline(servers: targets.count) }
     }
 
     /// Writes the next server's record, unless the output was closed; true if written.
@@ -263,9 +277,13 @@ public final class RecordOutput: Sendable {
     /// Starts the watchdog for a run of `settings` that began at `start`.
     public func watch(_ settings: MeasureSettings, start: ContinuousClock.Instant, grace: Duration = .seconds(5)) {
         BackgroundThread { [self] in
-            let budget = settings.runDeadline(servers: settings.servers.count)
-            sleepPrecisely(start + budget + grace - .now)
-            let flag = settings.servers.count > 1 ? "--deadline" : "--timeout"
+            // The budget may grow while this sleeps (a server list read for --each).
+            var budget = self.budget
+            while start + budget + grace > .now {
+                sleepPrecisely(start + budget + grace - .now)
+                budget = self.budget
+            }
+            let flag = settings.servers.count > 1 || settings.each ? "--deadline" : "--timeout"
             if close(
                 "the run did not finish within its deadline (\(flag) \(Int(seconds(budget))) s) "
                     + "and was stopped; a network call did not honour its time limit", .timeout)

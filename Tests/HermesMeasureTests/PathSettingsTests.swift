@@ -109,4 +109,38 @@ import Testing
         #expect(records.map { $0.values[.serverURL].text } == [first.baseURL + "/", second.baseURL + "/"])
         #expect(records.map { $0.values[.serverName].text } == ["One", "Two"])
     }
+
+    /// Without --deadline, each server of a list read for --each has its own --timeout: three
+    /// servers that take more than one timeout together are all measured. Every answer is 400 ms
+    /// late and the download paced to 50 Mbit/s runs its whole 1.5 s, so each server takes at least
+    /// 3.1 s (3 round trips, getIP, the download) and the three at least 9.3 s, past one 6 s
+    /// timeout whatever the host's speed.
+    @Test func eachServerOfAListHasItsOwnTimeout() throws {
+        let servers = try (0..<3).map { _ in try startTarget {
+                $0.responseDelay = .milliseconds(400)
+                $0.downBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: 50)
+            } }
+        defer {
+            for server in servers { server.stop() }
+        }
+        let scratch = try TemporaryDirectory()
+        let entries = servers.enumerated().map { index, server in
+            #"{"id": \#(index), "name": "S\#(index)", "server": "\#(server.baseURL)/", "dlURL": "garbage", "ulURL": "empty", "pingURL": "empty", "getIpURL": "getIP"}"#
+        }
+        let list = try scratch.write("[" + entries.joined(separator: ",") + "]", to: "servers.json")
+        let start = ContinuousClock.now
+        let records = measureAll(
+            try settings(in: scratch, .librespeed, server: nil) {
+                $0.serverList = list
+                $0.each = true
+                $0.upload = false
+                $0.latencySamples = 2
+                $0.duration = .milliseconds(1500)
+                $0.maxBytes = 50_000_000
+                $0.timeout = .seconds(6)
+            })
+        let took = ContinuousClock.now - start
+        #expect(records.map(\.kind) == [.result, .result, .result], "\(records.map { $0.values[.error].text ?? "ok" })")
+        #expect(took > .seconds(6), "the run must outlast one --timeout to test this: took \(took)")
+    }
 }
