@@ -21,6 +21,13 @@ public struct MeasureFailure: Error, Sendable, Equatable, CustomStringConvertibl
     /// A failed request during `activity` ("the download from https://…"), with a hint the user
     /// can act on.
     static func request(_ error: HTTPError, during activity: String) -> MeasureFailure {
+        // CURLE_INTERFACE_FAILED: --interface names no interface or address of this host.
+        if error.curlCode == 45 {
+            return MeasureFailure(
+                .connect,
+                "\(activity) failed: \(error.message); check --interface: it must name an interface of this "
+                    + "host that is up, or one of its addresses (ip address shows them)")
+        }
         let (kind, hint): (Kind, String) =
             switch error.kind {
             case .dns: (.dns, "check the server name and this host's DNS")

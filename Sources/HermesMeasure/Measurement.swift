@@ -105,7 +105,9 @@ public enum Measurement {
         if let family = settings.family.name, [.dns, .connect, .timeout].contains(failure.kind) {
             message += " (\(family) only, as -\(settings.family == .ipv6 ? 6 : 4) asks)"
         }
-        if let interface = settings.interface, [.dns, .connect].contains(failure.kind) {
+        if let interface = settings.interface, [.dns, .connect].contains(failure.kind),
+            !message.contains("--interface")
+        {
             message += " (bound to \(interface))"
         }
         var record = MeasurementFailure(

@@ -116,10 +116,12 @@ import Testing
     /// 3.1 s (3 round trips, getIP, the download) and the three at least 9.3 s, past one 6 s
     /// timeout whatever the host's speed.
     @Test func eachServerOfAListHasItsOwnTimeout() throws {
-        let servers = try (0..<3).map { _ in try startTarget {
+        let servers = try (0..<3).map { _ in
+            try startTarget {
                 $0.responseDelay = .milliseconds(400)
                 $0.downBytesPerSecond = TargetConfiguration.bytesPerSecond(megabits: 50)
-            } }
+            }
+        }
         defer {
             for server in servers { server.stop() }
         }
@@ -140,7 +142,21 @@ import Testing
                 $0.timeout = .seconds(6)
             })
         let took = ContinuousClock.now - start
-        #expect(records.map(\.kind) == [.result, .result, .result], "\(records.map { $0.values[.error].text ?? "ok" })")
+        #expect(
+            records.map(\.kind) == [.result, .result, .result], "\(records.map { $0.values[.error].text ?? "ok" })")
         #expect(took > .seconds(6), "the run must outlast one --timeout to test this: took \(took)")
+    }
+
+    /// An interface this host does not have is a connect failure that says what to check, never a
+    /// test over another path.
+    @Test func aMissingInterfaceSaysToCheckIt() throws {
+        let target = try startTarget()
+        defer { target.stop() }
+        let scratch = try TemporaryDirectory()
+        let record = measure(try settings(in: scratch, server: target.baseURL) { $0.interface = "nosuch0" })
+        let failure = try #require(record.failure, "\(record)")
+        #expect(failure.errorKind == .connect)
+        #expect(failure.error.contains("'nosuch0'") && failure.error.contains("check --interface"), "\(failure.error)")
+        #expect(failure.link == "nosuch0" && failure.interface == "nosuch0")
     }
 }
