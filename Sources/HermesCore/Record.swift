@@ -131,7 +131,7 @@ public struct SpeedResult: Equatable, Sendable {
 
     /// The optional fields Hermes added to the Python record. Holds a whole `RecordValues`, so that
     /// a result built from it keeps every field set here; two are equal when Hermes's fields are.
-    public struct Extensions: Equatable, Sendable {
+    public struct Extensions: Equatable, Sendable, FieldsOfBothKinds {
         public var values: RecordValues
 
         public static func == (lhs: Extensions, rhs: Extensions) -> Bool {
@@ -166,21 +166,9 @@ public struct SpeedResult: Equatable, Sendable {
             self.ipVersion = ipVersion
         }
 
-        public var engine: String? {
-            get { values[.engine].text }
-            set { values[.engine] = FieldValue(newValue) }
-        }
-        public var serverURL: String? {
-            get { values[.serverURL].text }
-            set { values[.serverURL] = FieldValue(newValue) }
-        }
         public var clientIP: String? {
             get { values[.clientIP].text }
             set { values[.clientIP] = FieldValue(newValue) }
-        }
-        public var probe: String? {
-            get { values[.probe].text }
-            set { values[.probe] = FieldValue(newValue) }
         }
         public var downloadLatencyMs: Double? {
             get { values[.downloadLatencyMs].number }
@@ -214,14 +202,6 @@ public struct SpeedResult: Equatable, Sendable {
             get { values[.serverTiming].text }
             set { values[.serverTiming] = FieldValue(newValue) }
         }
-        public var link: String? {
-            get { values[.link].text }
-            set { values[.link] = FieldValue(newValue) }
-        }
-        public var interface: String? {
-            get { values[.interface].text }
-            set { values[.interface] = FieldValue(newValue) }
-        }
         public var ipVersion: Int64? {
             get { values[.ipVersion].integer }
             set { values[.ipVersion] = FieldValue(newValue) }
@@ -230,7 +210,7 @@ public struct SpeedResult: Equatable, Sendable {
 }
 
 /// A measurement that did not complete. Gaps are data: failures are stored and alerted on.
-public struct MeasurementFailure: Equatable, Sendable {
+public struct MeasurementFailure: Equatable, Sendable, FieldsOfBothKinds {
     public var timestamp: Timestamp
     public var values: RecordValues
     public var unknownFields: JSONObject
@@ -264,6 +244,22 @@ public struct MeasurementFailure: Equatable, Sendable {
         get { values[.errorKind].text.flatMap(ErrorKind.init(rawValue:)) ?? .internal }
         set { values[.errorKind] = .text(newValue.rawValue) }
     }
+
+    public enum ErrorKind: String, Sendable, CaseIterable {
+        case dns, connect, tls, timeout, http, `protocol`
+        case rateLimited = "rate_limited"
+        case noServer = "no_server"
+        case `internal`
+    }
+}
+
+/// The fields results and failures both carry (`RecordField.Scope.both`), read and written the
+/// same way on `SpeedResult.Extensions` and `MeasurementFailure`.
+public protocol FieldsOfBothKinds {
+    var values: RecordValues { get set }
+}
+
+extension FieldsOfBothKinds {
     public var engine: String? {
         get { values[.engine].text }
         set { values[.engine] = FieldValue(newValue) }
@@ -283,12 +279,5 @@ public struct MeasurementFailure: Equatable, Sendable {
     public var interface: String? {
         get { values[.interface].text }
         set { values[.interface] = FieldValue(newValue) }
-    }
-
-    public enum ErrorKind: String, Sendable, CaseIterable {
-        case dns, connect, tls, timeout, http, `protocol`
-        case rateLimited = "rate_limited"
-        case noServer = "no_server"
-        case `internal`
     }
 }
