@@ -10,7 +10,9 @@ import Synchronization
 /// it leaves. A sender may add bytes while the queue holds less than `queueLimit` of traffic, so
 /// the queue stays that full while the link is saturated and a request that arrives then waits
 /// `queueDelay` behind it (bufferbloat). A sender that was descheduled for less than `catchUp`
-/// may send what it missed; a longer gap is an idle link, which never stores credit.
+/// in the middle of a body may send what it missed; a longer gap is an idle link, and so is the
+/// gap before a body starts (`startBody`): an idle link never stores credit, or a client's small
+/// requests, each after a pause, would move faster than the link.
 public final class Link: Sendable {
     public let bytesPerSecond: Double
     public let queueLimit: Duration
@@ -42,6 +44,14 @@ public final class Link: Sendable {
             }
             guard let wait else { return count }
             sleepPrecisely(min(max(wait, .microseconds(50)), .milliseconds(50)))
+        }
+    }
+
+    /// A body starts moving: time the link stood idle before it is not credit.
+    public func startBody() {
+        finish.withLock { finish in
+            let now = ContinuousClock.now
+            if finish < now { finish = now }
         }
     }
 
@@ -79,6 +89,19 @@ struct Links: Sendable {
     /// request without a body is a latency probe, and a probe is what bufferbloat delays.
     func probeDelay(bodyBytes: Int64) -> Duration {
         bodyBytes == 0 ? queueDelay : .zero
+    }
+
+    /// A response body, or a request body, starts (`Link.startBody`).
+    func startDown() { down?.startBody() }
+    func startUp() { up?.startBody() }
+
+    /// A request body has been read: its last byte reaches the server when the up link's queue,
+    /// which took it in, has drained. Until then the request is not answered, so its
+    /// `Server-Timing` spans the body's whole way, as a real link's would.
+    func finishUp() {
+        guard let up else { return }
+        let wait = up.queueDelay
+        if wait > .zero { sleepPrecisely(wait) }
     }
 
     /// How many of `wanted` response bytes may be sent now, waiting until the link has room; all

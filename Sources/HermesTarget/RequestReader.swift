@@ -67,11 +67,17 @@ final class RequestReader {
         if let transferEncoding {
             guard transferEncoding == "chunked" else { return .unsupported }
             continueIfExpected(request)
+            links.startUp()
+            defer { links.finishUp() }
             return discardChunkedBody() ? .ok : .cutShort
         }
         if let contentLength {
             guard let length = Int64(contentLength), length >= 0 else { return .malformed }
-            if length > 0 { continueIfExpected(request) }
+            if length > 0 {
+                continueIfExpected(request)
+                links.startUp()
+            }
+            defer { if length > 0 { links.finishUp() } }
             return discardBody(length: length) ? .ok : .cutShort
         }
         return .ok

@@ -97,6 +97,7 @@ struct ResponseWriter {
     private func sendBody(_ body: Response.Body) -> Bool {
         let cutoff = BodyCutoff(total: Int64(body.count), configuration: configuration)
         var sent: Int64 = 0
+        if cutoff.limit > 0 { links.startDown() }
         while sent < cutoff.limit {
             let count = links.grantDown(Int(min(cutoff.limit - sent, 256 * 1024)))
             let written: Int

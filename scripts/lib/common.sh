@@ -5,8 +5,9 @@
 # man-db the man(1) that systemd-analyze verify checks Documentation= pages with. chromium renders
 # hermes-report's page in the tests, inside an empty network namespace (unshare, from util-linux).
 # debhelper and lintian make and check the Debian package (scripts/package); mmdebstrap and
-# systemd-container make and boot the Debian 12 container it is tested in.
-HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 faketime iproute2 chromium util-linux debhelper lintian mmdebstrap systemd-container time nginx-light php8.2-fpm)
+# systemd-container make and boot the Debian 12 container it is tested in. python3-requests and
+# python3-pip run and fetch the third-party Cloudflare client of ThirdPartyClientTests.
+HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 faketime iproute2 chromium util-linux debhelper lintian mmdebstrap systemd-container time nginx-light php8.2-fpm python3-requests python3-pip)
 
 # The Debian 12 root the package test boots: what the package depends on and recommends, so that
 # apt installs the .deb offline, and the tools the test looks with.
@@ -79,4 +80,26 @@ container_root() {
         mv "$tarball.tmp" "$tarball" || return 1
     fi
     printf '%s\n' "$tarball"
+}
+
+# Prints the path of cloudflarepycli's wheel (a third-party Cloudflare client ThirdPartyClientTests
+# runs against hermes-target), downloaded from PyPI into DIR the first time and checked against
+# the hash it was reviewed at. Pure Python: the test imports it from the wheel, with Debian's
+# python3-requests.
+cloudflare_client_wheel() {
+    local dir=$1/pypi
+    local wheel=$dir/cloudflarepycli-2.0.2-py3-none-any.whl
+    local sha256=928e020cd0174d6e00bab930f5362af8d4027c5b623aeaab2b3feac1f1712a28
+    if [[ ! -s $wheel ]]; then
+        mkdir -p "$dir"
+        step "downloading cloudflarepycli 2.0.2 from PyPI (once; kept in $dir)"
+        /usr/bin/python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+            --dest "$dir" cloudflarepycli==2.0.2 >&2 || { step "pip download failed"; return 1; }
+    fi
+    if ! printf '%s  %s\n' "$sha256" "$wheel" | sha256sum --check --quiet >&2; then
+        rm -f "$wheel"
+        step "$wheel does not have the expected SHA-256"
+        return 1
+    fi
+    printf '%s\n' "$wheel"
 }
