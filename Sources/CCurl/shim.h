@@ -3,6 +3,9 @@
 #include <curl/curl.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 /*
  * curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are C variadic functions, which Swift
@@ -79,6 +82,18 @@ static inline CURLcode hermes_easy_getinfo_socket(CURL *handle, CURLINFO info, c
 static inline long hermes_socket_unacknowledged_bytes(int socket) {
     int queued = 0;
     return ioctl(socket, SIOCOUTQ, &queued) == 0 ? (long)queued : -1;
+}
+
+/*
+ * The kernel's smoothed round-trip time of a TCP socket (TCP_INFO's tcpi_rtt), in microseconds;
+ * -1 on error. The draft-ietf-ippm-responsiveness substitute for a self probe where HTTP/1.1
+ * cannot put a request on a busy connection.
+ */
+static inline long hermes_socket_round_trip_us(int socket) {
+    struct tcp_info info;
+    socklen_t length = sizeof(info);
+    if (getsockopt(socket, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || length < 24) return -1;
+    return (long)info.tcpi_rtt;
 }
 
 /* The string stays owned by the handle and is valid until its next transfer or cleanup. */

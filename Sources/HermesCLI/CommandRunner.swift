@@ -5,13 +5,41 @@ import HermesCore
 /// The shared `main` of every Hermes executable: parse, run, and map errors to the exit codes of
 /// docs/ARCHITECTURE.md, with diagnostics on stderr as `tool: message`. Help and version go to
 /// stdout. Subcommands report through their executable's command (`HermesStoreCommand.failure`).
-public protocol HermesCommand: ParsableCommand {}
+public protocol HermesCommand: ParsableCommand {
+    /// The command line as the parser is to read it; an option whose value may be left out
+    /// (`--responsiveness [MODE]`) gets its default here.
+    static func normalized(_ arguments: [String]) -> [String]
+}
 
 extension HermesCommand {
     /// The executable's name, from its command configuration: the `tool` of `tool: message`.
     public static var toolName: String { configuration.commandName ?? "hermes" }
 
     public static var diagnostics: Diagnostics { Diagnostics(tool: toolName) }
+
+    public static func normalized(_ arguments: [String]) -> [String] { arguments }
+
+    /// `arguments` with `option` given its `default` value wherever it is not followed by one of
+    /// `values`: an option whose value may be left out.
+    public static func defaultingValue(
+        of option: String, to defaultValue: String, unless values: [String], in arguments: [String]
+    ) -> [String] {
+        var result: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            if argument == "--" {
+                result += arguments[index...]
+                break
+            }
+            result.append(argument)
+            if argument == option && (index + 1 == arguments.endIndex || !values.contains(arguments[index + 1])) {
+                result.append(defaultValue)
+            }
+            index += 1
+        }
+        return result
+    }
 
     /// Reports `message` on stderr and gives the exit to throw with `code`.
     public static func failure(_ message: String, code: HermesCore.ExitCode) -> ArgumentParser.ExitCode {
@@ -50,7 +78,7 @@ extension HermesCommand {
     public static func main() {
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(normalized(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             let code = exitCode(for: error)

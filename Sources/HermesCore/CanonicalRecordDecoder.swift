@@ -111,6 +111,9 @@ struct CanonicalRecordDecoder {
             if slot.kind == .sentence && text.isEmpty { return nil }
             if slot.kind == .errorKind && MeasurementFailure.ErrorKind(rawValue: text) == nil { return nil }
             return .text(text)
+        case (.text(let bytes, let isASCII), .choice(let words)):
+            guard let text = interner.string(bytes, isASCII: isASCII), words.contains(text) else { return nil }
+            return .text(text)
         case (.text, _):
             return nil
         case (.double(let number), .measure) where number >= 0: return .number(number)

@@ -157,6 +157,14 @@ struct Fields {
                 throw .init("unknown \"\(key)\" \"\(text)\" (expected one of \(known))")
             }
             return .text(text)
+        case .choice(let words):
+            guard case .string(let text) = value else {
+                throw .init("\"\(key)\" must be a string\(isRequired ? "" : " or null"), got \(value.typeName)")
+            }
+            guard words.contains(text) else {
+                throw .init("unknown \"\(key)\" \"\(text)\" (expected one of \(words.joined(separator: ", ")))")
+            }
+            return .text(text)
         case .identifier:
             return FieldValue(try serverID(key, value))
         case .measure:

@@ -66,6 +66,33 @@ public enum RecordSchema {
         .init(
             "ip_version", .count, .result, .optional,
             "4 or 6: the address family the test's connections used, read from the connection"),
+        .init(
+            "responsiveness_rpm", .measure, .result, .optional, unit: "RPM",
+            "responsiveness under working conditions (draft-ietf-ippm-responsiveness): the concurrent test's score, or the worse direction's when they ran one after the other"
+        ),
+        .init(
+            "download_responsiveness_rpm", .measure, .result, .optional, unit: "RPM",
+            "responsiveness while only the download loaded the link"),
+        .init(
+            "upload_responsiveness_rpm", .measure, .result, .optional, unit: "RPM",
+            "responsiveness while only the upload loaded the link"),
+        .init(
+            "responsiveness_confidence", .choice(["low", "medium", "high"]), .result, .optional,
+            "low: fewer than 4 intervals ran; medium: not stable in time; high: stable (the lower of the directions')"
+        ),
+        .init(
+            "responsiveness_self_probe", .choice(["http2", "tcp_info"]), .result, .optional,
+            "how the load connections' own round trips were taken: a GET multiplexed on them (HTTP/2), or the kernel's smoothed RTT of them (TCP_INFO, over HTTP/1.1)"
+        ),
+        .init(
+            "responsiveness_interval_ms", .count, .result, .optional, unit: "ms",
+            "the responsiveness test's interval (the draft's ID)"),
+        .init(
+            "latency_increase_ms", .measure, .result, .optional, unit: "ms",
+            "the worse direction's loaded latency less the idle latency"),
+        .init(
+            "bufferbloat_grade", .choice(BufferbloatGrade.allCases.map(\.rawValue)), .result, .optional,
+            "A+, A, B, C, D or F from latency_increase_ms (DSLReports' bands: < 5, 30, 60, 200, 400 ms)"),
     ])
 
     /// The fields of one kind of record, in canonical order.
@@ -99,6 +126,8 @@ public struct RecordField: Sendable, Equatable, CustomStringConvertible {
         case identifier
         /// One of `MeasurementFailure.ErrorKind`'s raw values.
         case errorKind
+        /// One of these words.
+        case choice([String])
         /// A finite number ≥ 0.
         case measure
         /// A finite number from 0 to 100.
@@ -109,7 +138,7 @@ public struct RecordField: Sendable, Equatable, CustomStringConvertible {
         public var isNumeric: Bool {
             switch self {
             case .measure, .percentage, .count: true
-            case .timestamp, .text, .sentence, .identifier, .errorKind: false
+            case .timestamp, .text, .sentence, .identifier, .errorKind, .choice: false
             }
         }
     }
@@ -208,6 +237,14 @@ extension RecordField {
     public static let link = RecordSchema.field("link")
     public static let interface = RecordSchema.field("interface")
     public static let ipVersion = RecordSchema.field("ip_version")
+    public static let responsivenessRPM = RecordSchema.field("responsiveness_rpm")
+    public static let downloadResponsivenessRPM = RecordSchema.field("download_responsiveness_rpm")
+    public static let uploadResponsivenessRPM = RecordSchema.field("upload_responsiveness_rpm")
+    public static let responsivenessConfidence = RecordSchema.field("responsiveness_confidence")
+    public static let responsivenessSelfProbe = RecordSchema.field("responsiveness_self_probe")
+    public static let responsivenessIntervalMs = RecordSchema.field("responsiveness_interval_ms")
+    public static let latencyIncreaseMs = RecordSchema.field("latency_increase_ms")
+    public static let bufferbloatGrade = RecordSchema.field("bufferbloat_grade")
 }
 
 /// One field's value in a record. Which case a field holds follows from its kind: text kinds hold

@@ -80,6 +80,18 @@ final class EasyHandle {
             try set(CURLOPT_NOPROXY, "*")
         }
         try setRoute(request.route)
+        switch request.tlsVersions {
+        case .any: break
+        case .only13: try set(CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_3)
+        case .upTo12:
+            try set(
+                CURLOPT_SSLVERSION,
+                CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2)
+        }
+        if request.newConnection {
+            try set(CURLOPT_FRESH_CONNECT, 1)
+            try set(CURLOPT_FORBID_REUSE, 1)
+        }
         try setHeaders(request)
         try setMethodAndBody(request)
         try setResponseHandling(request.responseBody, context: context)
@@ -118,8 +130,16 @@ final class EasyHandle {
         ByteCounts(
             received: offsetInfo(CURLINFO_SIZE_DOWNLOAD_T),
             sent: offsetInfo(CURLINFO_SIZE_UPLOAD_T),
-            unacknowledged: unacknowledgedBytes
+            unacknowledged: unacknowledgedBytes,
+            roundTripMicroseconds: roundTripMicroseconds
         )
+    }
+
+    /// The connection's smoothed round-trip time, for requests that ask for it.
+    private var roundTripMicroseconds: Int64? {
+        guard let context, context.request.reportsRoundTrip, let socket = connectionSocket() else { return nil }
+        let microseconds = hermes_socket_round_trip_us(socket)
+        return microseconds > 0 ? Int64(microseconds) : nil
     }
 
     /// What the connection's socket still holds of what was written to it: the part of `sent`

@@ -182,6 +182,7 @@ private struct MultiRun {
                 bytesReceived: counts.received,
                 bytesSent: counts.sent,
                 bytesUnacknowledged: isActive ? min(counts.unacknowledged, counts.sent) : 0,
+                roundTrip: isActive ? counts.roundTripMicroseconds.map { .microseconds($0) } : nil,
                 isFinished: !isActive
             )
         }

@@ -21,6 +21,9 @@ public struct TransferSnapshot: Sendable, Equatable {
     /// finished. `bytesSent - bytesUnacknowledged` is what has reached the other side, which is
     /// what an upload rate must count: socket buffers of megabytes fill at the start.
     public let bytesUnacknowledged: Int64
+    /// The connection's smoothed round-trip time (TCP_INFO), for a request that set
+    /// `reportsRoundTrip`, while it runs; nil otherwise.
+    public let roundTrip: Duration?
     /// True once the transfer has a result (response, error or cancellation); its counters no
     /// longer change.
     public let isFinished: Bool
@@ -53,4 +56,5 @@ struct ByteCounts {
     var received: Int64 = 0
     var sent: Int64 = 0
     var unacknowledged: Int64 = 0
+    var roundTripMicroseconds: Int64?
 }

@@ -40,6 +40,14 @@ public struct HTTPRequest: Sendable {
     /// The path the connection takes: bound to an interface or a source address, and held to one
     /// address family. A kept-alive connection is reused only by requests on the same route.
     public var route = NetworkRoute.any
+    /// Open a connection of its own and close it after (a responsiveness foreign probe, whose
+    /// handshakes are what it measures), never a kept-alive one.
+    public var newConnection = false
+    /// The TLS versions the handshake may settle on.
+    public var tlsVersions = TLSVersions.any
+    /// Report the connection's smoothed round-trip time (TCP_INFO) in each progress snapshot:
+    /// a responsiveness self probe on a load connection over HTTP/1.1.
+    public var reportsRoundTrip = false
 
     private var displayURLOverride: String?
 
@@ -221,4 +229,15 @@ public enum RedirectPolicy: Sendable, Equatable {
     /// Follow up to `limit` redirects; one more fails with `HTTPError.Kind.protocol`. A redirect
     /// from https never goes to plain http.
     case follow(limit: Int)
+}
+
+/// Which TLS versions a request accepts: a responsiveness probe that counts the handshake's round
+/// trips must know which version it got, so it asks for one.
+public enum TLSVersions: Sendable, Equatable {
+    /// libcurl's default: TLS 1.2 or 1.3, whatever the server prefers.
+    case any
+    /// TLS 1.3 only: one round trip to a full handshake.
+    case only13
+    /// TLS 1.2 at most: two round trips.
+    case upTo12
 }

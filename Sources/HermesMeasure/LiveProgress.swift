@@ -33,6 +33,9 @@ public final class LiveProgress: @unchecked Sendable {
         draw("\(direction.rawValue): \(formatted(megabits)) Mbit/s, \(streams) streams", force: false)
     }
 
+    /// What a stage found, on standard error as a diagnostic is (the record has the figures).
+    func note(_ message: String) { warn(message) }
+
     /// A diagnostic on standard error (whether or not it is a terminal), below the progress line.
     func warn(_ message: String) {
         if isEnabled && drawn { try? writeAll(Array("\r\u{1B}[K".utf8), to: 2, name: "standard error") }

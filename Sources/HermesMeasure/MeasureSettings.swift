@@ -56,6 +56,15 @@ public struct MeasureSettings: Sendable {
     public var speedtestCommand = "speedtest"
     /// Round trips of the idle latency test.
     public var latencySamples = 12
+    /// `--responsiveness`: after the throughput test, responsiveness under working conditions
+    /// (draft-ietf-ippm-responsiveness), per direction or both at once.
+    public var responsiveness = ResponsivenessMode.off
+    /// The draft's parameters; `--responsiveness-interval` sets ID.
+    public var responsivenessParameters = ResponsivenessParameters()
+    /// `--responsiveness-duration`: at most this long per responsiveness test.
+    public var responsivenessDuration = MeasureSettings.defaultResponsivenessDuration
+
+    public static let defaultResponsivenessDuration: Duration = .seconds(60)
 
     /// The route every request of the run takes.
     public var route: NetworkRoute { NetworkRoute(interface: interface, family: family) }
@@ -107,6 +116,10 @@ extension MeasureSettings {
         public var probe: String?
         public var stateDirectory: String?
         public var speedtest: String?
+        /// `--responsiveness [MODE]`, `--no-responsiveness` (off).
+        public var responsiveness: String?
+        public var responsivenessInterval: Duration?
+        public var responsivenessDuration: Duration?
 
         public init() {}
     }
@@ -182,12 +195,56 @@ extension MeasureSettings {
         settings.maxBytes = flags.maxBytes
         settings.download = flags.download
         settings.upload = flags.upload
-        // The Ookla CLI picks a server and tests for longer than Hermes's own engines.
-        settings.timeout = flags.timeout ?? .seconds(settings.engine == .ooklaCLI ? 120 : 60)
+        try settings.resolveResponsiveness(flags, environment: environment)
+        // The Ookla CLI picks a server and tests for longer than Hermes's own engines; a
+        // responsiveness test adds its own time per direction.
+        let responsivenessTests =
+            settings.responsiveness == .parallel
+            ? 1 : settings.responsiveness == .sequential ? (settings.download ? 1 : 0) + (settings.upload ? 1 : 0) : 0
+        settings.timeout =
+            flags.timeout ?? .seconds(settings.engine == .ooklaCLI ? 120 : 60) + settings.responsivenessDuration
+            * responsivenessTests
         if let lockWait = flags.lockWait { settings.lockWait = lockWait }
         settings.deadline = flags.deadline
         if let speedtest = flags.speedtest { settings.speedtestCommand = speedtest }
         return settings
+    }
+
+    /// `--responsiveness` and its parameters, else `HERMES_MEASURE_RESPONSIVENESS` (off when
+    /// neither says).
+    mutating func resolveResponsiveness(_ flags: Flags, environment: Environment) throws(ConfigurationError) {
+        if let interval = flags.responsivenessInterval { responsivenessParameters.interval = interval }
+        if let duration = flags.responsivenessDuration { responsivenessDuration = duration }
+        let asked: (source: String, value: String)? =
+            flags.responsiveness.map { ("--responsiveness", $0) }
+            ?? environment.first("HERMES_MEASURE_RESPONSIVENESS").flatMap {
+                $0.value.isEmpty ? nil : ($0.name, $0.value)
+            }
+        guard let asked else { return }
+        guard let mode = ResponsivenessMode(rawValue: asked.value) else {
+            let modes = ResponsivenessMode.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError("\(asked.source): unknown mode '\(asked.value)'; expected one of \(modes)")
+        }
+        if mode != .off && engine == .ooklaCLI {
+            guard flags.responsiveness != nil else { return }
+            throw ConfigurationError("the ookla-cli engine cannot measure responsiveness (--responsiveness)")
+        }
+        if mode == .parallel {
+            throw ConfigurationError(
+                "\(asked.source): the parallel responsiveness test (both directions at once) is not available yet; use sequential"
+            )
+        }
+        if mode == .parallel && !(download && upload) {
+            throw ConfigurationError(
+                "\(asked.source): the parallel responsiveness test loads both directions; --no-download and --no-upload leave one"
+            )
+        }
+        if responsivenessDuration < responsivenessParameters.interval {
+            throw ConfigurationError(
+                "--responsiveness-duration (\(DurationSyntax.format(responsivenessDuration))) is shorter than one interval (\(DurationSyntax.format(responsivenessParameters.interval)))"
+            )
+        }
+        responsiveness = mode
     }
 
     /// The engine asked for, and where: `--engine`, else `HERMES_MEASURE_ENGINE`.

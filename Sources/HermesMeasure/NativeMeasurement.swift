@@ -23,12 +23,23 @@ struct NativeMeasurement {
     }
 
     func run(idle: LatencySummary, server: ServerDescription) throws(MeasureFailure) -> SpeedResult {
-        var phasesLeft = (settings.download ? 1 : 0) + (settings.upload ? 1 : 0)
+        let directions = [settings.download ? Direction.download : nil, settings.upload ? .upload : nil].compactMap {
+            $0
+        }
+        let responsivenessTests =
+            switch settings.responsiveness {
+            case .off: 0
+            case .sequential: directions.count
+            case .parallel: 1
+            }
+        var phasesLeft = directions.count + responsivenessTests
+        // Leave each later phase its share of the deadline.
+        func share(atMost most: Duration) -> Duration {
+            defer { phasesLeft -= 1 }
+            return min(most, max((deadline.remaining - .seconds(1)) / phasesLeft, .seconds(1)))
+        }
         func phase(_ direction: Direction) throws(MeasureFailure) -> PhaseResult {
-            // Leave the later phase its share of the deadline.
-            let share = (deadline.remaining - .seconds(1)) / phasesLeft
-            phasesLeft -= 1
-            let cap = min(settings.duration, max(share, .seconds(1)))
+            let cap = share(atMost: settings.duration)
             let estimator: EstimatorSettings =
                 switch direction {
                 case .download:
@@ -50,7 +61,7 @@ struct NativeMeasurement {
         }
         let download = settings.download ? try phase(.download) : nil
         let upload = settings.upload ? try phase(.upload) : nil
-        return SpeedResult(
+        var result = SpeedResult(
             timestamp: Timestamp.now(),
             downloadMbps: download.map { rounded($0.estimate.megabitsPerSecond) },
             uploadMbps: upload.map { rounded($0.estimate.megabitsPerSecond) },
@@ -63,6 +74,47 @@ struct NativeMeasurement {
                 downloadBytes: download?.estimate.totalBytes, uploadBytes: upload?.estimate.totalBytes,
                 streams: [download?.streams, upload?.streams].compactMap { $0 }.max().map(Int64.init),
                 serverTiming: idle.serverTiming, ipVersion: idle.ipVersion.map(Int64.init)))
+        guard settings.responsiveness != .off else { return result }
+
+        var outcomes: [Direction: ResponsivenessOutcome] = [:]
+        for direction in directions {
+            let limit = share(atMost: settings.responsivenessDuration)
+            progress.phase("responsiveness while \(direction.rawValue == "download" ? "downloading" : "uploading")")
+            outcomes[direction] = try ResponsivenessStage(
+                direction: direction, endpoints: endpoints, parameters: settings.responsivenessParameters,
+                limit: limit, deadline: deadline, progress: progress
+            ).run()
+        }
+        result.apply(responsiveness: outcomes, interval: settings.responsivenessParameters.interval)
+        return result
+    }
+}
+
+extension SpeedResult {
+    /// The responsiveness tests' fields, and the latency increase and bufferbloat grade of the
+    /// throughput test's loaded latency; the bytes the tests moved count in the directions' totals.
+    mutating func apply(responsiveness outcomes: [Direction: ResponsivenessOutcome], interval: Duration) {
+        let download = outcomes[.download]
+        let upload = outcomes[.upload]
+        values[.downloadResponsivenessRPM] = FieldValue(download?.score.map { $0.rpm.rounded() })
+        values[.uploadResponsivenessRPM] = FieldValue(upload?.score.map { $0.rpm.rounded() })
+        let scored = outcomes.values.filter { $0.score != nil }
+        values[.responsivenessRPM] = FieldValue(scored.compactMap { $0.score?.rpm.rounded() }.min())
+        values[.responsivenessConfidence] = FieldValue(scored.map(\.confidence).min()?.rawValue)
+        if !scored.isEmpty {
+            values[.responsivenessSelfProbe] = .text("tcp_info")
+            values[.responsivenessIntervalMs] = .integer(Int64(seconds(interval) * 1000))
+        }
+        if let bytes = download?.bytes, let total = values[.downloadBytes].integer {
+            values[.downloadBytes] = .integer(total + bytes)
+        }
+        if let bytes = upload?.bytes, let total = values[.uploadBytes].integer {
+            values[.uploadBytes] = .integer(total + bytes)
+        }
+        if let increase = latencyIncreaseMilliseconds(of: self) {
+            values[.latencyIncreaseMs] = .number(rounded(increase))
+            values[.bufferbloatGrade] = .text(BufferbloatGrade(increaseMilliseconds: increase).rawValue)
+        }
     }
 }
 

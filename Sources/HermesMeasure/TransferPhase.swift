@@ -14,11 +14,9 @@ struct PhaseResult: Sendable {
     let stopReason: StopReason
 }
 
-/// One direction of a test: parallel streams over libcurl's multi interface, each request
-/// replaced as soon as it completes. The streams are spread over a worker thread per core (one
-/// thread reading every socket tops out below what the link or a loopback server can do); the
-/// calling thread samples their aggregate byte count every 100 ms into the estimator, which adds
-/// streams and says when to stop. Latency is probed alongside on a separate connection.
+/// One direction of a test: parallel streams (`LoadGenerator`) whose aggregate byte count the
+/// estimator reads every 100 ms, adding streams and saying when to stop. Latency is probed
+/// alongside on a separate connection.
 struct TransferPhase: Sendable {
     let direction: Direction
     let endpoints: any SpeedTestEndpoints
@@ -26,21 +24,92 @@ struct TransferPhase: Sendable {
     let deadline: Deadline
     let progress: LiveProgress
     var probeInterval: Duration = .milliseconds(200)
-    var workers = min(4, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-
-    private var activity: String { "the \(direction.rawValue) test against \(endpoints.serverURL)" }
+    var workers = LoadGenerator.defaultWorkers
 
     func run() throws(MeasureFailure) -> PhaseResult {
         let loadedProbe = LoadedLatencyProbe(
             prober: try LatencyProber(endpoints: endpoints), interval: probeInterval, deadline: deadline)
         var estimator = ThroughputEstimator(settings: settings)
-        let workerCount = max(1, min(workers, estimator.streams))
-        let shares = (0..<workerCount).map { (estimator.streams + workerCount - 1 - $0) / workerCount }
+        let direction = direction
+        let load = LoadGenerator(
+            direction: direction, endpoints: endpoints, deadline: deadline, workers: workers,
+            maxBytes: settings.maxBytes, maxStreams: settings.maxStreams)
+        let outcome = load.run(initialStreams: estimator.streams) { elapsed, bytes, _ in
+            let decision = estimator.record(time: elapsed, bytes: bytes)
+            progress.show(direction, bytes: bytes, at: elapsed, streams: estimator.streams)
+            return decision
+        }
+        var stopReason = outcome.stopReason
+        if stopReason == nil && outcome.capReached {
+            _ = estimator.record(time: outcome.last.elapsed, bytes: outcome.last.bytes)
+            stopReason = .byteLimit
+        }
+
+        let warmupEnd = estimator.estimate.map { outcome.start + $0.windowStart } ?? outcome.start
+        let loaded = loadedProbe.stop(keepingFrom: warmupEnd)
+        if let failure = outcome.failure { throw failure }
+        if stopReason == .stalled || estimator.estimate?.windowBytes == 0 {
+            throw MeasureFailure(
+                .timeout,
+                "\(load.activity) stalled: data stopped moving after \(estimator.estimate?.totalBytes ?? 0) bytes; "
+                    + "the link or the server stopped responding")
+        }
+        guard let estimate = estimator.estimate, let stopReason else {
+            throw MeasureFailure(.protocol, "\(load.activity) ended before any data moved")
+        }
+        return PhaseResult(
+            estimate: estimate, loadedLatency: loaded, streams: estimator.streams, stopReason: stopReason)
+    }
+}
+
+/// Parallel streams of one direction over libcurl's multi interface, each request replaced as
+/// soon as it completes. The streams are spread over a worker thread per core (one thread reading
+/// every socket tops out below what the link or a loopback server can do); the calling thread
+/// samples their aggregate byte count every 100 ms and hands it to the caller's policy, which
+/// adds streams and says when to stop.
+struct LoadGenerator: Sendable {
+    static let defaultWorkers = min(4, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    let direction: Direction
+    let endpoints: any SpeedTestEndpoints
+    let deadline: Deadline
+    var workers = defaultWorkers
+    var maxBytes: Int64?
+    /// The most streams the policy may ask for; failed requests beyond twice as many end the load.
+    var maxStreams: Int
+    /// Where self probes are wanted and taken: each load connection reports its smoothed
+    /// round-trip time (TCP_INFO), and a worker hands one, of a connection picked at random, to
+    /// the ledger whenever it asks for one.
+    var selfProbes: ProbeLedger?
+
+    var activity: String { "the \(direction.rawValue) test against \(endpoints.serverURL)" }
+
+    struct Outcome {
+        var start: ContinuousClock.Instant
+        var last: (elapsed: Duration, bytes: Int64)
+        var stopReason: StopReason?
+        var capReached: Bool
+        var failure: MeasureFailure?
+    }
+
+    /// Runs the load until `decide` stops it, the deadline passes, a byte cap is reached or it
+    /// fails; `decide` gets the time since the start, the bytes moved and the sample's instant,
+    /// every 100 ms.
+    func run(
+        initialStreams: Int,
+        decide: (_ elapsed: Duration, _ bytes: Int64, _ instant: ContinuousClock.Instant) -> EstimatorDecision
+    ) -> Outcome {
+        let workerCount = max(1, min(workers, initialStreams))
+        let shares = (0..<workerCount).map { (initialStreams + workerCount - 1 - $0) / workerCount }
         let start = ContinuousClock.now
         let board = PhaseBoard(streams: shares, start: start)
         var threads: [BackgroundThread] = []
         for (index, share) in shares.enumerated() {
-            guard let thread = BackgroundThread({ [self] in work(index, streams: share, board: board) }) else {
+            guard
+                let thread = BackgroundThread({ [self] in
+                    work(index, streams: share, of: initialStreams, board: board)
+                })
+            else {
                 board.fail(MeasureFailure(.internal, "cannot start a thread for \(activity)"))
                 break
             }
@@ -48,6 +117,7 @@ struct TransferPhase: Sendable {
         }
 
         var stopReason: StopReason?
+        var last: (elapsed: Duration, bytes: Int64) = (.zero, 0)
         var nextSample = start + .milliseconds(100)
         while !board.isStopping && !board.allWorkersFinished {
             sleepPrecisely(min(nextSample - .now, .milliseconds(10)))
@@ -58,42 +128,28 @@ struct TransferPhase: Sendable {
             guard ContinuousClock.now >= nextSample else { continue }
             nextSample = max(nextSample + .milliseconds(100), .now)
             let reading = board.sample()
-            switch estimator.record(time: reading.instant - start, bytes: reading.bytes) {
+            last = (reading.instant - start, reading.bytes)
+            switch decide(last.elapsed, last.bytes, reading.instant) {
             case .proceed: break
             case .addStreams(let count): board.add(count)
             case .stop(let reason):
                 stopReason = reason
                 board.stop()
             }
-            progress.show(direction, bytes: reading.bytes, at: reading.instant - start, streams: estimator.streams)
         }
         board.stop()
         for thread in threads { thread.join() }
         if stopReason == nil && board.capReached {
             let reading = board.sample()
-            _ = estimator.record(time: reading.instant - start, bytes: reading.bytes)
-            stopReason = .byteLimit
+            last = (reading.instant - start, reading.bytes)
         }
-
-        let warmupEnd = estimator.estimate.map { start + $0.windowStart } ?? start
-        let loaded = loadedProbe.stop(keepingFrom: warmupEnd)
-        if let failure = board.failure { throw failure }
-        if stopReason == .stalled || estimator.estimate?.windowBytes == 0 {
-            throw MeasureFailure(
-                .timeout,
-                "\(activity) stalled: data stopped moving after \(estimator.estimate?.totalBytes ?? 0) bytes; "
-                    + "the link or the server stopped responding")
-        }
-        guard let estimate = estimator.estimate, let stopReason else {
-            throw MeasureFailure(.protocol, "\(activity) ended before any data moved")
-        }
-        return PhaseResult(
-            estimate: estimate, loadedLatency: loaded, streams: estimator.streams, stopReason: stopReason)
+        return Outcome(
+            start: start, last: last, stopReason: stopReason, capReached: board.capReached, failure: board.failure)
     }
 
     /// One worker: its streams on a multi handle of its own, each finished request replaced,
     /// reporting its bytes every 10 ms and taking the coordinator's orders in return.
-    private func work(_ index: Int, streams: Int, board: PhaseBoard) {
+    private func work(_ index: Int, streams: Int, of initialStreams: Int, board: PhaseBoard) {
         defer { board.workerFinished() }
         let multi: MultiTransfer
         do {
@@ -102,10 +158,11 @@ struct TransferPhase: Sendable {
             board.fail(MeasureFailure(.internal, "cannot prepare \(activity): \(error.message)"))
             return
         }
-        let initial = (0..<streams).map { _ in request(streams: settings.initialStreams) }
+        let initial = (0..<streams).map { _ in request(streams: initialStreams) }
         _ = multi.perform(initial, progressInterval: .milliseconds(10)) { snapshot in
             let report = board.report(worker: index, bytes: totalBytes(snapshot), at: snapshot.instant)
             if report.stop { return .cancelAll }
+            if let selfProbes { takeSelfProbe(from: snapshot, into: selfProbes) }
             var decision = ProgressDecision()
             func next() -> HTTPRequest { request(moved: report.total, streams: report.streams) }
             for (_, result) in snapshot.finished {
@@ -116,14 +173,14 @@ struct TransferPhase: Sendable {
                     board.fail(MeasureFailure.status(response, during: activity))
                     return .cancelAll
                 case .failure(let error):
-                    if board.countFailedRequest(limit: 2 * settings.maxStreams, nothingMoved: report.total == 0) {
+                    if board.countFailedRequest(limit: 2 * maxStreams, nothingMoved: report.total == 0) {
                         board.fail(MeasureFailure.request(error, during: activity))
                         return .cancelAll
                     }
                     decision.start.append(next())
                 }
             }
-            if let maxBytes = settings.maxBytes, report.total >= maxBytes {
+            if let maxBytes, report.total >= maxBytes {
                 board.reachCap()
                 return .cancelAll
             }
@@ -132,11 +189,19 @@ struct TransferPhase: Sendable {
         }
     }
 
+    /// A self probe, when one is wanted: the smoothed round-trip time of one of this worker's
+    /// running load connections, picked at random.
+    private func takeSelfProbe(from snapshot: TransferProgress, into ledger: ProbeLedger) {
+        let running = snapshot.transfers.compactMap { $0.isFinished ? nil : $0.roundTrip }
+        guard let roundTrip = running.randomElement(), ledger.takeSelfProbeRequest() else { return }
+        ledger.record(.loaded, milliseconds: seconds(roundTrip) * 1000, at: snapshot.instant)
+    }
+
     /// The next request. Under `--max-bytes` each carries a share of what is left, so that a
     /// fast link cannot overshoot the cap by whole requests before the next sample.
     private func request(moved: Int64 = 0, streams: Int = 1) -> HTTPRequest {
         var size = direction == .download ? 100_000_000 : endpoints.uploadRequestBytes
-        if let maxBytes = settings.maxBytes {
+        if let maxBytes {
             size = min(size, max(64 * 1024, (maxBytes - moved) / Int64(max(1, streams))))
         }
         var request =
@@ -151,6 +216,7 @@ struct TransferPhase: Sendable {
         // upload rate (scripts/bench measure).
         request.receiveBufferSize = 512 * 1024
         request.sendBufferSize = 512 * 1024
+        request.reportsRoundTrip = selfProbes != nil
         return request
     }
 

@@ -132,7 +132,7 @@ public enum CSVFormat {
                     throw .init("\(field.key) \"\(text)\" is not a non-negative whole number")
                 }
                 values[field] = .integer(value)
-            case .text, .sentence, .identifier, .errorKind:
+            case .text, .sentence, .identifier, .errorKind, .choice:
                 if case .defaulted = field.presence {
                     values[field] = .text(text)
                 } else if !text.isEmpty {

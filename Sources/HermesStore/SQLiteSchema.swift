@@ -31,7 +31,7 @@ enum SQLiteSchema {
             case .field(let field):
                 switch field.kind {
                 case .timestamp: return "\(field.key) TEXT NOT NULL"
-                case .text, .sentence, .identifier, .errorKind: return "\(field.key) TEXT"
+                case .text, .sentence, .identifier, .errorKind, .choice: return "\(field.key) TEXT"
                 case .measure, .percentage: return "\(field.key) REAL"
                 case .count: return "\(field.key) INTEGER"
                 }
@@ -170,7 +170,7 @@ extension SQLiteStatement {
     /// A column's value as the field of `kind` holds it; NULL is absent.
     func value(_ column: Int32, as kind: RecordField.Kind) -> FieldValue {
         switch kind {
-        case .timestamp, .text, .sentence, .identifier, .errorKind: FieldValue(string(column))
+        case .timestamp, .text, .sentence, .identifier, .errorKind, .choice: FieldValue(string(column))
         case .measure, .percentage: FieldValue(double(column))
         case .count: FieldValue(int64(column))
         }

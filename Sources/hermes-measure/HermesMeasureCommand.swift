@@ -16,7 +16,7 @@ struct HermesMeasureCommand: HermesCommand {
             direction, after parallel streams have ramped up; latency is the median of round trips \
             on a warm connection. Environment: HERMES_MEASURE_ENGINE, HERMES_MEASURE_SERVER (a \
             comma-separated list), HERMES_MEASURE_SERVER_LIST, HERMES_MEASURE_INTERFACE, \
-            HERMES_MEASURE_IP_VERSION, HERMES_MEASURE_LINK, HERMES_PROBE.
+            HERMES_MEASURE_IP_VERSION, HERMES_MEASURE_LINK, HERMES_MEASURE_RESPONSIVENESS, HERMES_PROBE.
             """,
         version: HermesVersion.current
     )
@@ -79,7 +79,29 @@ struct HermesMeasureCommand: HermesCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Hard deadline for each server's test (default 60s; ookla-cli 120s).", valueName: "duration"))
+            "After the throughput test, measure responsiveness under working conditions (RPM): sequential (each direction on its own; the mode when none is given), parallel (both at once) or off.",
+            valueName: "mode"))
+    var responsiveness: String?
+
+    @Flag(help: "Do not measure responsiveness, whatever HERMES_MEASURE_RESPONSIVENESS says.")
+    var noResponsiveness = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The responsiveness test's interval, the draft's ID (default \(DurationArgument(ResponsivenessParameters().interval))).",
+            valueName: "duration"))
+    var responsivenessInterval: DurationArgument?
+
+    @Option(
+        help: ArgumentHelp(
+            "At most <duration> per responsiveness test (default \(DurationArgument(MeasureSettings.defaultResponsivenessDuration))).",
+            valueName: "duration"))
+    var responsivenessDuration: DurationArgument?
+
+    @Option(
+        help: ArgumentHelp(
+            "Hard deadline for each server's test (default 60s, plus --responsiveness-duration per responsiveness test; ookla-cli 120s).",
+            valueName: "duration"))
     var timeout: DurationArgument?
 
     @Option(
@@ -111,8 +133,19 @@ struct HermesMeasureCommand: HermesCommand {
             valueName: "path"))
     var speedtest: String?
 
+    static func normalized(_ arguments: [String]) -> [String] {
+        defaultingValue(
+            of: "--responsiveness", to: ResponsivenessMode.sequential.rawValue,
+            unless: ResponsivenessMode.allCases.map(\.rawValue), in: arguments)
+    }
+
     func validate() throws {
         try duration?.validate("--duration", in: .zero ... .seconds(300))
+        if responsiveness != nil && noResponsiveness {
+            throw ValidationError("give --responsiveness or --no-responsiveness, not both")
+        }
+        try responsivenessInterval?.validate("--responsiveness-interval", in: .milliseconds(100) ... .seconds(60))
+        try responsivenessDuration?.validate("--responsiveness-duration", in: .zero ... .seconds(600))
         if let streams, !(1...64).contains(streams) {
             throw ValidationError("--streams must be 1 to 64, got \(streams)")
         }
@@ -154,6 +187,9 @@ struct HermesMeasureCommand: HermesCommand {
         flags.probe = probe
         flags.stateDirectory = stateDirectory
         flags.speedtest = speedtest
+        flags.responsiveness = noResponsiveness ? ResponsivenessMode.off.rawValue : responsiveness
+        flags.responsivenessInterval = responsivenessInterval?.duration
+        flags.responsivenessDuration = responsivenessDuration?.duration
         return flags
     }
 

@@ -19,6 +19,7 @@ import Testing
         case .errorKind:
             let kinds = MeasurementFailure.ErrorKind.allCases
             return .text(kinds[seed % kinds.count].rawValue)
+        case .choice(let words): return .text(words[seed % words.count])
         case .measure: return .number(Double(seed) + 0.125)
         case .percentage: return .number(Double(seed % 100) + 0.5)
         case .count: return .integer(Int64(seed) * 1_000_003 + (1 << 40))

@@ -1,0 +1,240 @@
+import HermesCore
+import HermesHTTP
+import Synchronization
+
+/// How responsiveness is measured: not at all, one direction after the other (a score each), or
+/// both at once (one score): the draft's sequential and concurrent tests.
+public enum ResponsivenessMode: String, Sendable, CaseIterable {
+    case off
+    case sequential
+    case parallel
+}
+
+/// The probes of a responsiveness stage, kept by when they completed, and the self probes the
+/// foreign prober wants taken: one per foreign probe, as the draft pairs them.
+final class ProbeLedger: Sendable {
+    enum Kind: Sendable { case tcp, tls, http, loaded }
+
+    private struct Sample {
+        var instant: ContinuousClock.Instant
+        var kind: Kind
+        var milliseconds: Double
+    }
+
+    private let samples = Mutex<[Sample]>([])
+    private let selfProbesWanted = Atomic<Int>(0)
+
+    func record(_ kind: Kind, milliseconds: Double, at instant: ContinuousClock.Instant) {
+        samples.withLock { $0.append(Sample(instant: instant, kind: kind, milliseconds: milliseconds)) }
+    }
+
+    func wantSelfProbe() { selfProbesWanted.add(1, ordering: .relaxed) }
+
+    /// True, once, for each self probe wanted.
+    func takeSelfProbeRequest() -> Bool {
+        var wanted = selfProbesWanted.load(ordering: .relaxed)
+        while wanted > 0 {
+            let (exchanged, original) = selfProbesWanted.compareExchange(
+                expected: wanted, desired: wanted - 1, ordering: .relaxed)
+            if exchanged { return true }
+            wanted = original
+        }
+        return false
+    }
+
+    /// The probes that completed in [from, to).
+    func probes(from: ContinuousClock.Instant, to: ContinuousClock.Instant) -> IntervalProbes {
+        samples.withLock { samples in
+            var probes = IntervalProbes()
+            for sample in samples where sample.instant >= from && sample.instant < to {
+                switch sample.kind {
+                case .tcp: probes.tcp.append(sample.milliseconds)
+                case .tls: probes.tls.append(sample.milliseconds)
+                case .http: probes.http.append(sample.milliseconds)
+                case .loaded: probes.loaded.append(sample.milliseconds)
+                }
+            }
+            return probes
+        }
+    }
+}
+
+/// Foreign probes on a thread of their own: one at a time, each a small GET on a new connection
+/// (the TCP handshake, the TLS handshake per round trip, and the request's round trip), spaced
+/// so that they stay under MPS per second and, at about 5000 bytes each (the draft's estimate),
+/// under PTC of the goodput measured so far. Each asks the load for a self probe.
+final class ForeignProber: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    private let thread = Mutex<BackgroundThread?>(nil)
+    private let failures = Atomic<Int>(0)
+    private let lastError = Mutex<String?>(nil)
+
+    static let probeBytes = 5000.0
+
+    init(
+        endpoints: any SpeedTestEndpoints, ledger: ProbeLedger, parameters: ResponsivenessParameters,
+        deadline: Deadline, goodput: @escaping @Sendable () -> Double?
+    ) {
+        let started = BackgroundThread { [self] in
+            let transfer: EasyTransfer
+            switch Result(catching: { () throws(HTTPError) in try EasyTransfer() }) {
+            case .success(let made): transfer = made
+            case .failure(let error):
+                lastError.withLock { $0 = error.message }
+                return
+            }
+            // One round trip for TLS 1.3's handshake; a server that only speaks TLS 1.2 takes two.
+            var tls: TLSVersions = .only13
+            while !stopped.load(ordering: .relaxed) && !deadline.hasPassed {
+                let began = ContinuousClock.now
+                var request = endpoints.latencyProbe()
+                request.newConnection = true
+                request.tlsVersions = tls
+                request.isCancelled = { [self] in stopped.load(ordering: .relaxed) }
+                let limit = deadline.bounded(.seconds(5))
+                request.timeouts = HTTPTimeouts(connect: limit, total: limit)
+                switch Result(catching: { () throws(HTTPError) in try transfer.perform(request) }) {
+                case .success(let response) where response.isSuccess:
+                    record(response.metrics, tls: tls, into: ledger)
+                    ledger.wantSelfProbe()
+                case .success(let response):
+                    failures.add(1, ordering: .relaxed)
+                    lastError.withLock { $0 = "\(response.displayURL) answered HTTP \(response.status)" }
+                case .failure(let error) where error.kind == .tls && tls == .only13:
+                    tls = .upTo12
+                    continue
+                case .failure(let error):
+                    if stopped.load(ordering: .relaxed) { break }
+                    failures.add(1, ordering: .relaxed)
+                    lastError.withLock { $0 = error.message }
+                }
+                let perSecond = min(
+                    Double(parameters.maxProbesPerSecond) / 2,
+                    goodput().map { $0 / 8 * parameters.probeCapacityShare / Self.probeBytes } ?? 10)
+                let next = began + .seconds(1 / max(perSecond, 0.5))
+                while !stopped.load(ordering: .relaxed) && ContinuousClock.now < next {
+                    sleepPrecisely(min(.milliseconds(20), next - .now))
+                }
+            }
+        }
+        thread.withLock { $0 = started }
+    }
+
+    private func record(_ metrics: TransferMetrics, tls: TLSVersions, into ledger: ProbeLedger) {
+        let now = ContinuousClock.now
+        let tcp = metrics.connected - metrics.nameResolved
+        ledger.record(.tcp, milliseconds: seconds(tcp) * 1000, at: now)
+        if metrics.tlsDone > .zero {
+            let handshake = metrics.tlsDone - metrics.connected
+            ledger.record(.tls, milliseconds: seconds(handshake) * 1000 / (tls == .only13 ? 1 : 2), at: now)
+        }
+        let http = metrics.firstByte - max(metrics.connected, metrics.tlsDone)
+        ledger.record(.http, milliseconds: seconds(http) * 1000, at: now)
+    }
+
+    /// Stops probing; the probes that failed, and the last error.
+    func stop() -> (failures: Int, lastError: String?) {
+        stopped.store(true, ordering: .relaxed)
+        thread.withLock { $0 }?.join()
+        return (failures.load(ordering: .relaxed), lastError.withLock { $0 })
+    }
+}
+
+/// Milliseconds with two decimals.
+private func milliseconds(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+}
+
+/// A value one thread sets and another reads.
+final class LatestValue<Value: Sendable>: Sendable {
+    private let storage = Mutex<Value?>(nil)
+
+    var value: Value? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}
+
+/// What one responsiveness test found.
+struct ResponsivenessOutcome: Sendable {
+    var score: ResponsivenessScore?
+    var confidence: ResponsivenessConfidence
+    var intervals: Int
+    var connections: Int
+    var bytes: Int64
+    var goodputBitsPerSecond: Double?
+}
+
+/// One responsiveness test under working conditions (draft-ietf-ippm-responsiveness): the load of
+/// `direction`, started with INP connections and grown by INC each interval until goodput is
+/// saturated, foreign probes alongside and self probes on the load connections, until
+/// responsiveness is stable or `limit` passes.
+struct ResponsivenessStage: Sendable {
+    let direction: Direction
+    let endpoints: any SpeedTestEndpoints
+    let parameters: ResponsivenessParameters
+    let limit: Duration
+    let deadline: Deadline
+    let progress: LiveProgress
+    var workers = LoadGenerator.defaultWorkers
+
+    func run() throws(MeasureFailure) -> ResponsivenessOutcome {
+        let ledger = ProbeLedger()
+        let goodput = LatestValue<Double>()
+        let prober = ForeignProber(
+            endpoints: endpoints, ledger: ledger, parameters: parameters, deadline: deadline,
+            goodput: { goodput.value })
+        var load = LoadGenerator(
+            direction: direction, endpoints: endpoints, deadline: deadline, workers: workers,
+            maxStreams: parameters.maxConnections)
+        load.selfProbes = ledger
+        var conditions = WorkingConditions(parameters: parameters)
+        var intervalStart: (elapsed: Duration, bytes: Int64) = (.zero, 0)
+        let direction = direction
+        let outcome = load.run(initialStreams: conditions.connections) { elapsed, bytes, instant in
+            let start = instant - elapsed
+            progress.show(direction, bytes: bytes, at: elapsed, streams: conditions.connections)
+            if elapsed - intervalStart.elapsed >= parameters.interval {
+                let probes = ledger.probes(from: start + intervalStart.elapsed, to: start + elapsed)
+                let added = conditions.endInterval(
+                    bytes: bytes - intervalStart.bytes, duration: elapsed - intervalStart.elapsed, probes: probes)
+                intervalStart = (elapsed, bytes)
+                goodput.value = conditions.goodputBitsPerSecond
+                if conditions.isStable { return .stop(.stable) }
+                if conditions.intervalBytes.count >= 2 && conditions.intervalBytes.suffix(2).allSatisfy({ $0 == 0 }) {
+                    return .stop(.stalled)
+                }
+                if elapsed + parameters.interval > limit { return .stop(.duration) }
+                if added > 0 { return .addStreams(added) }
+            }
+            return .proceed
+        }
+        let probing = prober.stop()
+        if let failure = outcome.failure { throw failure }
+        if outcome.stopReason == .stalled {
+            throw MeasureFailure(
+                .timeout,
+                "the responsiveness test's \(direction.rawValue) against \(endpoints.serverURL) stalled: "
+                    + "data stopped moving after \(outcome.last.bytes) bytes")
+        }
+        let score = conditions.current
+        if let score {
+            progress.note(
+                "responsiveness while \(direction == .download ? "downloading" : "uploading"): "
+                    + "\(Int(score.rpm.rounded())) RPM, \(conditions.confidence.rawValue) confidence (foreign probes "
+                    + "\(milliseconds(60000 / score.foreignRPM)) ms, self probes \(milliseconds(60000 / score.loadedRPM)) ms "
+                    + "over the last \(min(conditions.intervalBytes.count, parameters.movingAverageIntervals)) of "
+                    + "\(conditions.intervalBytes.count) intervals; \(conditions.connections) connections)")
+        } else {
+            progress.warn(
+                "the responsiveness test's \(direction.rawValue) took no usable probes"
+                    + (probing.lastError.map { " (\(probing.failures) failed; last: \($0))" } ?? ""))
+        }
+        return ResponsivenessOutcome(
+            score: score, confidence: conditions.confidence, intervals: conditions.intervalBytes.count,
+            connections: conditions.connections, bytes: outcome.last.bytes,
+            goodputBitsPerSecond: conditions.goodputBitsPerSecond)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HermesCore
+import HermesMeasure
+import HermesTarget
+import HermesTestSupport
+import Testing
+
+/// hermes-measure's responsiveness test through the real binary against hermes-target on
+/// loopback: the record's fields, the stderr summary, the settings, and that without it the
+/// record is what it was. The latency increase is held to 15 ms, so scripts/test runs the suite
+/// in the timing-sensitive group.
+@Suite struct ResponsivenessTargetTests {
+    static let fields = [
+        "responsiveness_rpm", "download_responsiveness_rpm", "upload_responsiveness_rpm",
+        "responsiveness_confidence", "responsiveness_self_probe", "responsiveness_interval_ms",
+        "latency_increase_ms", "bufferbloat_grade",
+    ]
+
+    private func measure(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        outcome: Executable.Outcome, record: [String: Any]
+    ) {
+        let state = try TemporaryDirectory()
+        let outcome = try Executable.named("hermes-measure").run(
+            arguments + ["--state-directory", state.path], environment: environment, timeout: 120)
+        let line = try #require(outcome.stdout.split(separator: "\n").first, "no record: \(outcome.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        return (outcome, record)
+    }
+
+    /// A 40 Mbit/s link whose queue holds 120 ms while it is saturated: the throughput test's
+    /// loaded round trips are 120 ms over the idle ones (grade C), and each direction has its
+    /// responsiveness, confidence and interval.
+    @Test func aQueueingLinkGradesCAndEveryDirectionHasItsResponsiveness() throws {
+        let target = try TargetServer.startOnLoopback {
+            $0.downBytesPerSecond = 5_000_000
+            $0.upBytesPerSecond = 5_000_000
+            $0.bufferbloat = .milliseconds(120)
+        }
+        defer { target.stop() }
+        let (outcome, record) = try measure([
+            "--server", target.baseURL, "--duration", "3s", "--responsiveness", "--responsiveness-interval", "300ms",
+            "--responsiveness-duration", "4s",
+        ])
+        try #require(outcome.status == 0, "\(outcome.stderr)")
+        let increase = try #require(record["latency_increase_ms"] as? Double)
+        #expect(abs(increase - 120) <= 15, "latency increase \(increase) ms")
+        #expect(record["bufferbloat_grade"] as? String == "C")
+        #expect(record["responsiveness_interval_ms"] as? Int == 300)
+        #expect(record["responsiveness_self_probe"] as? String == "tcp_info")
+        let confidence = try #require(record["responsiveness_confidence"] as? String)
+        #expect(["low", "medium", "high"].contains(confidence))
+        let download = try #require(record["download_responsiveness_rpm"] as? Double)
+        let upload = try #require(record["upload_responsiveness_rpm"] as? Double)
+        #expect(download > 0 && upload > 0)
+        #expect(record["responsiveness_rpm"] as? Double == min(download, upload))
+        // The responsiveness tests' bytes count: more than the 3 s throughput test alone moves.
+        let downloadBytes = try #require(record["download_bytes"] as? Int)
+        #expect(downloadBytes > 3 * 5_000_000)
+        for direction in ["downloading", "uploading"] {
+            #expect(
+                outcome.stderr.contains("hermes-measure: responsiveness while \(direction): "),
+                "\(outcome.stderr)")
+        }
+        // The summary names the confidence, the probes behind the figure and the connections.
+        #expect(outcome.stderr.contains(" confidence (foreign probes "), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains(" connections)"), "\(outcome.stderr)")
+    }
+
+    /// Without it (by default, or by --no-responsiveness over the variable) the record has none of
+    /// the fields, and the same keys as before the test existed.
+    @Test func withoutItTheRecordIsWhatItWas() throws {
+        let target = try TargetServer.startOnLoopback { $0.downBytesPerSecond = 20_000_000 }
+        defer { target.stop() }
+        let plain = try measure(["--server", target.baseURL, "--duration", "1s", "--no-upload"])
+        let off = try measure(
+            ["--server", target.baseURL, "--duration", "1s", "--no-upload", "--no-responsiveness"],
+            environment: ["HERMES_MEASURE_RESPONSIVENESS": "sequential"])
+        for run in [plain, off] {
+            #expect(run.outcome.status == 0, "\(run.outcome.stderr)")
+            for field in Self.fields { #expect(run.record[field] == nil, "\(field) in \(run.record)") }
+            #expect(!run.outcome.stderr.contains("responsiveness"), "\(run.outcome.stderr)")
+        }
+        #expect(Set(plain.record.keys) == Set(off.record.keys))
+        // The variable alone turns it on.
+        let on = try measure(
+            [
+                "--server", target.baseURL, "--duration", "1s", "--no-upload", "--responsiveness-interval", "200ms",
+                "--responsiveness-duration", "1s",
+            ],
+            environment: ["HERMES_MEASURE_RESPONSIVENESS": "sequential"])
+        #expect(on.outcome.status == 0, "\(on.outcome.stderr)")
+        #expect(on.record["download_responsiveness_rpm"] is Double, "\(on.record)")
+        #expect(on.record["upload_responsiveness_rpm"] == nil)
+        // One second is five intervals of 200 ms at most: four or fewer ran, or four and unstable.
+        #expect(on.record["responsiveness_confidence"] is String)
+    }
+
+    @Test(arguments: [
+        (["--responsiveness", "parallel"], [String: String](), "not available yet"),
+        (["--responsiveness", "--engine", "ookla-cli"], [:], "cannot measure responsiveness"),
+        ([], ["HERMES_MEASURE_RESPONSIVENESS": "always"], "HERMES_MEASURE_RESPONSIVENESS: unknown mode 'always'"),
+        (
+            ["--responsiveness", "--responsiveness-interval", "5s", "--responsiveness-duration", "2s"], [:],
+            "shorter than one interval"
+        ),
+    ])
+    func settingsItCannotHonourAreConfigurationErrors(
+        arguments: [String], environment: [String: String], message: String
+    ) throws {
+        let outcome = try Executable.named("hermes-measure").run(
+            arguments + ["--server", "http://127.0.0.1:9"], environment: environment)
+        #expect(outcome.status == 78, "\(outcome.stderr)")
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+    }
+
+    @Test(arguments: [
+        ["--responsiveness", "--no-responsiveness"], ["--responsiveness-interval", "10ms"],
+        ["--responsiveness-duration", "0"],
+    ])
+    func badResponsivenessFlagsExit64(arguments: [String]) throws {
+        let outcome = try Executable.named("hermes-measure").run(arguments)
+        #expect(outcome.status == 64, "\(outcome.stderr)")
+        #expect(outcome.stderrLines.first?.hasPrefix("hermes-measure: ") == true, "\(outcome.stderr)")
+    }
+
+    /// The Ookla engine, told by a variable shared with other engines, leaves the fields absent.
+    @Test func theOoklaEngineIgnoresTheVariable() throws {
+        var flags = MeasureSettings.Flags()
+        flags.engine = "ookla-cli"
+        let settings = try MeasureSettings.resolve(
+            flags, environment: Environment(["HOME": "/tmp", "HERMES_MEASURE_RESPONSIVENESS": "sequential"]))
+        #expect(settings.responsiveness == .off)
+        #expect(settings.timeout == .seconds(120))
+        // Its own engines get the responsiveness tests' time on top of the 60 s.
+        let native = try MeasureSettings.resolve(
+            MeasureSettings.Flags(),
+            environment: Environment(["HOME": "/tmp", "HERMES_MEASURE_RESPONSIVENESS": "sequential"]))
+        #expect(native.responsiveness == .sequential)
+        #expect(native.timeout == .seconds(60 + 2 * 60))
+    }
+}
