@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -85,14 +86,22 @@ static inline long hermes_socket_unacknowledged_bytes(int socket) {
 }
 
 /*
- * The kernel's smoothed round-trip time of a TCP socket (TCP_INFO's tcpi_rtt), in microseconds;
- * -1 on error. The draft-ietf-ippm-responsiveness substitute for a self probe where HTTP/1.1
- * cannot put a request on a busy connection.
+ * The kernel's round-trip time of a TCP socket, in microseconds; -1 on error. The
+ * draft-ietf-ippm-responsiveness substitute for a self probe where HTTP/1.1 cannot put a request
+ * on a busy connection. A sender's smoothed RTT (tcpi_rtt) follows the ACKs of what it sends; a
+ * receiver sends almost nothing, so its tcpi_rtt stays what the request's ACK made it, and the
+ * receiver's own estimate (tcpi_rcv_rtt, taken once per window of received data) is the one that
+ * follows the queue.
  */
-static inline long hermes_socket_round_trip_us(int socket) {
+static inline long hermes_socket_round_trip_us(int socket, int receiving) {
     struct tcp_info info;
     socklen_t length = sizeof(info);
-    if (getsockopt(socket, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || length < 24) return -1;
+    if (getsockopt(socket, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
+    if (receiving) {
+        if (length < offsetof(struct tcp_info, tcpi_rcv_rtt) + sizeof(info.tcpi_rcv_rtt)) return -1;
+        return (long)info.tcpi_rcv_rtt;
+    }
+    if (length < offsetof(struct tcp_info, tcpi_rtt) + sizeof(info.tcpi_rtt)) return -1;
     return (long)info.tcpi_rtt;
 }
 

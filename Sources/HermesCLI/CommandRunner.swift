@@ -19,11 +19,12 @@ extension HermesCommand {
 
     public static func normalized(_ arguments: [String]) -> [String] { arguments }
 
-    /// `arguments` with `option` given its `default` value wherever it is not followed by one of
-    /// `values`: an option whose value may be left out.
-    public static func defaultingValue(
-        of option: String, to defaultValue: String, unless values: [String], in arguments: [String]
-    ) -> [String] {
+    /// `arguments` with `option` given its `default` value wherever it is last or followed by
+    /// another option: an option whose value may be left out. A word after it is its value, and
+    /// the command judges it.
+    public static func defaultingValue(of option: String, to defaultValue: String, in arguments: [String])
+        -> [String]
+    {
         var result: [String] = []
         var index = arguments.startIndex
         while index < arguments.endIndex {
@@ -33,7 +34,7 @@ extension HermesCommand {
                 break
             }
             result.append(argument)
-            if argument == option && (index + 1 == arguments.endIndex || !values.contains(arguments[index + 1])) {
+            if argument == option && (index + 1 == arguments.endIndex || arguments[index + 1].hasPrefix("-")) {
                 result.append(defaultValue)
             }
             index += 1

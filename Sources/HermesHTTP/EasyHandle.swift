@@ -91,6 +91,8 @@ final class EasyHandle {
         if request.newConnection {
             try set(CURLOPT_FRESH_CONNECT, 1)
             try set(CURLOPT_FORBID_REUSE, 1)
+            // A resumed TLS session would save the handshake a probe is there to time.
+            try set(CURLOPT_SSL_SESSIONID_CACHE, 0)
         }
         try setHeaders(request)
         try setMethodAndBody(request)
@@ -138,7 +140,8 @@ final class EasyHandle {
     /// The connection's smoothed round-trip time, for requests that ask for it.
     private var roundTripMicroseconds: Int64? {
         guard let context, context.request.reportsRoundTrip, let socket = connectionSocket() else { return nil }
-        let microseconds = hermes_socket_round_trip_us(socket)
+        // A request that sends no body receives: the receiver's estimate follows the queue.
+        let microseconds = hermes_socket_round_trip_us(socket, context.request.sendsBody ? 0 : 1)
         return microseconds > 0 ? Int64(microseconds) : nil
     }
 

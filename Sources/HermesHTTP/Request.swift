@@ -45,8 +45,9 @@ public struct HTTPRequest: Sendable {
     public var newConnection = false
     /// The TLS versions the handshake may settle on.
     public var tlsVersions = TLSVersions.any
-    /// Report the connection's smoothed round-trip time (TCP_INFO) in each progress snapshot:
-    /// a responsiveness self probe on a load connection over HTTP/1.1.
+    /// Report the connection's round-trip time (TCP_INFO: the sender's smoothed RTT when the
+    /// request sends a body, the receiver's estimate when it receives) in each progress
+    /// snapshot: a responsiveness self probe on a load connection over HTTP/1.1.
     public var reportsRoundTrip = false
 
     private var displayURLOverride: String?

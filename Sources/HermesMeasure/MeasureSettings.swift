@@ -234,12 +234,7 @@ extension MeasureSettings {
                 "\(asked.source): the parallel responsiveness test (both directions at once) is not available yet; use sequential"
             )
         }
-        if mode == .parallel && !(download && upload) {
-            throw ConfigurationError(
-                "\(asked.source): the parallel responsiveness test loads both directions; --no-download and --no-upload leave one"
-            )
-        }
-        if responsivenessDuration < responsivenessParameters.interval {
+        if mode != .off && responsivenessDuration < responsivenessParameters.interval {
             throw ConfigurationError(
                 "--responsiveness-duration (\(DurationSyntax.format(responsivenessDuration))) is shorter than one interval (\(DurationSyntax.format(responsivenessParameters.interval)))"
             )

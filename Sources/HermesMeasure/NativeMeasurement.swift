@@ -77,13 +77,29 @@ struct NativeMeasurement {
         guard settings.responsiveness != .off else { return result }
 
         var outcomes: [Direction: ResponsivenessOutcome] = [:]
-        for direction in directions {
+        for (direction, phase) in [(Direction.download, download), (.upload, upload)] {
+            guard let phase else { continue }
             let limit = share(atMost: settings.responsivenessDuration)
-            progress.phase("responsiveness while \(direction.rawValue == "download" ? "downloading" : "uploading")")
-            outcomes[direction] = try ResponsivenessStage(
-                direction: direction, endpoints: endpoints, parameters: settings.responsivenessParameters,
-                limit: limit, deadline: deadline, progress: progress
-            ).run()
+            let doing = direction == .download ? "downloading" : "uploading"
+            let interval = settings.responsivenessParameters.interval
+            // An optional test: whatever stops it, the throughput test's result stands.
+            guard limit >= interval else {
+                progress.warn(
+                    "the responsiveness test while \(doing) was skipped: \(tenths(limit)) s of the deadline were "
+                        + "left, less than one interval (\(tenths(interval)) s)")
+                continue
+            }
+            progress.phase("responsiveness while \(doing)")
+            do {
+                outcomes[direction] = try ResponsivenessStage(
+                    direction: direction, endpoints: endpoints, parameters: settings.responsivenessParameters,
+                    limit: limit, deadline: deadline, progress: progress,
+                    initialGoodput: phase.estimate.bitsPerSecond
+                ).run()
+            } catch {
+                progress.warn(
+                    "the responsiveness test while \(doing) failed: \(error.message); the throughput result stands")
+            }
         }
         result.apply(responsiveness: outcomes, interval: settings.responsivenessParameters.interval)
         return result
@@ -103,7 +119,7 @@ extension SpeedResult {
         values[.responsivenessConfidence] = FieldValue(scored.map(\.confidence).min()?.rawValue)
         if !scored.isEmpty {
             values[.responsivenessSelfProbe] = .text("tcp_info")
-            values[.responsivenessIntervalMs] = .integer(Int64(seconds(interval) * 1000))
+            values[.responsivenessIntervalMs] = .integer(Int64((seconds(interval) * 1000).rounded()))
         }
         if let bytes = download?.bytes, let total = values[.downloadBytes].integer {
             values[.downloadBytes] = .integer(total + bytes)

@@ -24,8 +24,10 @@ final class ProbeLedger: Sendable {
     private let samples = Mutex<[Sample]>([])
     private let selfProbesWanted = Atomic<Int>(0)
 
-    func record(_ kind: Kind, milliseconds: Double, at instant: ContinuousClock.Instant) {
-        samples.withLock { $0.append(Sample(instant: instant, kind: kind, milliseconds: milliseconds)) }
+    /// Records a probe that completed now. The instant is taken under the lock, so a probe is
+    /// never stamped before an interval's end and filed after that interval was read.
+    func record(_ kind: Kind, milliseconds: Double) {
+        samples.withLock { $0.append(Sample(instant: .now, kind: kind, milliseconds: milliseconds)) }
     }
 
     func wantSelfProbe() { selfProbesWanted.add(1, ordering: .relaxed) }
@@ -89,6 +91,8 @@ final class ForeignProber: Sendable {
                 let began = ContinuousClock.now
                 var request = endpoints.latencyProbe()
                 request.newConnection = true
+                // The server closes first, so the probes' TIME_WAIT stays on its side.
+                request.headers.set(name: "Connection", value: "close")
                 request.tlsVersions = tls
                 request.isCancelled = { [self] in stopped.load(ordering: .relaxed) }
                 let limit = deadline.bounded(.seconds(5))
@@ -121,15 +125,14 @@ final class ForeignProber: Sendable {
     }
 
     private func record(_ metrics: TransferMetrics, tls: TLSVersions, into ledger: ProbeLedger) {
-        let now = ContinuousClock.now
         let tcp = metrics.connected - metrics.nameResolved
-        ledger.record(.tcp, milliseconds: seconds(tcp) * 1000, at: now)
+        ledger.record(.tcp, milliseconds: seconds(tcp) * 1000)
         if metrics.tlsDone > .zero {
             let handshake = metrics.tlsDone - metrics.connected
-            ledger.record(.tls, milliseconds: seconds(handshake) * 1000 / (tls == .only13 ? 1 : 2), at: now)
+            ledger.record(.tls, milliseconds: seconds(handshake) * 1000 / (tls == .only13 ? 1 : 2))
         }
         let http = metrics.firstByte - max(metrics.connected, metrics.tlsDone)
-        ledger.record(.http, milliseconds: seconds(http) * 1000, at: now)
+        ledger.record(.http, milliseconds: seconds(http) * 1000)
     }
 
     /// Stops probing; the probes that failed, and the last error.
@@ -178,11 +181,15 @@ struct ResponsivenessStage: Sendable {
     let limit: Duration
     let deadline: Deadline
     let progress: LiveProgress
+    /// The throughput test's rate for this direction (bit/s): the probes' budget until the
+    /// first interval has measured one.
+    var initialGoodput: Double?
     var workers = LoadGenerator.defaultWorkers
 
     func run() throws(MeasureFailure) -> ResponsivenessOutcome {
         let ledger = ProbeLedger()
         let goodput = LatestValue<Double>()
+        goodput.value = initialGoodput
         let prober = ForeignProber(
             endpoints: endpoints, ledger: ledger, parameters: parameters, deadline: deadline,
             goodput: { goodput.value })
@@ -191,11 +198,15 @@ struct ResponsivenessStage: Sendable {
             maxStreams: parameters.maxConnections)
         load.selfProbes = ledger
         var conditions = WorkingConditions(parameters: parameters)
+        // The connections actually running (the draft's count asks for one more at an interval
+        // after which the test stops).
+        var connections = conditions.connections
         var intervalStart: (elapsed: Duration, bytes: Int64) = (.zero, 0)
         let direction = direction
         let outcome = load.run(initialStreams: conditions.connections) { elapsed, bytes, instant in
             let start = instant - elapsed
-            progress.show(direction, bytes: bytes, at: elapsed, streams: conditions.connections)
+            progress.show(direction, bytes: bytes, at: elapsed, streams: connections)
+            if elapsed >= limit { return .stop(.duration) }
             if elapsed - intervalStart.elapsed >= parameters.interval {
                 let probes = ledger.probes(from: start + intervalStart.elapsed, to: start + elapsed)
                 let added = conditions.endInterval(
@@ -206,8 +217,12 @@ struct ResponsivenessStage: Sendable {
                 if conditions.intervalBytes.count >= 2 && conditions.intervalBytes.suffix(2).allSatisfy({ $0 == 0 }) {
                     return .stop(.stalled)
                 }
+                // An interval that cannot end before the limit is not started.
                 if elapsed + parameters.interval > limit { return .stop(.duration) }
-                if added > 0 { return .addStreams(added) }
+                if added > 0 {
+                    connections += added
+                    return .addStreams(added)
+                }
             }
             return .proceed
         }
@@ -226,7 +241,7 @@ struct ResponsivenessStage: Sendable {
                     + "\(Int(score.rpm.rounded())) RPM, \(conditions.confidence.rawValue) confidence (foreign probes "
                     + "\(milliseconds(60000 / score.foreignRPM)) ms, self probes \(milliseconds(60000 / score.loadedRPM)) ms "
                     + "over the last \(min(conditions.intervalBytes.count, parameters.movingAverageIntervals)) of "
-                    + "\(conditions.intervalBytes.count) intervals; \(conditions.connections) connections)")
+                    + "\(conditions.intervalBytes.count) intervals; \(connections) connections)")
         } else {
             progress.warn(
                 "the responsiveness test's \(direction.rawValue) took no usable probes"
@@ -234,7 +249,7 @@ struct ResponsivenessStage: Sendable {
         }
         return ResponsivenessOutcome(
             score: score, confidence: conditions.confidence, intervals: conditions.intervalBytes.count,
-            connections: conditions.connections, bytes: outcome.last.bytes,
+            connections: connections, bytes: outcome.last.bytes,
             goodputBitsPerSecond: conditions.goodputBitsPerSecond)
     }
 }

@@ -194,7 +194,7 @@ struct LoadGenerator: Sendable {
     private func takeSelfProbe(from snapshot: TransferProgress, into ledger: ProbeLedger) {
         let running = snapshot.transfers.compactMap { $0.isFinished ? nil : $0.roundTrip }
         guard let roundTrip = running.randomElement(), ledger.takeSelfProbeRequest() else { return }
-        ledger.record(.loaded, milliseconds: seconds(roundTrip) * 1000, at: snapshot.instant)
+        ledger.record(.loaded, milliseconds: seconds(roundTrip) * 1000)
     }
 
     /// The next request. Under `--max-bytes` each carries a share of what is left, so that a

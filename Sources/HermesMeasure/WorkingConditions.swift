@@ -133,8 +133,10 @@ public struct WorkingConditions: Sendable {
         intervalDurations.append(duration)
         self.probes.append(probes)
         // The draft's bytes of the last MAD intervals over MAD × ID, with each interval's own
-        // length; until MAD intervals have run, over those that have.
-        let span = intervalDurations.suffix(window).reduce(Duration.zero, +)
+        // length; until MAD intervals have run, the missing ones count as ID with no bytes, so an
+        // average over a partial window reads low and the first stable ones are full windows.
+        let missing = max(0, window - intervalDurations.count)
+        let span = intervalDurations.suffix(window).reduce(parameters.interval * missing, +)
         let average = Double(intervalBytes.suffix(window).reduce(0, +)) / max(seconds(span), 1e-6)
         goodputAverages.append(average)
         let last = intervalBytes.count - 1

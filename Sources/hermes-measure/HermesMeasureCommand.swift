@@ -79,7 +79,7 @@ struct HermesMeasureCommand: HermesCommand {
 
     @Option(
         help: ArgumentHelp(
-            "After the throughput test, measure responsiveness under working conditions (RPM): sequential (each direction on its own; the mode when none is given), parallel (both at once) or off.",
+            "After the throughput test, measure responsiveness under working conditions (RPM): sequential (each direction on its own; the mode when none is given) or off.",
             valueName: "mode"))
     var responsiveness: String?
 
@@ -134,9 +134,7 @@ struct HermesMeasureCommand: HermesCommand {
     var speedtest: String?
 
     static func normalized(_ arguments: [String]) -> [String] {
-        defaultingValue(
-            of: "--responsiveness", to: ResponsivenessMode.sequential.rawValue,
-            unless: ResponsivenessMode.allCases.map(\.rawValue), in: arguments)
+        defaultingValue(of: "--responsiveness", to: ResponsivenessMode.sequential.rawValue, in: arguments)
     }
 
     func validate() throws {

@@ -98,6 +98,7 @@ import Testing
     @Test(arguments: [
         (["--responsiveness", "parallel"], [String: String](), "not available yet"),
         (["--responsiveness", "--engine", "ookla-cli"], [:], "cannot measure responsiveness"),
+        (["--responsiveness", "bogus"], [:], "--responsiveness: unknown mode 'bogus'"),
         ([], ["HERMES_MEASURE_RESPONSIVENESS": "always"], "HERMES_MEASURE_RESPONSIVENESS: unknown mode 'always'"),
         (
             ["--responsiveness", "--responsiveness-interval", "5s", "--responsiveness-duration", "2s"], [:],
@@ -122,6 +123,21 @@ import Testing
         let outcome = try Executable.named("hermes-measure").run(arguments)
         #expect(outcome.status == 64, "\(outcome.stderr)")
         #expect(outcome.stderrLines.first?.hasPrefix("hermes-measure: ") == true, "\(outcome.stderr)")
+    }
+
+    /// A deadline that leaves less than one interval skips the test, says so, and keeps the
+    /// throughput result.
+    @Test func aDeadlineTooShortForOneIntervalSkipsItAndKeepsTheResult() throws {
+        let target = try TargetServer.startOnLoopback { $0.downBytesPerSecond = 20_000_000 }
+        defer { target.stop() }
+        let (outcome, record) = try measure([
+            "--server", target.baseURL, "--no-upload", "--duration", "1s", "--timeout", "6s", "--responsiveness",
+            "--responsiveness-interval", "5s",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(record["download_mbps"] is Double)
+        #expect(record["download_responsiveness_rpm"] == nil)
+        #expect(outcome.stderr.contains("the responsiveness test while downloading was skipped"), "\(outcome.stderr)")
     }
 
     /// The Ookla engine, told by a variable shared with other engines, leaves the fields absent.

@@ -54,3 +54,24 @@ import Testing
         }
     }
 }
+
+/// An option whose value may be left out gets its default only where no word follows it.
+@Suite struct OptionalValueTests {
+    struct Command: HermesCommand {
+        static let configuration = CommandConfiguration(commandName: "test")
+    }
+
+    @Test(arguments: [
+        (["--responsiveness"], ["--responsiveness", "sequential"]),
+        (["--responsiveness", "--duration", "3s"], ["--responsiveness", "sequential", "--duration", "3s"]),
+        (["--responsiveness", "off"], ["--responsiveness", "off"]),
+        // A word is its value, for the command to judge (an unknown mode is its error, not a
+        // stray argument's).
+        (["--responsiveness", "bogus"], ["--responsiveness", "bogus"]),
+        (["--responsiveness=parallel"], ["--responsiveness=parallel"]),
+        (["--server", "x", "--", "--responsiveness"], ["--server", "x", "--", "--responsiveness"]),
+    ])
+    func defaultGoesWhereNoValueFollows(arguments: [String], expected: [String]) {
+        #expect(Command.defaultingValue(of: "--responsiveness", to: "sequential", in: arguments) == expected)
+    }
+}

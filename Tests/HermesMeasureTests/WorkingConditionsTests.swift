@@ -58,8 +58,9 @@ import Testing
         for bytes in perInterval {
             added.append(conditions.endInterval(bytes: bytes * 1_000_000, duration: Self.second, probes: steady))
         }
-        // Averages: 50, 75, 83.3, 87.5, 100, 100, 100, 100 (MB/s); the four ending at interval
-        // 7 (100 each) are the first within 5 %: saturated after it, a connection added before.
+        // Averages over four intervals, those before the first counting as empty: 12.5, 37.5,
+        // 62.5, 87.5, 100, 100, 100, 100 (MB/s); the four ending at interval 7 (100 each) are the
+        // first within 5 %: saturated after it, a connection added after each interval before.
         #expect(added == [1, 1, 1, 1, 1, 1, 1, 0])
         #expect(conditions.saturatedAfter == 7)
         #expect(conditions.connections == 8)
@@ -81,10 +82,16 @@ import Testing
         var parameters = ResponsivenessParameters()
         parameters.interval = Self.second
         var conditions = WorkingConditions(parameters: parameters)
-        _ = conditions.endInterval(bytes: 1_000_000, duration: .milliseconds(1000), probes: IntervalProbes())
-        _ = conditions.endInterval(bytes: 1_100_000, duration: .milliseconds(1100), probes: IntervalProbes())
-        // 2.1 MB over 2.1 s: 1 MB/s, not 1.05.
+        for milliseconds in [1000, 1100, 900, 1000] {
+            _ = conditions.endInterval(
+                bytes: Int64(milliseconds) * 1000, duration: .milliseconds(milliseconds), probes: IntervalProbes())
+        }
+        // 4 MB over 4 s: 1 MB/s, whatever each interval's own length.
         #expect(conditions.goodputAverages.last == 1_000_000)
+        // Before four intervals have run, the missing ones count as empty intervals of ID.
+        var early = WorkingConditions(parameters: parameters)
+        _ = early.endInterval(bytes: 1_000_000, duration: Self.second, probes: IntervalProbes())
+        #expect(early.goodputAverages == [250_000])
     }
 
     @Test func confidenceIsLowBeforeFourIntervalsAndMediumWhenNeverStable() {
@@ -110,10 +117,11 @@ import Testing
         var parameters = ResponsivenessParameters()
         parameters.interval = Self.second
         var conditions = WorkingConditions(parameters: parameters)
-        for _ in 0..<4 {
+        for _ in 0..<7 {
             _ = conditions.endInterval(bytes: 1000, duration: Self.second, probes: IntervalProbes())
         }
-        #expect(conditions.saturatedAfter == 3)
+        // The first four full windows end at interval 6.
+        #expect(conditions.saturatedAfter == 6)
         // The queue grows: every probe takes longer each interval.
         for step in 1...12 {
             let milliseconds = Double(step * 50)
@@ -166,5 +174,35 @@ import Testing
         #expect(parameters.maxConnections == 16)
         #expect(parameters.maxProbesPerSecond == 100)
         #expect(parameters.probeCapacityShare == 0.05)
+    }
+}
+
+/// The probes' ledger: each probe lands in the interval it completed in, and each self probe asked
+/// for is handed out once.
+@Suite struct ProbeLedgerTests {
+    @Test func probesLandInTheIntervalTheyCompletedIn() {
+        let ledger = ProbeLedger()
+        let start = ContinuousClock.now
+        ledger.record(.tcp, milliseconds: 1)
+        ledger.record(.loaded, milliseconds: 2)
+        let boundary = ContinuousClock.now
+        ledger.record(.http, milliseconds: 3)
+        let end = ContinuousClock.now
+        #expect(ledger.probes(from: start, to: boundary) == IntervalProbes(tcp: [1], loaded: [2]))
+        // A probe at the boundary belongs to the interval that starts there.
+        #expect(ledger.probes(from: boundary, to: end + .nanoseconds(1)) == IntervalProbes(http: [3]))
+    }
+
+    @Test func eachSelfProbeAskedForIsTakenOnce() async {
+        let ledger = ProbeLedger()
+        for _ in 0..<100 { ledger.wantSelfProbe() }
+        let taken = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<100).reduce(0) { count, _ in count + (ledger.takeSelfProbeRequest() ? 1 : 0) } }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(taken == 100)
+        #expect(!ledger.takeSelfProbeRequest())
     }
 }

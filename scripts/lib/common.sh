@@ -7,7 +7,7 @@
 # debhelper and lintian make and check the Debian package (scripts/package); mmdebstrap and
 # systemd-container make and boot the Debian 12 container it is tested in. python3-requests and
 # python3-pip run and fetch the third-party Cloudflare client of ThirdPartyClientTests.
-HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 faketime iproute2 chromium util-linux debhelper lintian mmdebstrap systemd-container time nginx-light php8.2-fpm python3-requests python3-pip)
+HERMES_APT_PACKAGES=(pkg-config libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev sqlite3 mandoc curl prometheus prometheus-node-exporter openssl systemd man-db iperf3 faketime iproute2 chromium util-linux debhelper lintian mmdebstrap systemd-container time nginx-light php8.2-fpm python3-requests python3-pip iputils-ping)
 
 # The Debian 12 root the package test boots: what the package depends on and recommends, so that
 # apt installs the .deb offline, and the tools the test looks with.
