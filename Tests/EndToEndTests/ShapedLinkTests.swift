@@ -85,6 +85,19 @@ struct ShapedLink {
         clientAddress = String(serverAddress.dropLast()) + "2"
     }
 
+    /// A bufferbloated access link: the two ends joined through a router namespace whose egress
+    /// each way is tbf at `megabits` with a queue of `queue` milliseconds (`shaped-link router`).
+    init(routedNamed name: String, megabits: Int, queue: Int, subnet: Int) throws {
+        self.name = name
+        let created = try ChildProcess.run(script, ["router", name, "\(megabits)", "\(queue)", "77.\(subnet % 250)"])
+        guard created.status == 0 else {
+            _ = try? ChildProcess.run(script, ["down", name])
+            throw SetupFailed(description: "shaped-link router failed: \(created.stderr)")
+        }
+        serverAddress = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        clientAddress = String(serverAddress.dropLast()) + "130"
+    }
+
     func remove() {
         let removed = try? ChildProcess.run(script, ["down", name])
         if removed?.status != 0 { Issue.record("shaped-link down \(name) failed: \(removed?.stderr ?? "")") }
