@@ -28,6 +28,10 @@ public enum Exposition {
         public static let lastSuccess = "hermes_last_success_timestamp_seconds"
         public static let lastRunSuccess = "hermes_last_run_success"
         public static let info = "hermes_result_info"
+        public static let responsiveness = "hermes_responsiveness_rpm"
+        public static let responsivenessConfidence = "hermes_responsiveness_confidence"
+        public static let latencyIncrease = "hermes_latency_increase_seconds"
+        public static let qualityRating = "hermes_quality_rating"
         public static let measurements = "hermes_measurements_total"
         public static let failures = "hermes_measurement_failures_total"
         public static let spoolEntries = "hermes_spool_entries"
@@ -145,6 +149,32 @@ public enum Exposition {
                 help: "1 if the most recent measurement run succeeded, 0 if it failed.",
                 samples: path.lastRun == nil ? [] : [Sample(value: path.lastRunSucceeded ? 1 : 0)]),
             Family(
+                name: Name.responsiveness,
+                help:
+                    "Responsiveness under working conditions (draft-ietf-ippm-responsiveness) of the most recent successful measurement, in round trips per minute, by loaded direction: poor < 300, fair < 1000, good < 6000, excellent above.",
+                samples: [("download", good?.downloadRPM), ("upload", good?.uploadRPM)].compactMap { direction, rpm in
+                    rpm.map { Sample(labels: [("direction", direction)], value: $0) }
+                }),
+            Family(
+                name: Name.responsivenessConfidence,
+                help:
+                    "Confidence of the responsiveness figures: 0 low (fewer than 4 intervals ran), 1 medium (not stable in time), 2 high (stable).",
+                samples: single(
+                    good?.responsivenessConfidence.flatMap { Self.confidenceLevels.firstIndex(of: $0) }.map(Double.init)
+                )),
+            Family(
+                name: Name.latencyIncrease,
+                help:
+                    "Latency added by load in the most recent successful measurement: the worse direction's loaded latency less the idle latency, in seconds.",
+                samples: single(good?.latencyIncreaseSeconds)),
+            Family(
+                name: Name.qualityRating,
+                help:
+                    "Cloudflare AIM rating of the most recent successful measurement, by use case: 0 bad, 1 poor, 2 average, 3 good, 4 great.",
+                samples: (good?.ratings ?? []).map { rating in
+                    Sample(labels: [("use_case", rating.useCase.rawValue)], value: Double(rating.level.rawValue))
+                }),
+            Family(
                 name: Name.info,
                 help: "Server, ISP, engine and probe of the most recent successful measurement; always 1.",
                 samples: good.map { good in
@@ -193,6 +223,9 @@ public enum Exposition {
                 samples: samples { Double($0.dropped) }, type: "counter"),
         ]
     }
+
+    /// `hermes_responsiveness_confidence`'s values, by level.
+    static let confidenceLevels = ["low", "medium", "high"]
 
     static func infoLabels(_ info: MetricState.Info) -> [(name: String, value: String)] {
         [

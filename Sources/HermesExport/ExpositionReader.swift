@@ -91,6 +91,15 @@ enum ExpositionReader {
             jitterSeconds: value(Name.jitter),
             packetLossRatio: value(Name.packetLoss),
             durationSeconds: value(Name.duration),
+            downloadRPM: value(Name.responsiveness, labels: ["direction": "download"]),
+            uploadRPM: value(Name.responsiveness, labels: ["direction": "upload"]),
+            responsivenessConfidence: value(Name.responsivenessConfidence).flatMap { level -> String? in
+                guard level.isFinite else { return nil }
+                return
+                    Exposition.confidenceLevels.indices.contains(Int(level))
+                    ? Exposition.confidenceLevels[Int(level)] : nil
+            },
+            latencyIncreaseSeconds: value(Name.latencyIncrease),
             info: MetricState.Info(
                 serverID: infoLabels["server_id"] ?? "", serverName: infoLabels["server_name"] ?? "",
                 serverLocation: infoLabels["server_location"] ?? "", isp: infoLabels["isp"] ?? "",

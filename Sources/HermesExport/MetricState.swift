@@ -137,13 +137,20 @@ public struct MetricState: Equatable, Sendable {
         public var jitterSeconds: Double?
         public var packetLossRatio: Double?
         public var durationSeconds: Double?
+        /// Responsiveness under working conditions, by direction (RPM), and its confidence.
+        public var downloadRPM: Double?
+        public var uploadRPM: Double?
+        public var responsivenessConfidence: String?
+        /// The recorded latency increase, else the worse loaded latency less the idle one.
+        public var latencyIncreaseSeconds: Double?
         public var info: Info
 
         public init(
             timestamp: Timestamp, downloadBytesPerSecond: Double? = nil, uploadBytesPerSecond: Double? = nil,
             idleLatencySeconds: Double? = nil, downloadLatencySeconds: Double? = nil,
             uploadLatencySeconds: Double? = nil, jitterSeconds: Double? = nil, packetLossRatio: Double? = nil,
-            durationSeconds: Double? = nil, info: Info = Info()
+            durationSeconds: Double? = nil, downloadRPM: Double? = nil, uploadRPM: Double? = nil,
+            responsivenessConfidence: String? = nil, latencyIncreaseSeconds: Double? = nil, info: Info = Info()
         ) {
             self.timestamp = timestamp
             self.downloadBytesPerSecond = downloadBytesPerSecond
@@ -154,7 +161,26 @@ public struct MetricState: Equatable, Sendable {
             self.jitterSeconds = jitterSeconds
             self.packetLossRatio = packetLossRatio
             self.durationSeconds = durationSeconds
+            self.downloadRPM = downloadRPM
+            self.uploadRPM = uploadRPM
+            self.responsivenessConfidence = responsivenessConfidence
+            self.latencyIncreaseSeconds = latencyIncreaseSeconds
             self.info = info
+        }
+
+        /// Cloudflare's AIM ratings of these values (`QualityRating`): every use case they have
+        /// the inputs for.
+        public var ratings: [(useCase: UseCase, level: QualityLevel)] {
+            var values: [QualityRating.Input: Double] = [:]
+            values[.latency] = idleLatencySeconds.map { Units.milliseconds(seconds: $0) }
+            values[.jitter] = jitterSeconds.map { Units.milliseconds(seconds: $0) }
+            values[.packetLoss] = packetLossRatio.map { $0 * 100 }
+            values[.download] = downloadBytesPerSecond.map { Units.megabitsPerSecond(bytesPerSecond: $0) }
+            values[.loadedLatencyIncrease] = latencyIncreaseSeconds.map { Units.milliseconds(seconds: $0) }
+            guard values[.latency] != nil else { return [] }
+            return UseCase.allCases.compactMap { useCase in
+                QualityRating.rate(useCase, values).map { (useCase, $0) }
+            }
         }
 
         public init(_ result: SpeedResult) {
@@ -169,6 +195,10 @@ public struct MetricState: Equatable, Sendable {
                 jitterSeconds: result.jitterMs.map(Units.seconds(milliseconds:)),
                 packetLossRatio: extensions.packetLossPct.map { Units.rounded($0 / 100, decimals: 12) },
                 durationSeconds: extensions.durationMs.map { Double($0) / 1000 },
+                downloadRPM: result.values[.downloadResponsivenessRPM].number,
+                uploadRPM: result.values[.uploadResponsivenessRPM].number,
+                responsivenessConfidence: result.values[.responsivenessConfidence].text,
+                latencyIncreaseSeconds: latencyIncreaseMilliseconds(of: result).map(Units.seconds(milliseconds:)),
                 info: Info(
                     serverID: result.serverID ?? "", serverName: result.serverName,
                     serverLocation: result.serverLocation, isp: result.ispName ?? "",

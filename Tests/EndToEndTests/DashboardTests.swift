@@ -6,7 +6,7 @@ import Testing
 @Suite struct DashboardTests {
     /// A result with every optional measurement, so that every metric family is written.
     static let fullResult =
-        #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00.000Z","download_mbps":480.5,"upload_mbps":41.25,"ping_ms":11.5,"jitter_ms":0.75,"isp_name":"Example Fibre","server_name":"Frankfurt","server_location":"Frankfurt, Germany","server_id":"fra","engine":"cloudflare","probe":"home","download_latency_ms":35.5,"upload_latency_ms":60,"packet_loss_pct":0.5,"duration_ms":21000}"#
+        #"{"v":1,"type":"result","timestamp":"2026-05-01T12:00:00.000Z","download_mbps":480.5,"upload_mbps":41.25,"ping_ms":11.5,"jitter_ms":0.75,"isp_name":"Example Fibre","server_name":"Frankfurt","server_location":"Frankfurt, Germany","server_id":"fra","engine":"cloudflare","probe":"home","download_latency_ms":35.5,"upload_latency_ms":60,"packet_loss_pct":0.5,"duration_ms":21000,"responsiveness_rpm":480,"download_responsiveness_rpm":720,"upload_responsiveness_rpm":480,"responsiveness_confidence":"high","responsiveness_self_probe":"tcp_info","responsiveness_interval_ms":5000,"latency_increase_ms":48.5,"bufferbloat_grade":"B"}"#
     static let failure =
         #"{"v":1,"type":"failure","timestamp":"2026-05-01T12:30:00.000Z","error":"could not connect to speed.example","error_kind":"connect","engine":"cloudflare","probe":"home"}"#
 

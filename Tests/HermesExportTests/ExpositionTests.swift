@@ -26,6 +26,39 @@ import Testing
         return Record(kind: kind, timestamp: Timestamp(millisecondsSinceEpoch: seconds * 1000), values: values)
     }
 
+    /// A result with a responsiveness test: RPM by direction, its confidence, the latency increase
+    /// and the AIM ratings, which read back exactly; an old result without loaded latency gets
+    /// no increase and no ratings, never a guess.
+    @Test func responsivenessAndRatingsAreExportedAndReadBack() throws {
+        let line = Fixtures.resultLine.replacingOccurrences(
+            of: #""duration_ms":12345}"#,
+            with: #""duration_ms":12345,"responsiveness_rpm":240,"download_responsiveness_rpm":1500,"#
+                + #""upload_responsiveness_rpm":240,"responsiveness_confidence":"medium","latency_increase_ms":250,"#
+                + #""bufferbloat_grade":"D"}"#)
+        let responsive = try state(line)
+        let text = Exposition.render(responsive)
+        #expect(text.contains("\nhermes_responsiveness_rpm{direction=\"download\"} 1500\n"), "\(text)")
+        #expect(text.contains("\nhermes_responsiveness_rpm{direction=\"upload\"} 240\n"))
+        #expect(text.contains("\nhermes_responsiveness_confidence 1\n"))
+        // The recorded increase wins over the loaded latencies' 21.5 ms.
+        #expect(text.contains("\nhermes_latency_increase_seconds 0.25\n"))
+        // 250 ms of increase is -10 points: streaming 20 + 10 + 30 - 10 = 50 (good), gaming
+        // 20 + 10 - 10 = 20 (average), video calls 20 + 10 + 10 - 10 = 30 (good).
+        #expect(text.contains("\nhermes_quality_rating{use_case=\"streaming\"} 3\n"))
+        #expect(text.contains("\nhermes_quality_rating{use_case=\"gaming\"} 2\n"))
+        #expect(text.contains("\nhermes_quality_rating{use_case=\"video_calls\"} 3\n"))
+        #expect(ExpositionReader.state(from: text) == unkeyed(responsive))
+        #expect(Exposition.render(ExpositionReader.state(from: text)) == text)
+
+        let old = try state(
+            Fixtures.resultLine.replacingOccurrences(
+                of: #""download_latency_ms":25.5,"upload_latency_ms":31,"#, with: ""))
+        let oldText = Exposition.render(old)
+        #expect(!oldText.contains("hermes_latency_increase_seconds"))
+        #expect(!oldText.contains("hermes_quality_rating"))
+        #expect(!oldText.contains("hermes_responsiveness"))
+    }
+
     /// Two links: one set of samples each, labelled with probe, link and server; a failure on one
     /// marks only that one failed; the labelled file reads back exactly.
     @Test func severalSeriesAreLabelledAndKeptApart() throws {
@@ -112,6 +145,14 @@ import Testing
             # HELP hermes_last_run_success 1 if the most recent measurement run succeeded, 0 if it failed.
             # TYPE hermes_last_run_success gauge
             hermes_last_run_success 1
+            # HELP hermes_latency_increase_seconds Latency added by load in the most recent successful measurement: the worse direction's loaded latency less the idle latency, in seconds.
+            # TYPE hermes_latency_increase_seconds gauge
+            hermes_latency_increase_seconds 0.0215
+            # HELP hermes_quality_rating Cloudflare AIM rating of the most recent successful measurement, by use case: 0 bad, 1 poor, 2 average, 3 good, 4 great.
+            # TYPE hermes_quality_rating gauge
+            hermes_quality_rating{use_case="streaming"} 4
+            hermes_quality_rating{use_case="gaming"} 4
+            hermes_quality_rating{use_case="video_calls"} 4
             # HELP hermes_result_info Server, ISP, engine and probe of the most recent successful measurement; always 1.
             # TYPE hermes_result_info gauge
             hermes_result_info{server_id="1234",server_name="Berlin-1",server_location="Berlin, Germany",isp="ACME \\"Fibre\\" C:\\\\net\\nline 2",engine="cloudflare",probe="home"} 1
