@@ -188,6 +188,12 @@ public struct AlertEngine: Sendable {
         if let maximum = policy.maximumPingMs {
             list.append(Threshold(rule: .ping, limit: maximum, isMinimum: false, unit: "ms") { $0.pingMs })
         }
+        if let minimum = policy.minimumRPM {
+            list.append(
+                Threshold(rule: .responsiveness, limit: minimum, isMinimum: true, unit: "RPM") {
+                    $0.values[.responsivenessRPM].number
+                })
+        }
         return list
     }
 
@@ -213,6 +219,7 @@ private struct Threshold {
         case .download: "Download"
         case .upload: "Upload"
         case .ping, .failure: "Ping"
+        case .responsiveness: "Responsiveness"
         }
     }
 

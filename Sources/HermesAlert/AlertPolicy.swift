@@ -9,6 +9,8 @@ public struct AlertPolicy: Equatable, Sendable {
     public var minimumDownloadMbps: Double?
     public var minimumUploadMbps: Double?
     public var maximumPingMs: Double?
+    /// The least `responsiveness_rpm`; results without a responsiveness test are not judged.
+    public var minimumRPM: Double?
     /// Consecutive results breaching a threshold before its alert fires.
     public var breachCount: Int
     /// Consecutive good results before a firing alert clears (1: the first one clears it).
@@ -26,6 +28,7 @@ public struct AlertPolicy: Equatable, Sendable {
         minimumDownloadMbps: Double? = nil,
         minimumUploadMbps: Double? = nil,
         maximumPingMs: Double? = nil,
+        minimumRPM: Double? = nil,
         breachCount: Int = AlertPolicy.defaultBreachCount,
         recoveryCount: Int = AlertPolicy.defaultRecoveryCount
     ) {
@@ -36,6 +39,7 @@ public struct AlertPolicy: Equatable, Sendable {
         self.minimumDownloadMbps = minimumDownloadMbps
         self.minimumUploadMbps = minimumUploadMbps
         self.maximumPingMs = maximumPingMs
+        self.minimumRPM = minimumRPM
         self.breachCount = breachCount
     }
 }
@@ -46,6 +50,7 @@ public enum AlertRule: String, Sendable, CaseIterable, Comparable {
     case download
     case upload
     case ping
+    case responsiveness
 
     public static func < (lhs: AlertRule, rhs: AlertRule) -> Bool {
         allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0

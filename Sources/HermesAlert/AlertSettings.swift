@@ -15,6 +15,7 @@ public struct AlertSettings: Sendable {
         public var minimumDownloadMbps: Double?
         public var minimumUploadMbps: Double?
         public var maximumPingMs: Double?
+        public var minimumRPM: Double?
         public var breachCount: Int?
         public var recoveryCount: Int?
         public var timeout: String?
@@ -59,6 +60,7 @@ public struct AlertSettings: Sendable {
         policy.minimumDownloadMbps = flags.minimumDownloadMbps
         policy.minimumUploadMbps = flags.minimumUploadMbps
         policy.maximumPingMs = flags.maximumPingMs
+        policy.minimumRPM = flags.minimumRPM
         if let breachCount = flags.breachCount { policy.breachCount = breachCount }
         if let recoveryCount = flags.recoveryCount {
             policy.recoveryCount = recoveryCount

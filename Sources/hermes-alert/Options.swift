@@ -47,6 +47,13 @@ struct PolicyOptions: ParsableArguments {
     var maximumPing: Double?
 
     @Option(
+        name: .customLong("min-rpm"),
+        help: ArgumentHelp(
+            "Alert when responsiveness under load (responsiveness_rpm) is below <rpm> round trips per minute; results without it are not judged.",
+            valueName: "rpm"))
+    var minimumRPM: Double?
+
+    @Option(
         help: ArgumentHelp(
             "Fire a threshold alert after <n> consecutive breaching results (default 3).", valueName: "n"))
     var breachCount: Int?
@@ -69,6 +76,7 @@ struct PolicyOptions: ParsableArguments {
         }
         for (flag, value) in [
             ("--min-download", minimumDownload), ("--min-upload", minimumUpload), ("--max-ping", maximumPing),
+            ("--min-rpm", minimumRPM),
         ] {
             if let value, !(value.isFinite && value >= 0) {
                 throw ValidationError("\(flag) must be a number of 0 or more, got \(value)")
@@ -83,6 +91,7 @@ struct PolicyOptions: ParsableArguments {
         flags.minimumDownloadMbps = minimumDownload
         flags.minimumUploadMbps = minimumUpload
         flags.maximumPingMs = maximumPing
+        flags.minimumRPM = minimumRPM
         flags.breachCount = breachCount
         flags.recoveryCount = recoveryCount
     }

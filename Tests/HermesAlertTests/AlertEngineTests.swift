@@ -179,6 +179,28 @@ import Testing
         #expect(scenario.feed(result(5)).map(\.title) == ["Speedtest recovered (2 consecutive results)"])
     }
 
+    /// `--min-rpm`: responsiveness under load, judged only on results that have it.
+    @Test func responsivenessBelowTheMinimumAlertsAndRecovers() {
+        func responsive(_ minute: Int, _ rpm: Double?) -> Record {
+            guard case .result(var measured) = result(minute) else { return result(minute) }
+            measured.values[.responsivenessRPM] = FieldValue(rpm)
+            return .result(measured)
+        }
+        var scenario = Scenario(AlertPolicy(minimumRPM: 500, breachCount: 2))
+        #expect(scenario.feed(responsive(0, 240)).isEmpty)
+        // A run without the responsiveness test neither breaches nor clears.
+        #expect(scenario.feed(responsive(1, nil)).isEmpty)
+        let fired = scenario.feed(responsive(2, 180))
+        #expect(fired.map(\.rule) == [.responsiveness])
+        #expect(fired.first?.title == "Responsiveness below 500 RPM (2 consecutive results)")
+        #expect(fired.first?.error == "Responsiveness was 180 RPM, below the minimum of 500 RPM.")
+        // Exactly the minimum is not below it.
+        let recovered = scenario.feed(responsive(3, 500))
+        #expect(recovered.map(\.event) == [.recovery])
+        #expect(recovered.first?.title == "Responsiveness back to 500 RPM")
+        #expect(scenario.state.activeAlerts.isEmpty)
+    }
+
     @Test func pingAndDownloadAlertIndependently() {
         var scenario = Scenario(AlertPolicy(minimumDownloadMbps: 50, maximumPingMs: 100, breachCount: 1))
         let both = scenario.feed(result(0, download: 10, ping: 250))
