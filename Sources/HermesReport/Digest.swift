@@ -143,9 +143,43 @@ public struct Digest: Sendable {
             lines.append(
                 "Latency under load: median \(Self.number(loaded.median)) ms, worst \(Self.number(loaded.maximum)) ms")
         }
+        if let latest = window.results.last {
+            // The latest result's: a window's median RPM would mix tests with and without it.
+            let quality = Self.quality(of: latest)
+            lines += quality.figures.map { "\($0.name) (latest): \($0.value)" }
+            if !quality.ratings.isEmpty {
+                lines.append(
+                    "Quality (latest): "
+                        + quality.ratings.map { "\($0.name.lowercased()) \($0.value)" }.joined(separator: ", "))
+            }
+        }
         let bytes = window.bytesUsed
         if bytes > 0 { lines.append("Data used by the tests: \(Self.bytes(bytes))") }
         return lines
+    }
+
+    /// What a result means for its users, where its fields allow: responsiveness under load
+    /// with its band and confidence, the bufferbloat grade of its latency increase, and
+    /// Cloudflare's AIM ratings (derived, so old records get them too).
+    static func quality(of result: SpeedResult) -> (
+        figures: [(name: String, value: String)], ratings: [(name: String, value: String)]
+    ) {
+        var parts: [(name: String, value: String)] = []
+        if let rpm = result.values[.responsivenessRPM].number {
+            let band = rpm < 300 ? "poor" : rpm < 1000 ? "fair" : rpm < 6000 ? "good" : "excellent"
+            let confidence = result.values[.responsivenessConfidence].text.map { ", \($0) confidence" } ?? ""
+            parts.append(("Responsiveness", "\(Int(rpm.rounded())) RPM (\(band)\(confidence))"))
+        }
+        if let increase = latencyIncreaseMilliseconds(of: result) {
+            let grade =
+                result.values[.bufferbloatGrade].text ?? BufferbloatGrade(increaseMilliseconds: increase).rawValue
+            parts.append(("Bufferbloat", "\(grade) (+\(number(increase)) ms under load)"))
+        }
+        let names: [UseCase: String] = [.streaming: "Streaming", .gaming: "Gaming", .videoCalls: "Video calls"]
+        let ratings = QualityRating.ratings(of: result).map {
+            (names[$0.useCase] ?? $0.useCase.rawValue, $0.level.name)
+        }
+        return (parts, ratings)
     }
 
     /// The paths of the records: each probe, and each of its links when records name one

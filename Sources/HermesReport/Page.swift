@@ -132,6 +132,8 @@ public struct Page {
         ]
         let loaded = [latest.extensions.downloadLatencyMs, latest.extensions.uploadLatencyMs].compactMap { $0 }.max()
         if let loaded { cards.append(("Latency under load", Self.figure(loaded, "ms"))) }
+        let quality = Digest.quality(of: latest)
+        cards += quality.figures.map { ($0.name, $0.value) } + quality.ratings.map { ($0.name, $0.value) }
         let server = [latest.serverName, latest.serverLocation].filter { !$0.isEmpty }.joined(separator: ", ")
         cards.append(("Server", server.isEmpty ? (latest.extensions.serverURL ?? "–") : server))
         cards.append(("ISP", latest.ispName ?? "–"))

@@ -51,6 +51,24 @@ import Testing
             ].joined(separator: "  \n") + "\n")
     }
 
+    /// The latest result's responsiveness, bufferbloat grade and AIM ratings, one line each; an
+    /// old result without them gets its grade and ratings from its loaded latency.
+    @Test func theLatestResultsQualityIsSaid() {
+        guard case .result(var latest) = Self.result("03:30", 93, 19, 12.4) else { return }
+        latest.jitterMs = 1.1
+        latest.values[.downloadLatencyMs] = .number(141.4)
+        latest.values[.responsivenessRPM] = .number(421)
+        latest.values[.responsivenessConfidence] = .text("high")
+        let text = render([Self.result("03:00", 90, 19, 12), .result(latest)], format: .text)
+        #expect(text.contains("\nResponsiveness (latest): 421 RPM (fair, high confidence)\n"), "\(text)")
+        #expect(text.contains("\nBufferbloat (latest): C (+129 ms under load)\n"), "\(text)")
+        // 12.4 ms: 10; jitter 1.1 ms: 10; loss not measured: 0; 93 Mbit/s: 20; +129 ms: -10.
+        #expect(text.contains("\nQuality (latest): streaming average, gaming bad, video calls poor\n"), "\(text)")
+        // Without loaded latency or a responsiveness test, nothing is guessed.
+        let plain = render([Self.result("03:00", 90, 19, 12)], format: .text)
+        #expect(!plain.contains("(latest)"), "\(plain)")
+    }
+
     @Test func aWindowComparedWithTheOneBeforeIt() {
         #expect(
             render(Self.records, since: "02:00", format: .text) == """
