@@ -51,6 +51,24 @@ static inline CURLcode hermes_easy_set_header_function(CURL *handle, curl_write_
     return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
 }
 
+/*
+ * Sets SO_LINGER to zero on a new connection's socket, so that closing it resets the connection
+ * and drops what its send buffer still holds, instead of the kernel sending it on after the
+ * transfer was stopped (a speed test's cancelled upload would go on loading the link).
+ */
+static inline int hermes_socket_reset_on_close(void *client, curl_socket_t socket, curlsocktype purpose) {
+    (void)client;
+    if (purpose == CURLSOCKTYPE_IPCXN) {
+        struct linger linger = {1, 0};
+        setsockopt(socket, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+    }
+    return CURL_SOCKOPT_OK;
+}
+
+static inline CURLcode hermes_easy_set_reset_on_close(CURL *handle) {
+    return curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, hermes_socket_reset_on_close);
+}
+
 static inline CURLcode hermes_easy_set_read_function(CURL *handle, curl_read_callback callback) {
     return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
 }

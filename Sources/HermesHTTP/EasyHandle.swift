@@ -88,6 +88,9 @@ final class EasyHandle {
                 CURLOPT_SSLVERSION,
                 CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2)
         }
+        if request.resetOnClose {
+            try check(hermes_easy_set_reset_on_close(raw), "socket option function")
+        }
         if request.newConnection {
             try set(CURLOPT_FRESH_CONNECT, 1)
             try set(CURLOPT_FORBID_REUSE, 1)

@@ -7,6 +7,8 @@ public struct ParsedURL: Sendable {
     /// As libcurl reports it: an IPv6 literal keeps its brackets.
     public let host: String
     public let port: Int
+    /// The path, `/` at least.
+    public let path: String
     /// scheme://host[:port]/path: no user info, query or fragment.
     public let redacted: String
 
@@ -40,6 +42,7 @@ public struct ParsedURL: Sendable {
         self.scheme = scheme
         self.host = host
         self.port = port
+        path = Self.part(CURLUPART_PATH, of: handle) ?? "/"
         self.redacted = Self.redactedForm(of: handle) ?? Self.roughlyRedacted(url)
     }
 

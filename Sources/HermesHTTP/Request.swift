@@ -43,6 +43,10 @@ public struct HTTPRequest: Sendable {
     /// Open a connection of its own and close it after (a responsiveness foreign probe, whose
     /// handshakes are what it measures), never a kept-alive one.
     public var newConnection = false
+    /// Reset the connection when it closes (SO_LINGER 0): what its send buffer still holds is
+    /// dropped, not sent on after the transfer was stopped. A speed test's upload, cut at the
+    /// phase's end, would otherwise go on loading the link for seconds, into the next phase.
+    public var resetOnClose = false
     /// The TLS versions the handshake may settle on.
     public var tlsVersions = TLSVersions.any
     /// Report the connection's round-trip time (TCP_INFO: the sender's smoothed RTT when the

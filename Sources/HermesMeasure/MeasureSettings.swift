@@ -7,6 +7,8 @@ public struct MeasureSettings: Sendable {
         case cloudflare
         case librespeed
         case ooklaCLI = "ookla-cli"
+        /// Any server that publishes a responsiveness configuration (`/.well-known/nq`).
+        case nq
     }
 
     public var engine: Engine = .cloudflare
@@ -88,7 +90,7 @@ public struct MeasureSettings: Sendable {
         switch engine {
         case .cloudflare: return "https://speed.cloudflare.com"
         case .librespeed: return serverList
-        case .ooklaCLI: return nil
+        case .ooklaCLI, .nq: return nil
         }
     }
 }
@@ -185,6 +187,13 @@ extension MeasureSettings {
         }
         if settings.engine == .ooklaCLI && settings.family != .any {
             throw ConfigurationError("the ookla-cli engine cannot be held to one address family (-4/-6)")
+        }
+        if settings.engine == .nq && settings.server == nil {
+            throw ConfigurationError(
+                "the nq engine needs --server URL: a server publishing /.well-known/nq, or its configuration's URL")
+        }
+        if settings.engine == .nq && settings.serverList != nil {
+            throw ConfigurationError("the nq engine takes --server, not --server-list")
         }
         if settings.engine == .librespeed && settings.server == nil && settings.serverList == nil {
             throw ConfigurationError(

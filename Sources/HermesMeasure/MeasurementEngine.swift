@@ -13,6 +13,7 @@ extension MeasureSettings.Engine {
         case .cloudflare: CloudflareEngine(settings: settings)
         case .librespeed: LibreSpeedEngine(settings: settings)
         case .ooklaCLI: OoklaCLIEngine(settings: settings)
+        case .nq: NQEngine(settings: settings)
         }
     }
 }

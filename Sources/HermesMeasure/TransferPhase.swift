@@ -217,6 +217,8 @@ struct LoadGenerator: Sendable {
         request.receiveBufferSize = 512 * 1024
         request.sendBufferSize = 512 * 1024
         request.reportsRoundTrip = selfProbes != nil
+        // A stopped upload's buffered bytes must not load the link in the next phase.
+        request.resetOnClose = direction == .upload
         return request
     }
 

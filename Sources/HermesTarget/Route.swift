@@ -35,15 +35,20 @@ struct Exchange {
         case .empty: return empty()
         case .getIP: return getIP()
         case .servers: return servers()
+        case .nqConfiguration: return responsivenessConfiguration()
+        case .small: return small()
+        case .large: return large()
+        case .slurp: return slurp()
         }
     }
 }
 
-/// The endpoints: Cloudflare's (`CloudflareRoutes.swift`) and LibreSpeed's
-/// (`LibreSpeedRoutes.swift`). Every path is accepted with and without `.php` and under
+/// The endpoints: Cloudflare's (`CloudflareRoutes.swift`), LibreSpeed's
+/// (`LibreSpeedRoutes.swift`) and a responsiveness server's (`ResponsivenessRoutes.swift`). Every path is accepted with and without `.php` and under
 /// `/backend/`, as LibreSpeed clients ask for its paths in either form.
 private enum Route {
     case down, up, meta, trace, garbage, empty, getIP, servers
+    case nqConfiguration, small, large, slurp
 
     init?(path: String) {
         var path = path
@@ -58,13 +63,17 @@ private enum Route {
         case "/empty": self = .empty
         case "/getIP": self = .getIP
         case "/servers.json", "/servers", "/.well-known/librespeed": self = .servers
+        case "/.well-known/nq", "/config": self = .nqConfiguration
+        case "/small": self = .small
+        case "/large": self = .large
+        case "/slurp": self = .slurp
         default: return nil
         }
     }
 
     var methods: [String] {
         switch self {
-        case .up: ["POST", "PUT"]
+        case .up, .slurp: ["POST", "PUT"]
         case .empty: ["GET", "HEAD", "POST", "PUT"]
         default: ["GET", "HEAD"]
         }

@@ -21,7 +21,10 @@ struct HermesMeasureCommand: HermesCommand {
         version: HermesVersion.current
     )
 
-    @Option(help: ArgumentHelp("cloudflare (default), librespeed or ookla-cli.", valueName: "engine"))
+    @Option(
+        help: ArgumentHelp(
+            "cloudflare (default), librespeed, nq (a server publishing /.well-known/nq) or ookla-cli.",
+            valueName: "engine"))
     var engine: String?
 
     @Option(

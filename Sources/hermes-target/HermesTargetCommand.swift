@@ -8,11 +8,12 @@ import HermesTarget
 struct HermesTargetCommand: HermesCommand {
     static let configuration = CommandConfiguration(
         commandName: "hermes-target",
-        abstract: "Serve LibreSpeed and Cloudflare-style speed-test endpoints.",
+        abstract: "Serve LibreSpeed, Cloudflare-style and responsiveness (nq) speed-test endpoints.",
         discussion: """
             Endpoints: GET /__down?bytes=N, POST /__up, GET /meta, GET /cdn-cgi/trace (Cloudflare \
             style); GET /garbage?ckSize=N, GET|POST /empty, GET /getIP?isp=true, GET /servers.json \
-            (LibreSpeed, with or without .php). Pacing simulates one link per direction that all \
+            (LibreSpeed, with or without .php); GET /.well-known/nq, GET /small, GET /large, POST /slurp \
+            (a responsiveness server, draft-ietf-ippm-responsiveness). Pacing simulates one link per direction that all \
             connections share, so parallel streams divide the rate. \
             Listens on loopback unless told otherwise; with port 0 the chosen address is printed on \
             standard error.

@@ -140,6 +140,54 @@ import Testing
         #expect(outcome.stderr.contains("the responsiveness test while downloading was skipped"), "\(outcome.stderr)")
     }
 
+    /// `--engine nq` reads hermes-target's `/.well-known/nq` (or the configuration's own URL)
+    /// and measures the paced link through its large, upload and small URLs.
+    @Test func theNQEngineMeasuresAnyServerThatPublishesAConfiguration() throws {
+        let target = try TargetServer.startOnLoopback {
+            $0.downBytesPerSecond = 5_000_000
+            $0.upBytesPerSecond = 2_500_000
+        }
+        defer { target.stop() }
+        for server in [target.baseURL, target.baseURL + "/.well-known/nq"] {
+            let (outcome, record) = try measure(["--engine", "nq", "--server", server, "--duration", "3s"])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(record["engine"] as? String == "nq")
+            #expect(record["server_url"] as? String == server)
+            let download = try #require(record["download_mbps"] as? Double)
+            let upload = try #require(record["upload_mbps"] as? Double)
+            #expect(abs(download - 40) <= 4, "download \(download) Mbit/s on a 40 Mbit/s link")
+            #expect(abs(upload - 20) <= 2, "upload \(upload) Mbit/s on a 20 Mbit/s link")
+        }
+        let missing = try measure(["--engine", "nq", "--server", target.baseURL + "/nothing"])
+        #expect(missing.outcome.status == 1)
+        #expect(missing.record["error_kind"] as? String == "http")
+    }
+
+    /// An upload stopped at the phase's end leaves nothing behind: its connections are reset, so
+    /// the kernel does not go on sending their buffered bytes into the next phase (or the next
+    /// server's test, or the next run), and two runs in a row read the same rate.
+    @Test func aStoppedUploadLeavesNothingBehind() throws {
+        let target = try TargetServer.startOnLoopback { $0.upBytesPerSecond = 2_500_000 }
+        defer { target.stop() }
+        var rates: [Double] = []
+        for _ in 0..<2 {
+            let (outcome, record) = try measure(["--server", target.baseURL, "--no-download", "--duration", "4s"])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            rates.append(try #require(record["upload_mbps"] as? Double))
+            // Once the run has ended, the server's connections close and no more bytes arrive.
+            var waited = 0
+            while target.statistics.openConnections > 0 && waited < 100 {
+                usleep(10_000)
+                waited += 1
+            }
+            #expect(target.statistics.openConnections == 0, "connections still open a second after the run")
+            let received = target.statistics.bodyBytesReceived
+            usleep(500_000)
+            #expect(target.statistics.bodyBytesReceived == received, "bytes still arriving after the run")
+        }
+        for rate in rates { #expect(abs(rate - 20) <= 2, "upload \(rate) Mbit/s on a 20 Mbit/s link: \(rates)") }
+    }
+
     /// The Ookla engine, told by a variable shared with other engines, leaves the fields absent.
     @Test func theOoklaEngineIgnoresTheVariable() throws {
         var flags = MeasureSettings.Flags()
