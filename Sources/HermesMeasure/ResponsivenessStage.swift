@@ -241,7 +241,8 @@ struct ResponsivenessStage: Sendable {
                     + "\(Int(score.rpm.rounded())) RPM, \(conditions.confidence.rawValue) confidence (foreign probes "
                     + "\(milliseconds(60000 / score.foreignRPM)) ms, self probes \(milliseconds(60000 / score.loadedRPM)) ms "
                     + "over the last \(min(conditions.intervalBytes.count, parameters.movingAverageIntervals)) of "
-                    + "\(conditions.intervalBytes.count) intervals; \(connections) connections)")
+                    + "\(conditions.intervalBytes.count) intervals; \(connections) connections at "
+                    + "\(milliseconds((conditions.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)")
         } else {
             progress.warn(
                 "the responsiveness test's \(direction.rawValue) took no usable probes"

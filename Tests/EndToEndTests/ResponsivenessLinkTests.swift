@@ -24,14 +24,8 @@ struct ResponsivenessLinkTests {
         let link = try ShapedLink(
             routedNamed: "hm\(getpid() % 100_000)q\(megabits)", megabits: megabits, queue: 300, subnet: 40 + megabits)
         defer { link.remove() }
-        let target = try BackgroundProcess(
-            link.inServer,
-            link.serverArguments + [
-                try Executable.named("hermes-target").url.path, "--listen", "\(link.serverAddress):8080",
-            ])
+        let target = try link.startTarget()
         defer { target.stop() }
-        try #require(
-            target.waitForOutput(containing: "listening", timeout: .seconds(10)) != nil, "\(target.outputText)")
         let pingPath = try #require(ChildProcess.installed("ping"), "ping is not installed")
 
         var rpms: [Int: Double] = [:]

@@ -63,7 +63,7 @@ import Testing
         }
         // The summary names the confidence, the probes behind the figure and the connections.
         #expect(outcome.stderr.contains(" confidence (foreign probes "), "\(outcome.stderr)")
-        #expect(outcome.stderr.contains(" connections)"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains(" connections at "), "\(outcome.stderr)")
     }
 
     /// Without it (by default, or by --no-responsiveness over the variable) the record has none of

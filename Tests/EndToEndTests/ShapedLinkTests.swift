@@ -22,14 +22,8 @@ struct ShapedLinkTests {
         var iperfDownload = try link.iperf3Goodput(reverse: true)
         var iperfUpload = try link.iperf3Goodput(reverse: false)
 
-        let target = try BackgroundProcess(
-            link.inServer,
-            link.serverArguments + [
-                try Executable.named("hermes-target").url.path, "--listen", "\(link.serverAddress):8080",
-            ])
+        let target = try link.startTarget()
         defer { target.stop() }
-        try #require(
-            target.waitForOutput(containing: "listening", timeout: .seconds(10)) != nil, "\(target.outputText)")
         let state = try TemporaryDirectory()
         let run = try ChildProcess.run(
             link.inClient,
@@ -96,6 +90,18 @@ struct ShapedLink {
         }
         serverAddress = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         clientAddress = String(serverAddress.dropLast()) + "130"
+    }
+
+    /// hermes-target in the server's namespace on its address, port 8080, once it listens.
+    func startTarget() throws -> BackgroundProcess {
+        let target = try BackgroundProcess(
+            inServer,
+            serverArguments + [try Executable.named("hermes-target").url.path, "--listen", "\(serverAddress):8080"])
+        guard target.waitForOutput(containing: "listening", timeout: .seconds(10)) != nil else {
+            target.stop()
+            throw SetupFailed(description: "hermes-target did not start: \(target.outputText)")
+        }
+        return target
     }
 
     func remove() {

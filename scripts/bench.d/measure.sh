@@ -29,9 +29,11 @@ suite_measure() {
     echo
     local shaped_table=$TABLE
     TABLE=$loopback_table REFERENCE=curl
-    print_table
-    if [[ -n $shaped_table ]]; then
+    if [[ -n $loopback_table ]]; then
+        print_table
         echo
+    fi
+    if [[ -n $shaped_table ]]; then
         TABLE=$shaped_table REFERENCE=iperf3
         print_table
     fi
@@ -118,11 +120,12 @@ stop_server() {
 measure_loopback() {
     local gib=$1 bytes=$(($1 * 1073741824)) runs=${BENCH_RUNS:-3}
     [[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a whole number, got $runs"
+    local -a servers
+    read -r -a servers <<<"${BENCH_SERVERS-hermes-target bench-server nginx}"
+    ((${#servers[@]} > 0)) || return 0
     cc -O2 -pthread -o "$WORK/bench-server" "$ROOT/scripts/lib/bench-server.c" || die "cannot compile bench-server.c"
     head -c 100000000 /dev/urandom >"$WORK/upload.bin"
     local server
-    local -a servers
-    read -r -a servers <<<"${BENCH_SERVERS:-hermes-target bench-server nginx}"
     for server in "${servers[@]}"; do
         case $server in
         hermes-target) start_server "$WORK/target.log" "$BIN/hermes-target" --listen 127.0.0.1:0 ;;
@@ -224,10 +227,34 @@ measure_shaped() {
     local record
     record="$(ip netns exec "$name-cli" "$BIN/hermes-measure" --server "http://$address:8080" \
         --state-directory "$WORK/state-$rate")" || die "hermes-measure failed on the $rate Mbit/s link: $record"
+    # The responsiveness test's probes cost at most 5 % of the goodput: its load's goodput while
+    # probing against the same run's throughput test, which has no foreign probes.
+    local probed="" probing direction measured
+    if [[ $rate == 500 ]]; then
+        probed="$(ip netns exec "$name-cli" "$BIN/hermes-measure" --server "http://$address:8080" \
+            --state-directory "$WORK/state-$rate" --responsiveness --responsiveness-interval 1s \
+            --responsiveness-duration 12s 2>"$WORK/responsiveness-$rate.txt")" ||
+            die "hermes-measure --responsiveness failed on the $rate Mbit/s link: $(cat "$WORK/responsiveness-$rate.txt")"
+    fi
     kill "$target" 2>/dev/null || true
     wait "$target" 2>/dev/null || true
     "$ROOT/scripts/lib/shaped-link" down "$name"
     trap cleanup EXIT
+    if [[ -n $probed ]]; then
+        for direction in download upload; do
+            local doing=downloading
+            [[ $direction == upload ]] && doing=uploading
+            probing="$(sed -n "s/.*responsiveness while $doing: .* connections at \([0-9.]*\) Mbit\/s).*/\1/p" \
+                "$WORK/responsiveness-$rate.txt")"
+            [[ -n $probing ]] || die "no responsiveness line for the $direction: $(cat "$WORK/responsiveness-$rate.txt")"
+            measured="$(jq -r ".${direction}_mbps" <<<"$probed")"
+            row "$rate Mbit/s link, $direction goodput while probing / throughput test" "$probing" "$measured" \
+                higher ">= 0.95x" "$(verdict "$(calc 'p / m' p="$probing" m="$measured")" ">=" 0.95)"
+        done
+        note "$rate Mbit/s link, responsiveness: $(jq -r '"\(.download_responsiveness_rpm) RPM down, \(.upload_responsiveness_rpm) up, \(.responsiveness_confidence) confidence"' <<<"$probed");" \
+            "goodput of the responsiveness test's load (foreign probes on new connections alongside) against" \
+            "the same run's throughput test (1 s intervals)."
+    fi
 
     local direction reference measured error
     for direction in download upload; do
