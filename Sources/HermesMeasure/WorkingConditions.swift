@@ -27,7 +27,13 @@ public struct ResponsivenessParameters: Sendable, Equatable {
 public enum ResponsivenessConfidence: String, Sendable, Comparable, CaseIterable {
     case low, medium, high
 
-    private var rank: Int { Self.allCases.firstIndex(of: self)! }
+    private var rank: Int {
+        switch self {
+        case .low: 0
+        case .medium: 1
+        case .high: 2
+        }
+    }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
 }

@@ -163,6 +163,13 @@ import Testing
         #expect(try #require(conditions.current).rpm == 6000)
     }
 
+    /// The record's confidence is the lower of the directions'.
+    @Test func confidencesOrderLowMediumHigh() {
+        #expect([ResponsivenessConfidence.high, .low, .medium].min() == .low)
+        #expect([ResponsivenessConfidence.high, .medium].min() == .medium)
+        #expect(ResponsivenessConfidence.allCases.sorted() == [.low, .medium, .high])
+    }
+
     @Test func theDraftsParametersAreTheDefaults() {
         let parameters = ResponsivenessParameters()
         #expect(parameters.movingAverageIntervals == 4)
