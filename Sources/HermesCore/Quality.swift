@@ -36,6 +36,32 @@ public func latencyIncreaseMilliseconds(of result: SpeedResult) -> Double? {
     return max(0, worst - result.pingMs)
 }
 
+/// `low`: fewer than MAD intervals ran; `medium`: they did but stability was not reached in
+/// time; `high`: stable (the draft's "Confidence of test results").
+public enum ResponsivenessConfidence: String, Sendable, Comparable, CaseIterable {
+    case low, medium, high
+
+    private var rank: Int {
+        switch self {
+        case .low: 0
+        case .medium: 1
+        case .high: 2
+        }
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// The draft's bands of responsiveness: poor below 300 RPM (more than 200 ms), fair to 1000, good
+/// to 6000, excellent from 6000 (10 ms and less).
+public enum ResponsivenessBand: String, Sendable, CaseIterable {
+    case poor, fair, good, excellent
+
+    public init(rpm: Double) {
+        self = rpm < 300 ? .poor : rpm < 1000 ? .fair : rpm < 6000 ? .good : .excellent
+    }
+}
+
 /// One of Cloudflare's AIM classifications.
 public enum QualityLevel: Int, Sendable, CaseIterable, Comparable {
     case bad = 0

@@ -77,7 +77,7 @@ public enum RecordSchema {
             "upload_responsiveness_rpm", .measure, .result, .optional, unit: "RPM",
             "responsiveness while only the upload loaded the link"),
         .init(
-            "responsiveness_confidence", .choice(["low", "medium", "high"]), .result, .optional,
+            "responsiveness_confidence", .choice(ResponsivenessConfidence.allCases.map(\.rawValue)), .result, .optional,
             "low: fewer than 4 intervals ran; medium: not stable in time; high: stable (the lower of the directions')"
         ),
         .init(

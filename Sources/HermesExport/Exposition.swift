@@ -225,7 +225,7 @@ public enum Exposition {
     }
 
     /// `hermes_responsiveness_confidence`'s values, by level.
-    static let confidenceLevels = ["low", "medium", "high"]
+    static let confidenceLevels = ResponsivenessConfidence.allCases.map(\.rawValue)
 
     static func infoLabels(_ info: MetricState.Info) -> [(name: String, value: String)] {
         [

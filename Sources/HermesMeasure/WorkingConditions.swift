@@ -22,22 +22,6 @@ public struct ResponsivenessParameters: Sendable, Equatable {
     public init() {}
 }
 
-/// `low`: fewer than MAD intervals ran; `medium`: they did but stability was not reached in
-/// time; `high`: stable (the draft's "Confidence of test results").
-public enum ResponsivenessConfidence: String, Sendable, Comparable, CaseIterable {
-    case low, medium, high
-
-    private var rank: Int {
-        switch self {
-        case .low: 0
-        case .medium: 1
-        case .high: 2
-        }
-    }
-
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
-}
-
 /// The probes completed in one interval, in milliseconds.
 public struct IntervalProbes: Sendable, Equatable {
     /// Foreign probes, on new connections: TCP handshake, TLS handshake per round trip (empty

@@ -166,7 +166,7 @@ public struct Digest: Sendable {
     ) {
         var parts: [(name: String, value: String)] = []
         if let rpm = result.values[.responsivenessRPM].number {
-            let band = rpm < 300 ? "poor" : rpm < 1000 ? "fair" : rpm < 6000 ? "good" : "excellent"
+            let band = ResponsivenessBand(rpm: rpm).rawValue
             let confidence = result.values[.responsivenessConfidence].text.map { ", \($0) confidence" } ?? ""
             parts.append(("Responsiveness", "\(Int(rpm.rounded())) RPM (\(band)\(confidence))"))
         }

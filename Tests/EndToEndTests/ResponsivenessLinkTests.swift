@@ -14,10 +14,7 @@ import Testing
 /// runs it alone.
 @Suite(.serialized, .enabled(if: getuid() == 0, "needs root for network namespaces and tc; CI runs it as root"))
 struct ResponsivenessLinkTests {
-    /// The draft's bands: poor < 300 RPM, fair < 1000, good < 6000, excellent.
-    static func band(_ rpm: Double) -> String {
-        rpm < 300 ? "poor" : rpm < 1000 ? "fair" : rpm < 6000 ? "good" : "excellent"
-    }
+    static func band(_ rpm: Double) -> ResponsivenessBand { ResponsivenessBand(rpm: rpm) }
 
     @Test(arguments: [20, 100])
     func selfProbesReadTheQueueThatPingReads(megabits: Int) throws {

@@ -96,6 +96,14 @@ import Testing
         #expect(calls(5, 15, 15) == .good)  // 35
     }
 
+    @Test(arguments: [
+        (0.0, ResponsivenessBand.poor), (299.9, .poor), (300, .fair), (999.9, .fair), (1000, .good),
+        (5999.9, .good), (6000, .excellent),
+    ])
+    func responsivenessBandsAreTheDrafts(rpm: Double, band: ResponsivenessBand) {
+        #expect(ResponsivenessBand(rpm: rpm) == band)
+    }
+
     @Test func missingInputsLeaveTheRatingAbsentExceptPacketLoss() {
         // No loss measured: rated, with 0 points for loss.
         #expect(QualityRating.rate(.gaming, [.latency: 5, .loadedLatencyIncrease: 5]) == .great)

@@ -1,3 +1,4 @@
+import HermesCore
 import Testing
 
 @testable import HermesMeasure
