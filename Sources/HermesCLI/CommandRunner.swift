@@ -62,13 +62,15 @@ extension HermesCommand {
     /// systemd stops a unit by sending SIGTERM to every process of the pipeline at once. The
     /// stage upstream answers it by writing its last record (hermes-measure's "interrupted"
     /// failure) and exiting; a stage that died at once would lose that record. So a pipe reader
-    /// takes SIGTERM as "finish": it goes on until its input ends, which follows within moments,
-    /// and at most 2 seconds, when SIGALRM ends it. Everything it writes is already safe against
-    /// such an end (transactions, atomic renames, the spool), so the state stays consistent.
+    /// takes SIGTERM as "finish": it goes on until its input ends, which follows within moments.
+    /// SIGALRM 2 seconds after the SIGTERM ends it if it is still waiting for input; if it is busy
+    /// with a record it has read, it ends when that is done, within `StopDeadline.grace` more
+    /// (`StopDeadline`). Everything it writes is already safe against such an end (transactions,
+    /// atomic renames, the spool), so the state stays consistent.
     public static func finishPipeOnTerminate() {
         signal(SIGTERM) { _ in alarm(2) }
         // SIGALRM must be able to end it: not ignored or blocked by whatever started the tool.
-        signal(SIGALRM, SIG_DFL)
+        signal(SIGALRM) { _ in StopDeadline.alarmRang() }
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)

@@ -131,7 +131,12 @@ final class LineReader {
         if atEnd || firstNewline() != nil { return true }
         var descriptor = pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)
         while true {
-            let ready = poll(&descriptor, 1, milliseconds)
+            // A wait without end is waiting for input; a short one only looks for a quiet moment
+            // to make pending work durable, which an alarm must not cut short.
+            let ready =
+                milliseconds < 0
+                ? StopDeadline.waitingForInput { poll(&descriptor, 1, milliseconds) }
+                : poll(&descriptor, 1, milliseconds)
             if ready >= 0 || errno != EINTR { return ready != 0 }
         }
     }
@@ -195,7 +200,7 @@ final class LineReader {
             let capacity = buffer.count - end
             let readCount = buffer.withUnsafeMutableBufferPointer { pointer -> Int in
                 guard let base = pointer.baseAddress else { return 0 }
-                return read(fileDescriptor, base + end, capacity)
+                return StopDeadline.waitingForInput { read(fileDescriptor, base + end, capacity) }
             }
             if readCount > 0 {
                 end += readCount

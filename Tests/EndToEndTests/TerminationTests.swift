@@ -117,4 +117,48 @@ import Testing
         #expect(took < .seconds(10) && took >= .milliseconds(1900), "gone 2 s after SIGTERM, took \(took)")
         #expect(second.terminationReason == .uncaughtSignal && second.terminationStatus == SIGALRM)
     }
+
+    /// The alarm bounds the wait for input, not the work on input that came: a record read after
+    /// SIGTERM whose commit is held up past the 2 s (another writer holds the database, as a slow
+    /// SD card's fsync would) is still stored, and the store then ends normally.
+    @Test func aRecordBeingStoredWhenTheAlarmRingsIsNotLost() throws {
+        let directory = try TemporaryDirectory()
+        let database = directory.file("busy.db")
+        let process = Process()
+        process.executableURL = try Executable.named("hermes-store").url
+        process.arguments = ["--sqlite", database]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.runAsSystemdWould()
+        try #require(eventually { catches(SIGTERM, pid: process.processIdentifier) ? true : nil } == true)
+        try #require(eventually { FileManager.default.fileExists(atPath: database) ? true : nil } == true)
+        // Another writer takes the database for 4 s; it says when it holds the lock.
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        writer.arguments = [
+            "-c",
+            "import sqlite3, sys, time\n"
+                + "c = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)\n"
+                + "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(4); c.execute('COMMIT')",
+            database,
+        ]
+        let said = Pipe()
+        writer.standardOutput = said
+        try writer.run()
+        defer { writer.waitUntilExit() }
+        let line = said.fileHandleForReading.readData(ofLength: 7)
+        try #require(String(decoding: line, as: UTF8.self) == "locked\n", "the other writer holds the lock")
+        let sent = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        input.fileHandleForWriting.write(Data((resultLine(1) + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        let took = ContinuousClock.now - sent
+        #expect(took >= .seconds(2), "the commit waited past the alarm, took \(took)")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        writer.waitUntilExit()
+        #expect(try sqlite3(database, "SELECT count(*) FROM results") == "1", "the record held up past the alarm")
+    }
 }
