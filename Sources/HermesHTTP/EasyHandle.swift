@@ -97,6 +97,9 @@ final class EasyHandle {
             // A resumed TLS session would save the handshake a probe is there to time.
             try set(CURLOPT_SSL_SESSIONID_CACHE, 0)
         }
+        if request.multiplexesOnBusyConnection {
+            try set(CURLOPT_PIPEWAIT, 1)
+        }
         try setHeaders(request)
         try setMethodAndBody(request)
         try setResponseHandling(request.responseBody, context: context)
@@ -352,8 +355,18 @@ final class EasyHandle {
             remoteAddress: address?.isEmpty == false ? address : nil,
             remotePort: port > 0 ? port : nil,
             newConnections: longInfo(CURLINFO_NUM_CONNECTS),
-            redirectsFollowed: longInfo(CURLINFO_REDIRECT_COUNT)
+            redirectsFollowed: longInfo(CURLINFO_REDIRECT_COUNT),
+            httpVersion: Self.majorVersion(longInfo(CURLINFO_HTTP_VERSION))
         )
+    }
+
+    private static func majorVersion(_ curlVersion: Int) -> Int {
+        switch curlVersion {
+        case Int(CURL_HTTP_VERSION_1_0), Int(CURL_HTTP_VERSION_1_1): 1
+        case Int(CURL_HTTP_VERSION_2_0): 2
+        case Int(CURL_HTTP_VERSION_3): 3
+        default: 0
+        }
     }
 
     private func microseconds(_ info: CURLINFO) -> Duration {

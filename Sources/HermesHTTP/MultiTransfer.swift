@@ -7,6 +7,7 @@ import CCurl
 /// Not `Sendable`, for the same reason as `EasyTransfer`.
 public final class MultiTransfer {
     private let multi: UnsafeMutableRawPointer
+    private let multiplexes: Bool
 
     /// - Parameter multiplex: allow HTTP/2 transfers to the same host to share one connection.
     ///   Off by default because a speed test wants one TCP connection per stream.
@@ -16,6 +17,7 @@ public final class MultiTransfer {
             throw HTTPError(kind: .internal, message: "libcurl could not create a multi handle")
         }
         self.multi = multi
+        multiplexes = multiplex
         let pipelining = multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING
         let code = hermes_multi_setopt_long(multi, CURLMOPT_PIPELINING, pipelining)
         guard code == CURLM_OK else {
@@ -40,7 +42,7 @@ public final class MultiTransfer {
         progressInterval: Duration = .milliseconds(100),
         onProgress: (TransferProgress) -> ProgressDecision = { _ in .proceed }
     ) -> [Result<HTTPResponse, HTTPError>] {
-        var run = MultiRun(multi: multi, requests: requests)
+        var run = MultiRun(multi: multi, multiplexes: multiplexes, requests: requests)
         defer { run.detachAll() }
         let interval = max(progressInterval, .milliseconds(1))
         let clock = ContinuousClock()
@@ -85,6 +87,9 @@ public final class MultiTransfer {
 /// and the results so far.
 private struct MultiRun {
     let multi: UnsafeMutableRawPointer
+    /// The multi handle's own multiplexing setting, restored after a request that rides a busy
+    /// connection has been started.
+    let multiplexes: Bool
     private(set) var requests: [HTTPRequest] = []
     private var handles: [EasyHandle?] = []
     private var outcomes: [Result<HTTPResponse, HTTPError>?] = []
@@ -93,10 +98,33 @@ private struct MultiRun {
     /// Finished since the last progress report.
     private var unreported: [Int] = []
 
-    init(multi: UnsafeMutableRawPointer, requests: [HTTPRequest]) {
+    init(multi: UnsafeMutableRawPointer, multiplexes: Bool, requests: [HTTPRequest]) {
         self.multi = multi
-        for request in requests {
+        self.multiplexes = multiplexes
+        start(requests)
+    }
+
+    /// Starts `requests`. Those that ride a busy connection start last, in a step of their own:
+    /// libcurl picks a transfer's connection when it first drives it, so the others are driven
+    /// once first (a new load connection must not become a stream on another's), then
+    /// multiplexing is allowed while libcurl places the riders, then set back.
+    private mutating func start(_ requests: [HTTPRequest]) {
+        for request in requests where !request.multiplexesOnBusyConnection {
             start(request)
+        }
+        let riders = requests.filter(\.multiplexesOnBusyConnection)
+        guard !riders.isEmpty else { return }
+        var running: Int32 = 0
+        if !multiplexes {
+            _ = curl_multi_perform(multi, &running)
+            _ = hermes_multi_setopt_long(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
+        }
+        for request in riders {
+            start(request)
+        }
+        if !multiplexes {
+            _ = curl_multi_perform(multi, &running)
+            _ = hermes_multi_setopt_long(multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING)
         }
     }
 
@@ -150,9 +178,7 @@ private struct MultiRun {
             guard let handle = handles[index] else { continue }
             finish(index, with: .failure(handle.stoppedByCaller()))
         }
-        for request in decision.start {
-            start(request)
-        }
+        start(decision.start)
     }
 
     mutating func failActive(multiCode: CURLMcode) {

@@ -53,6 +53,12 @@ public struct HTTPRequest: Sendable {
     /// request sends a body, the receiver's estimate when it receives) in each progress
     /// snapshot: a responsiveness self probe on a load connection over HTTP/1.1.
     public var reportsRoundTrip = false
+    /// Ride an HTTP/2 connection that another transfer of the same `MultiTransfer` is using, as
+    /// a new stream beside it (libcurl's PIPEWAIT; the multi handle allows multiplexing only while
+    /// it starts such a request): a responsiveness self probe on a load connection. Where no
+    /// connection can take it (HTTP/1.1), it opens one of its own; `TransferMetrics.newConnections`
+    /// and `.httpVersion` tell which happened.
+    public var multiplexesOnBusyConnection = false
 
     private var displayURLOverride: String?
 

@@ -68,6 +68,8 @@ public struct TransferMetrics: Sendable, Equatable {
     /// Connections opened for this transfer: zero when a kept-alive one was reused.
     public let newConnections: Int
     public let redirectsFollowed: Int
+    /// The HTTP version the response came in: 1 (1.0 or 1.1), 2 or 3; 0 when none came.
+    public let httpVersion: Int
 
     public init(
         nameResolved: Duration = .zero,
@@ -80,7 +82,8 @@ public struct TransferMetrics: Sendable, Equatable {
         remoteAddress: String? = nil,
         remotePort: Int? = nil,
         newConnections: Int = 0,
-        redirectsFollowed: Int = 0
+        redirectsFollowed: Int = 0,
+        httpVersion: Int = 0
     ) {
         self.nameResolved = nameResolved
         self.connected = connected
@@ -93,5 +96,6 @@ public struct TransferMetrics: Sendable, Equatable {
         self.remotePort = remotePort
         self.newConnections = newConnections
         self.redirectsFollowed = redirectsFollowed
+        self.httpVersion = httpVersion
     }
 }

@@ -118,7 +118,9 @@ extension SpeedResult {
         values[.responsivenessRPM] = FieldValue(scored.compactMap { $0.score?.rpm.rounded() }.min())
         values[.responsivenessConfidence] = FieldValue(scored.map(\.confidence).min()?.rawValue)
         if !scored.isEmpty {
-            values[.responsivenessSelfProbe] = .text("tcp_info")
+            let methods = scored.compactMap(\.selfProbeMethod)
+            values[.responsivenessSelfProbe] = FieldValue(
+                (methods.contains(.tcpInfo) ? SelfProbeMethod.tcpInfo : methods.first)?.rawValue)
             values[.responsivenessIntervalMs] = .integer(Int64((seconds(interval) * 1000).rounded()))
         }
         if let bytes = download?.bytes, let total = values[.downloadBytes].integer {

@@ -10,6 +10,14 @@ public enum ResponsivenessMode: String, Sendable, CaseIterable {
     case parallel
 }
 
+/// How a self probe was taken: a small GET multiplexed as an HTTP/2 stream on a load connection,
+/// or, where the load runs over HTTP/1.1 and cannot carry another request, the load connection's
+/// own round-trip time from TCP_INFO, which the draft allows as the substitute.
+enum SelfProbeMethod: String, Sendable {
+    case http2
+    case tcpInfo = "tcp_info"
+}
+
 /// The probes of a responsiveness stage, kept by when they completed, and the self probes the
 /// foreign prober wants taken: one per foreign probe, as the draft pairs them.
 final class ProbeLedger: Sendable {
@@ -23,6 +31,25 @@ final class ProbeLedger: Sendable {
 
     private let samples = Mutex<[Sample]>([])
     private let selfProbesWanted = Atomic<Int>(0)
+    private let http2SelfProbes = Atomic<Int>(0)
+    private let tcpInfoSelfProbes = Atomic<Int>(0)
+
+    /// A self probe taken now, and how.
+    func recordSelfProbe(_ method: SelfProbeMethod, milliseconds: Double) {
+        record(.loaded, milliseconds: milliseconds)
+        switch method {
+        case .http2: http2SelfProbes.add(1, ordering: .relaxed)
+        case .tcpInfo: tcpInfoSelfProbes.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// How the self probes were taken: the method that took most of them (HTTP/2 on a tie).
+    var selfProbeMethod: SelfProbeMethod? {
+        let http2 = http2SelfProbes.load(ordering: .relaxed)
+        let tcpInfo = tcpInfoSelfProbes.load(ordering: .relaxed)
+        if http2 == 0 && tcpInfo == 0 { return nil }
+        return http2 >= tcpInfo ? .http2 : .tcpInfo
+    }
 
     /// Records a probe that completed now. The instant is taken under the lock, so a probe is
     /// never stamped before an interval's end and filed after that interval was read.
@@ -168,6 +195,7 @@ struct ResponsivenessOutcome: Sendable {
     var connections: Int
     var bytes: Int64
     var goodputBitsPerSecond: Double?
+    var selfProbeMethod: SelfProbeMethod?
 }
 
 /// One responsiveness test under working conditions (draft-ietf-ippm-responsiveness): the load of
@@ -239,7 +267,8 @@ struct ResponsivenessStage: Sendable {
             progress.note(
                 "responsiveness while \(direction == .download ? "downloading" : "uploading"): "
                     + "\(Int(score.rpm.rounded())) RPM, \(conditions.confidence.rawValue) confidence (foreign probes "
-                    + "\(milliseconds(60000 / score.foreignRPM)) ms, self probes \(milliseconds(60000 / score.loadedRPM)) ms "
+                    + "\(milliseconds(60000 / score.foreignRPM)) ms, self probes "
+                    + "(\(ledger.selfProbeMethod?.rawValue ?? "none")) \(milliseconds(60000 / score.loadedRPM)) ms "
                     + "over the last \(min(conditions.intervalBytes.count, parameters.movingAverageIntervals)) of "
                     + "\(conditions.intervalBytes.count) intervals; \(connections) connections at "
                     + "\(milliseconds((conditions.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)")
@@ -251,6 +280,6 @@ struct ResponsivenessStage: Sendable {
         return ResponsivenessOutcome(
             score: score, confidence: conditions.confidence, intervals: conditions.intervalBytes.count,
             connections: connections, bytes: outcome.last.bytes,
-            goodputBitsPerSecond: conditions.goodputBitsPerSecond)
+            goodputBitsPerSecond: conditions.goodputBitsPerSecond, selfProbeMethod: ledger.selfProbeMethod)
     }
 }

@@ -77,9 +77,10 @@ struct LoadGenerator: Sendable {
     var maxBytes: Int64?
     /// The most streams the policy may ask for; failed requests beyond twice as many end the load.
     var maxStreams: Int
-    /// Where self probes are wanted and taken: each load connection reports its smoothed
-    /// round-trip time (TCP_INFO), and a worker hands one, of a connection picked at random, to
-    /// the ledger whenever it asks for one.
+    /// Where self probes are wanted and taken. Whenever the ledger asks for one, a worker sends a
+    /// small GET as an HTTP/2 stream on one of its load connections; when the load runs over
+    /// HTTP/1.1 (that GET came back on a connection of its own, or the server is plain http), it
+    /// hands over the smoothed round-trip time (TCP_INFO) of a load connection picked at random.
     var selfProbes: ProbeLedger?
 
     var activity: String { "the \(direction.rawValue) test against \(endpoints.serverURL)" }
@@ -159,13 +160,17 @@ struct LoadGenerator: Sendable {
             return
         }
         let initial = (0..<streams).map { _ in request(streams: initialStreams) }
+        var selfProbe = SelfProbeState(secure: endpoints.serverURL.lowercased().hasPrefix("https:"))
         _ = multi.perform(initial, progressInterval: .milliseconds(10)) { snapshot in
             let report = board.report(worker: index, bytes: totalBytes(snapshot), at: snapshot.instant)
             if report.stop { return .cancelAll }
-            if let selfProbes { takeSelfProbe(from: snapshot, into: selfProbes) }
             var decision = ProgressDecision()
             func next() -> HTTPRequest { request(moved: report.total, streams: report.streams) }
-            for (_, result) in snapshot.finished {
+            for (finished, result) in snapshot.finished {
+                if finished == selfProbe.inFlight {
+                    if let selfProbes { selfProbe.finish(result, snapshot: snapshot, into: selfProbes) }
+                    continue
+                }
                 switch result {
                 case .success(let response) where response.isSuccess:
                     decision.start.append(next())
@@ -185,16 +190,27 @@ struct LoadGenerator: Sendable {
                 return .cancelAll
             }
             decision.start += (0..<report.add).map { _ in next() }
+            if let selfProbes, selfProbe.inFlight == nil {
+                switch selfProbe.method {
+                case .tcpInfo: SelfProbeState.takeRoundTrip(from: snapshot, into: selfProbes)
+                case .http2, nil:
+                    // Started last, so its index follows every other request started here.
+                    guard selfProbes.takeSelfProbeRequest() else { break }
+                    decision.start.append(selfProbeRequest())
+                    selfProbe.inFlight = snapshot.transfers.count + decision.start.count - 1
+                }
+            }
             return decision
         }
     }
 
-    /// A self probe, when one is wanted: the smoothed round-trip time of one of this worker's
-    /// running load connections, picked at random.
-    private func takeSelfProbe(from snapshot: TransferProgress, into ledger: ProbeLedger) {
-        let running = snapshot.transfers.compactMap { $0.isFinished ? nil : $0.roundTrip }
-        guard let roundTrip = running.randomElement(), ledger.takeSelfProbeRequest() else { return }
-        ledger.record(.loaded, milliseconds: seconds(roundTrip) * 1000)
+    /// A small GET that rides one of the worker's busy HTTP/2 load connections.
+    private func selfProbeRequest() -> HTTPRequest {
+        var request = endpoints.latencyProbe()
+        request.multiplexesOnBusyConnection = true
+        let limit = deadline.bounded(.seconds(10))
+        request.timeouts = HTTPTimeouts(connect: limit, total: limit)
+        return request
     }
 
     /// The next request. Under `--max-bytes` each carries a share of what is left, so that a
@@ -228,5 +244,48 @@ struct LoadGenerator: Sendable {
         // What reached the server, not what sits in our socket buffers.
         case .upload: progress.transfers.reduce(0) { $0 + $1.bytesSent - $1.bytesUnacknowledged }
         }
+    }
+}
+
+/// One worker's self probes: whether its load connections can carry an HTTP/2 stream (unknown
+/// until the first probe says, and never over plain http), and the probe in flight.
+struct SelfProbeState {
+    /// nil until the first HTTP/2 probe tells.
+    var method: SelfProbeMethod?
+    /// The index of the probe request in flight.
+    var inFlight: Int?
+    private var failures = 0
+
+    init(secure: Bool) {
+        method = secure ? nil : .tcpInfo
+    }
+
+    /// Files the probe's round trip when it rode a load connection as an HTTP/2 stream; falls
+    /// back to TCP_INFO for good when it could not (HTTP/1.1), or after 3 failures.
+    mutating func finish(
+        _ result: Result<HTTPResponse, HTTPError>, snapshot: TransferProgress, into ledger: ProbeLedger
+    ) {
+        inFlight = nil
+        switch result {
+        case .success(let response)
+        where response.isSuccess && response.metrics.newConnections == 0 && response.metrics.httpVersion == 2:
+            method = .http2
+            ledger.recordSelfProbe(.http2, milliseconds: seconds(response.metrics.total) * 1000)
+        case .success(let response) where response.metrics.newConnections > 0 || response.metrics.httpVersion < 2:
+            method = .tcpInfo
+            ledger.wantSelfProbe()
+        case .success, .failure:
+            failures += 1
+            if failures >= 3 { method = .tcpInfo }
+            ledger.wantSelfProbe()
+        }
+    }
+
+    /// A self probe from TCP_INFO, when one is wanted: the smoothed round-trip time of one of the
+    /// worker's running load connections, picked at random.
+    static func takeRoundTrip(from snapshot: TransferProgress, into ledger: ProbeLedger) {
+        let running = snapshot.transfers.compactMap { $0.isFinished ? nil : $0.roundTrip }
+        guard let roundTrip = running.randomElement(), ledger.takeSelfProbeRequest() else { return }
+        ledger.recordSelfProbe(.tcpInfo, milliseconds: seconds(roundTrip) * 1000)
     }
 }
