@@ -151,10 +151,11 @@ public enum Exposition {
             Family(
                 name: Name.responsiveness,
                 help:
-                    "Responsiveness under working conditions (draft-ietf-ippm-responsiveness) of the most recent successful measurement, in round trips per minute, by loaded direction: poor < 300, fair < 1000, good < 6000, excellent above.",
-                samples: [("download", good?.downloadRPM), ("upload", good?.uploadRPM)].compactMap { direction, rpm in
-                    rpm.map { Sample(labels: [("direction", direction)], value: $0) }
-                }),
+                    "Responsiveness under working conditions (draft-ietf-ippm-responsiveness) of the most recent successful measurement, in round trips per minute, by loaded direction (both: the parallel test, the two loaded at once): poor < 300, fair < 1000, good < 6000, excellent above.",
+                samples: [("download", good?.downloadRPM), ("upload", good?.uploadRPM), ("both", good?.bothRPM)]
+                    .compactMap { direction, rpm in
+                        rpm.map { Sample(labels: [("direction", direction)], value: $0) }
+                    }),
             Family(
                 name: Name.responsivenessConfidence,
                 help:

@@ -93,6 +93,7 @@ enum ExpositionReader {
             durationSeconds: value(Name.duration),
             downloadRPM: value(Name.responsiveness, labels: ["direction": "download"]),
             uploadRPM: value(Name.responsiveness, labels: ["direction": "upload"]),
+            bothRPM: value(Name.responsiveness, labels: ["direction": "both"]),
             responsivenessConfidence: value(Name.responsivenessConfidence).flatMap { level -> String? in
                 guard level.isFinite else { return nil }
                 return

@@ -140,6 +140,8 @@ public struct MetricState: Equatable, Sendable {
         /// Responsiveness under working conditions, by direction (RPM), and its confidence.
         public var downloadRPM: Double?
         public var uploadRPM: Double?
+        /// The parallel test's score, both directions loaded at once.
+        public var bothRPM: Double?
         public var responsivenessConfidence: String?
         /// The recorded latency increase, else the worse loaded latency less the idle one.
         public var latencyIncreaseSeconds: Double?
@@ -150,6 +152,7 @@ public struct MetricState: Equatable, Sendable {
             idleLatencySeconds: Double? = nil, downloadLatencySeconds: Double? = nil,
             uploadLatencySeconds: Double? = nil, jitterSeconds: Double? = nil, packetLossRatio: Double? = nil,
             durationSeconds: Double? = nil, downloadRPM: Double? = nil, uploadRPM: Double? = nil,
+            bothRPM: Double? = nil,
             responsivenessConfidence: String? = nil, latencyIncreaseSeconds: Double? = nil, info: Info = Info()
         ) {
             self.timestamp = timestamp
@@ -163,6 +166,7 @@ public struct MetricState: Equatable, Sendable {
             self.durationSeconds = durationSeconds
             self.downloadRPM = downloadRPM
             self.uploadRPM = uploadRPM
+            self.bothRPM = bothRPM
             self.responsivenessConfidence = responsivenessConfidence
             self.latencyIncreaseSeconds = latencyIncreaseSeconds
             self.info = info
@@ -197,6 +201,10 @@ public struct MetricState: Equatable, Sendable {
                 durationSeconds: extensions.durationMs.map { Double($0) / 1000 },
                 downloadRPM: result.values[.downloadResponsivenessRPM].number,
                 uploadRPM: result.values[.uploadResponsivenessRPM].number,
+                // A score with neither direction's is the parallel test's.
+                bothRPM: result.values[.downloadResponsivenessRPM].isAbsent
+                    && result.values[.uploadResponsivenessRPM].isAbsent
+                    ? result.values[.responsivenessRPM].number : nil,
                 responsivenessConfidence: result.values[.responsivenessConfidence].text,
                 latencyIncreaseSeconds: latencyIncreaseMilliseconds(of: result).map(Units.seconds(milliseconds:)),
                 info: Info(

@@ -238,11 +238,6 @@ extension MeasureSettings {
             guard flags.responsiveness != nil else { return }
             throw ConfigurationError("the ookla-cli engine cannot measure responsiveness (--responsiveness)")
         }
-        if mode == .parallel {
-            throw ConfigurationError(
-                "\(asked.source): the parallel responsiveness test (both directions at once) is not available yet; use sequential"
-            )
-        }
         if mode != .off && responsivenessDuration < responsivenessParameters.interval {
             throw ConfigurationError(
                 "--responsiveness-duration (\(DurationSyntax.format(responsivenessDuration))) is shorter than one interval (\(DurationSyntax.format(responsivenessParameters.interval)))"

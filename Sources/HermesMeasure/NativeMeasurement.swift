@@ -76,6 +76,31 @@ struct NativeMeasurement {
                 serverTiming: idle.serverTiming, ipVersion: idle.ipVersion.map(Int64.init)))
         guard settings.responsiveness != .off else { return result }
 
+        if settings.responsiveness == .parallel, let download, let upload {
+            let limit = share(atMost: settings.responsivenessDuration)
+            let interval = settings.responsivenessParameters.interval
+            guard limit >= interval else {
+                progress.warn(
+                    "the parallel responsiveness test was skipped: \(tenths(limit)) s of the deadline were left, "
+                        + "less than one interval (\(tenths(interval)) s)")
+                return result
+            }
+            progress.phase("responsiveness while downloading and uploading")
+            do {
+                let outcome = try ParallelResponsivenessStage(
+                    endpoints: endpoints, parameters: settings.responsivenessParameters, limit: limit,
+                    deadline: deadline, progress: progress,
+                    initialGoodput: download.estimate.bitsPerSecond + upload.estimate.bitsPerSecond
+                ).run()
+                result.apply(parallel: outcome, interval: interval)
+            } catch {
+                progress.warn(
+                    "the parallel responsiveness test failed: \(error.message); the throughput result stands")
+                result.apply(responsiveness: [:], interval: interval)
+            }
+            return result
+        }
+        // Sequential, or parallel with one direction left to load: that direction's test.
         var outcomes: [Direction: ResponsivenessOutcome] = [:]
         for (direction, phase) in [(Direction.download, download), (.upload, upload)] {
             guard let phase else { continue }
@@ -129,6 +154,29 @@ extension SpeedResult {
         if let bytes = upload?.bytes, let total = values[.uploadBytes].integer {
             values[.uploadBytes] = .integer(total + bytes)
         }
+        applyLatencyIncrease()
+    }
+
+    /// The parallel test's one score: the per-direction scores stay absent, as no direction was
+    /// loaded alone.
+    mutating func apply(parallel outcome: ParallelResponsivenessOutcome, interval: Duration) {
+        let combined = outcome.combined
+        if let score = combined.score {
+            values[.responsivenessRPM] = .number(score.rpm.rounded())
+            values[.responsivenessConfidence] = .text(combined.confidence.rawValue)
+            values[.responsivenessSelfProbe] = FieldValue(combined.selfProbeMethod?.rawValue)
+            values[.responsivenessIntervalMs] = .integer(Int64((seconds(interval) * 1000).rounded()))
+        }
+        if let total = values[.downloadBytes].integer {
+            values[.downloadBytes] = .integer(total + outcome.downloadBytes)
+        }
+        if let total = values[.uploadBytes].integer {
+            values[.uploadBytes] = .integer(total + outcome.uploadBytes)
+        }
+        applyLatencyIncrease()
+    }
+
+    private mutating func applyLatencyIncrease() {
         if let increase = latencyIncreaseMilliseconds(of: self) {
             values[.latencyIncreaseMs] = .number(rounded(increase))
             values[.bufferbloatGrade] = .text(BufferbloatGrade(increaseMilliseconds: increase).rawValue)

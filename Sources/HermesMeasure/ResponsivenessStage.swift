@@ -283,3 +283,145 @@ struct ResponsivenessStage: Sendable {
             goodputBitsPerSecond: conditions.goodputBitsPerSecond, selfProbeMethod: ledger.selfProbeMethod)
     }
 }
+
+/// What the parallel test found: one score with both directions loaded, and the bytes of each.
+struct ParallelResponsivenessOutcome: Sendable {
+    var combined: ResponsivenessOutcome
+    var downloadBytes: Int64
+    var uploadBytes: Int64
+}
+
+/// The draft's parallel test: the download and the upload load at once, each grown by its own
+/// `WorkingConditions` until its goodput is saturated, with one set of probes (foreign, and self
+/// probes on either direction's connections) and one score over them, until both are saturated
+/// and the score is stable, or `limit` passes. The download's sampling thread coordinates; the
+/// upload runs on a thread of its own and takes its orders from it.
+struct ParallelResponsivenessStage: Sendable {
+    let endpoints: any SpeedTestEndpoints
+    let parameters: ResponsivenessParameters
+    let limit: Duration
+    let deadline: Deadline
+    let progress: LiveProgress
+    /// The throughput tests' rates (bit/s), summed for the probes' budget until measured.
+    var initialGoodput: Double?
+    var workers = LoadGenerator.defaultWorkers
+
+    /// What the upload's thread and the coordinator share.
+    private final class UploadSide: Sendable {
+        let reading = Mutex<(elapsed: Duration, bytes: Int64)>((.zero, 0))
+        let streamsToAdd = Atomic<Int>(0)
+        let stopping = Atomic<Bool>(false)
+        let outcome = Mutex<LoadGenerator.Outcome?>(nil)
+    }
+
+    func run() throws(MeasureFailure) -> ParallelResponsivenessOutcome {
+        let ledger = ProbeLedger()
+        let goodput = LatestValue<Double>()
+        goodput.value = initialGoodput
+        let prober = ForeignProber(
+            endpoints: endpoints, ledger: ledger, parameters: parameters, deadline: deadline,
+            goodput: { goodput.value })
+        var download = WorkingConditions(parameters: parameters)
+        var upload = WorkingConditions(parameters: parameters)
+
+        var uploadLoad = LoadGenerator(
+            direction: .upload, endpoints: endpoints, deadline: deadline, workers: max(1, workers / 2),
+            maxStreams: parameters.maxConnections)
+        uploadLoad.selfProbes = ledger
+        let side = UploadSide()
+        let initialUpload = upload.connections
+        let uploadThread = BackgroundThread { [uploadLoad] in
+            let outcome = uploadLoad.run(initialStreams: initialUpload) { elapsed, bytes, _ in
+                side.reading.withLock { $0 = (elapsed, bytes) }
+                if side.stopping.load(ordering: .relaxed) { return .stop(.duration) }
+                let add = side.streamsToAdd.exchange(0, ordering: .relaxed)
+                return add > 0 ? .addStreams(add) : .proceed
+            }
+            side.outcome.withLock { $0 = outcome }
+        }
+        guard let uploadThread else {
+            _ = prober.stop()
+            throw MeasureFailure(.internal, "cannot start a thread for the parallel responsiveness test's upload")
+        }
+
+        var downloadLoad = LoadGenerator(
+            direction: .download, endpoints: endpoints, deadline: deadline, workers: max(1, workers - workers / 2),
+            maxStreams: parameters.maxConnections)
+        downloadLoad.selfProbes = ledger
+        var connections = (download: download.connections, upload: upload.connections)
+        var intervalStart: (elapsed: Duration, download: Int64, upload: Int64) = (.zero, 0, 0)
+        var stalled: Direction?
+        let outcome = downloadLoad.run(initialStreams: download.connections) { elapsed, bytes, instant in
+            let start = instant - elapsed
+            progress.show(.download, bytes: bytes, at: elapsed, streams: connections.download + connections.upload)
+            if elapsed >= limit { return .stop(.duration) }
+            // The upload ended on its own: it failed, or the deadline passed.
+            if side.outcome.withLock({ $0 != nil }) { return .stop(.duration) }
+            guard elapsed - intervalStart.elapsed >= parameters.interval else { return .proceed }
+            let uploaded = side.reading.withLock { $0.bytes }
+            let duration = elapsed - intervalStart.elapsed
+            let probes = ledger.probes(from: start + intervalStart.elapsed, to: start + elapsed)
+            let addDownload = download.endInterval(
+                bytes: bytes - intervalStart.download, duration: duration, probes: probes)
+            let addUpload = upload.endInterval(
+                bytes: uploaded - intervalStart.upload, duration: duration, probes: probes)
+            intervalStart = (elapsed, bytes, uploaded)
+            goodput.value = (download.goodputBitsPerSecond ?? 0) + (upload.goodputBitsPerSecond ?? 0)
+            if download.isStable && upload.isStable { return .stop(.stable) }
+            for (direction, conditions) in [(Direction.download, download), (.upload, upload)]
+            where conditions.intervalBytes.count >= 2 && conditions.intervalBytes.suffix(2).allSatisfy({ $0 == 0 }) {
+                stalled = direction
+                return .stop(.stalled)
+            }
+            if elapsed + parameters.interval > limit { return .stop(.duration) }
+            if addUpload > 0 {
+                connections.upload += addUpload
+                side.streamsToAdd.add(addUpload, ordering: .relaxed)
+            }
+            if addDownload > 0 {
+                connections.download += addDownload
+                return .addStreams(addDownload)
+            }
+            return .proceed
+        }
+        side.stopping.store(true, ordering: .relaxed)
+        uploadThread.join()
+        let probing = prober.stop()
+        let uploaded = side.outcome.withLock { $0 }
+        if let failure = outcome.failure ?? uploaded?.failure { throw failure }
+        if let stalled {
+            let moved = stalled == .download ? outcome.last.bytes : uploaded?.last.bytes ?? 0
+            throw MeasureFailure(
+                .timeout,
+                "the parallel responsiveness test's \(stalled.rawValue) against \(endpoints.serverURL) stalled: "
+                    + "data stopped moving after \(moved) bytes")
+        }
+        // Both directions' conditions saw the same probes; the score is theirs from the interval
+        // after which the later direction was saturated on, and either's `current` is it.
+        let confidence = min(download.confidence, upload.confidence)
+        let score = download.current
+        let total = (download.goodputBitsPerSecond ?? 0) + (upload.goodputBitsPerSecond ?? 0)
+        if let score {
+            progress.note(
+                "responsiveness while downloading and uploading: \(Int(score.rpm.rounded())) RPM, "
+                    + "\(confidence.rawValue) confidence (foreign probes \(milliseconds(60000 / score.foreignRPM)) ms, "
+                    + "self probes (\(ledger.selfProbeMethod?.rawValue ?? "none")) "
+                    + "\(milliseconds(60000 / score.loadedRPM)) ms over the last "
+                    + "\(min(download.intervalBytes.count, parameters.movingAverageIntervals)) of "
+                    + "\(download.intervalBytes.count) intervals; \(connections.download) + \(connections.upload) "
+                    + "connections at \(milliseconds((download.goodputBitsPerSecond ?? 0) / 1e6)) + "
+                    + "\(milliseconds((upload.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)")
+        } else {
+            progress.warn(
+                "the parallel responsiveness test took no usable probes"
+                    + (probing.lastError.map { " (\(probing.failures) failed; last: \($0))" } ?? ""))
+        }
+        return ParallelResponsivenessOutcome(
+            combined: ResponsivenessOutcome(
+                score: score, confidence: confidence, intervals: download.intervalBytes.count,
+                connections: connections.download + connections.upload,
+                bytes: outcome.last.bytes + (uploaded?.last.bytes ?? 0), goodputBitsPerSecond: total,
+                selfProbeMethod: ledger.selfProbeMethod),
+            downloadBytes: outcome.last.bytes, uploadBytes: uploaded?.last.bytes ?? 0)
+    }
+}

@@ -82,7 +82,7 @@ struct HermesMeasureCommand: HermesCommand {
 
     @Option(
         help: ArgumentHelp(
-            "After the throughput test, measure responsiveness under working conditions (RPM): sequential (each direction on its own; the mode when none is given) or off.",
+            "After the throughput test, measure responsiveness under working conditions (RPM): sequential (each direction on its own; the mode when none is given), parallel (both at once, one score) or off.",
             valueName: "mode"))
     var responsiveness: String?
 

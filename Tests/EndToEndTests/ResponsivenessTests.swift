@@ -66,6 +66,42 @@ import Testing
         #expect(outcome.stderr.contains(" connections at "), "\(outcome.stderr)")
     }
 
+    /// The draft's parallel test: both directions loaded at once, one score, no per-direction
+    /// scores, both directions' bytes counted, and one summary line naming both loads.
+    @Test func theParallelTestLoadsBothDirectionsForOneScore() throws {
+        let target = try TargetServer.startOnLoopback {
+            $0.downBytesPerSecond = 5_000_000
+            $0.upBytesPerSecond = 2_500_000
+        }
+        defer { target.stop() }
+        let (outcome, record) = try measure([
+            "--server", target.baseURL, "--duration", "2s", "--responsiveness", "parallel",
+            "--responsiveness-interval", "300ms", "--responsiveness-duration", "4s",
+        ])
+        try #require(outcome.status == 0, "\(outcome.stderr)")
+        let rpm = try #require(record["responsiveness_rpm"] as? Double, "\(record)")
+        #expect(rpm > 0)
+        #expect(record["download_responsiveness_rpm"] == nil && record["upload_responsiveness_rpm"] == nil)
+        #expect(record["responsiveness_interval_ms"] as? Int == 300)
+        #expect(record["responsiveness_self_probe"] as? String == "tcp_info")
+        #expect(["low", "medium", "high"].contains(record["responsiveness_confidence"] as? String ?? ""))
+        // Each direction's bytes count: more than its 2 s throughput test alone can move.
+        #expect((record["download_bytes"] as? Int ?? 0) > 2 * 5_000_000, "\(record)")
+        #expect((record["upload_bytes"] as? Int ?? 0) > 2 * 2_500_000, "\(record)")
+        let summary = try #require(
+            outcome.stderrLines.first {
+                $0.hasPrefix("hermes-measure: responsiveness while downloading and uploading: ")
+            },
+            "\(outcome.stderr)")
+        // Both loads ran: connections and goodput of each, the upload's near its 20 Mbit/s.
+        let goodputs = summary.split(separator: "connections at ").last.map(String.init) ?? ""
+        let rates = goodputs.split(separator: "+").compactMap {
+            Double($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+        }
+        #expect(rates.count == 2 && rates.allSatisfy { $0 > 10 }, "\(summary)")
+        #expect(!outcome.stderr.contains("while downloading:") && !outcome.stderr.contains("while uploading:"))
+    }
+
     /// Without it (by default, or by --no-responsiveness over the variable) the record has none of
     /// the fields, and the same keys as before the test existed.
     @Test func withoutItTheRecordIsWhatItWas() throws {
@@ -96,8 +132,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--responsiveness", "parallel"], [String: String](), "not available yet"),
-        (["--responsiveness", "--engine", "ookla-cli"], [:], "cannot measure responsiveness"),
+        (["--responsiveness", "--engine", "ookla-cli"], [String: String](), "cannot measure responsiveness"),
         (["--responsiveness", "bogus"], [:], "--responsiveness: unknown mode 'bogus'"),
         ([], ["HERMES_MEASURE_RESPONSIVENESS": "always"], "HERMES_MEASURE_RESPONSIVENESS: unknown mode 'always'"),
         (

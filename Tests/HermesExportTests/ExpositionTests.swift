@@ -50,6 +50,17 @@ import Testing
         #expect(ExpositionReader.state(from: text) == unkeyed(responsive))
         #expect(Exposition.render(ExpositionReader.state(from: text)) == text)
 
+        // The parallel test's one score, with neither direction's, is direction "both".
+        let parallel = try state(
+            Fixtures.resultLine.replacingOccurrences(
+                of: #""duration_ms":12345}"#,
+                with: #""duration_ms":12345,"responsiveness_rpm":850,"responsiveness_confidence":"high"}"#))
+        let parallelText = Exposition.render(parallel)
+        #expect(parallelText.contains("\nhermes_responsiveness_rpm{direction=\"both\"} 850\n"), "\(parallelText)")
+        #expect(!parallelText.contains("responsiveness_rpm{direction=\"download"))
+        #expect(ExpositionReader.state(from: parallelText) == unkeyed(parallel))
+        #expect(!text.contains("direction=\"both\""), "a sequential test has no parallel score")
+
         let old = try state(
             Fixtures.resultLine.replacingOccurrences(
                 of: #""download_latency_ms":25.5,"upload_latency_ms":31,"#, with: ""))
