@@ -36,6 +36,12 @@ public final class LiveProgress: @unchecked Sendable {
     /// What a stage found, on standard error as a diagnostic is (the record has the figures).
     func note(_ message: String) { warn(message) }
 
+    /// What an optional stage found: said when it was asked for, or when a person watches the
+    /// terminal; a run whose stage is only on by default stays silent on success.
+    func note(_ message: String, asked: Bool) {
+        if asked || isEnabled { warn(message) }
+    }
+
     /// A diagnostic on standard error (whether or not it is a terminal), below the progress line.
     func warn(_ message: String) {
         if isEnabled && drawn { try? writeAll(Array("\r\u{1B}[K".utf8), to: 2, name: "standard error") }

@@ -66,7 +66,13 @@ public struct MeasureSettings: Sendable {
     /// `--responsiveness-duration`: at most this long per responsiveness test.
     public var responsivenessDuration = MeasureSettings.defaultResponsivenessDuration
 
-    public static let defaultResponsivenessDuration: Duration = .seconds(60)
+    public static let defaultResponsivenessDuration: Duration = .seconds(30)
+    /// The mode when neither `--responsiveness` nor the environment names one, and the mode a
+    /// bare `--responsiveness` means: the draft's concurrent test, the experience of a link that
+    /// is used both ways at once, in one test's time.
+    public static let defaultResponsivenessMode = ResponsivenessMode.parallel
+    /// Whether `--responsiveness` or the environment named the mode (else it is the default).
+    public var responsivenessAsked = false
 
     /// The route every request of the run takes.
     public var route: NetworkRoute { NetworkRoute(interface: interface, family: family) }
@@ -219,8 +225,8 @@ extension MeasureSettings {
         return settings
     }
 
-    /// `--responsiveness` and its parameters, else `HERMES_MEASURE_RESPONSIVENESS` (off when
-    /// neither says).
+    /// `--responsiveness` and its parameters, else `HERMES_MEASURE_RESPONSIVENESS`, else the
+    /// default mode; the ookla-cli engine has none unless asked, and then refuses.
     mutating func resolveResponsiveness(_ flags: Flags, environment: Environment) throws(ConfigurationError) {
         if let interval = flags.responsivenessInterval { responsivenessParameters.interval = interval }
         if let duration = flags.responsivenessDuration { responsivenessDuration = duration }
@@ -229,10 +235,18 @@ extension MeasureSettings {
             ?? environment.first("HERMES_MEASURE_RESPONSIVENESS").flatMap {
                 $0.value.isEmpty ? nil : ($0.name, $0.value)
             }
-        guard let asked else { return }
-        guard let mode = ResponsivenessMode(rawValue: asked.value) else {
-            let modes = ResponsivenessMode.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConfigurationError("\(asked.source): unknown mode '\(asked.value)'; expected one of \(modes)")
+        // On by default, where the engine has the test.
+        let mode: ResponsivenessMode
+        if let asked {
+            guard let named = ResponsivenessMode(rawValue: asked.value) else {
+                let modes = ResponsivenessMode.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError("\(asked.source): unknown mode '\(asked.value)'; expected one of \(modes)")
+            }
+            mode = named
+            responsivenessAsked = true
+        } else {
+            // A byte cap says the link is metered: a minute of full-rate load is not a default there.
+            mode = maxBytes == nil ? Self.defaultResponsivenessMode : .off
         }
         if mode != .off && engine == .ooklaCLI {
             guard flags.responsiveness != nil else { return }

@@ -32,8 +32,10 @@ struct NativeMeasurement {
             case .sequential: directions.count
             case .parallel: 1
             }
-        var phasesLeft = directions.count + responsivenessTests
-        // Leave each later phase its share of the deadline.
+        // Leave each later phase its share of the deadline. The throughput tests share it among
+        // themselves: the optional responsiveness tests, on by default, never shorten them, and
+        // take what they leave.
+        var phasesLeft = directions.count
         func share(atMost most: Duration) -> Duration {
             defer { phasesLeft -= 1 }
             return min(most, max((deadline.remaining - .seconds(1)) / phasesLeft, .seconds(1)))
@@ -75,14 +77,19 @@ struct NativeMeasurement {
                 streams: [download?.streams, upload?.streams].compactMap { $0 }.max().map(Int64.init),
                 serverTiming: idle.serverTiming, ipVersion: idle.ipVersion.map(Int64.init)))
         guard settings.responsiveness != .off else { return result }
+        phasesLeft = responsivenessTests
 
         if settings.responsiveness == .parallel, let download, let upload {
             let limit = share(atMost: settings.responsivenessDuration)
             let interval = settings.responsivenessParameters.interval
             guard limit >= interval else {
-                progress.warn(
-                    "the parallel responsiveness test was skipped: \(tenths(limit)) s of the deadline were left, "
-                        + "less than one interval (\(tenths(interval)) s)")
+                // On by default, it runs where the deadline leaves room; asked for, it says why not.
+                if settings.responsivenessAsked {
+                    progress.warn(
+                        "the parallel responsiveness test was skipped: \(tenths(limit)) s of the deadline were left, "
+                            + "less than one interval (\(tenths(interval)) s); a longer --timeout makes room")
+                }
+                result.apply(responsiveness: [:], interval: interval)
                 return result
             }
             progress.phase("responsiveness while downloading and uploading")
@@ -90,7 +97,8 @@ struct NativeMeasurement {
                 let outcome = try ParallelResponsivenessStage(
                     endpoints: endpoints, parameters: settings.responsivenessParameters, limit: limit,
                     deadline: deadline, progress: progress,
-                    initialGoodput: download.estimate.bitsPerSecond + upload.estimate.bitsPerSecond
+                    initialGoodput: download.estimate.bitsPerSecond + upload.estimate.bitsPerSecond,
+                    asked: settings.responsivenessAsked
                 ).run()
                 result.apply(parallel: outcome, interval: interval)
             } catch {
@@ -109,9 +117,11 @@ struct NativeMeasurement {
             let interval = settings.responsivenessParameters.interval
             // An optional test: whatever stops it, the throughput test's result stands.
             guard limit >= interval else {
-                progress.warn(
-                    "the responsiveness test while \(doing) was skipped: \(tenths(limit)) s of the deadline were "
-                        + "left, less than one interval (\(tenths(interval)) s)")
+                if settings.responsivenessAsked {
+                    progress.warn(
+                        "the responsiveness test while \(doing) was skipped: \(tenths(limit)) s of the deadline were "
+                            + "left, less than one interval (\(tenths(interval)) s); a longer --timeout makes room")
+                }
                 continue
             }
             progress.phase("responsiveness while \(doing)")
@@ -119,7 +129,7 @@ struct NativeMeasurement {
                 outcomes[direction] = try ResponsivenessStage(
                     direction: direction, endpoints: endpoints, parameters: settings.responsivenessParameters,
                     limit: limit, deadline: deadline, progress: progress,
-                    initialGoodput: phase.estimate.bitsPerSecond
+                    initialGoodput: phase.estimate.bitsPerSecond, asked: settings.responsivenessAsked
                 ).run()
             } catch {
                 progress.warn(

@@ -212,6 +212,8 @@ struct ResponsivenessStage: Sendable {
     /// The throughput test's rate for this direction (bit/s): the probes' budget until the
     /// first interval has measured one.
     var initialGoodput: Double?
+    /// Whether the test was asked for (else its summary line is only for a terminal).
+    var asked = true
     var workers = LoadGenerator.defaultWorkers
 
     func run() throws(MeasureFailure) -> ResponsivenessOutcome {
@@ -271,7 +273,7 @@ struct ResponsivenessStage: Sendable {
                     + "(\(ledger.selfProbeMethod?.rawValue ?? "none")) \(milliseconds(60000 / score.loadedRPM)) ms "
                     + "over the last \(min(conditions.intervalBytes.count, parameters.movingAverageIntervals)) of "
                     + "\(conditions.intervalBytes.count) intervals; \(connections) connections at "
-                    + "\(milliseconds((conditions.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)")
+                    + "\(milliseconds((conditions.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)", asked: asked)
         } else {
             progress.warn(
                 "the responsiveness test's \(direction.rawValue) took no usable probes"
@@ -304,6 +306,8 @@ struct ParallelResponsivenessStage: Sendable {
     let progress: LiveProgress
     /// The throughput tests' rates (bit/s), summed for the probes' budget until measured.
     var initialGoodput: Double?
+    /// Whether the test was asked for (else its summary line is only for a terminal).
+    var asked = true
     var workers = LoadGenerator.defaultWorkers
 
     /// What the upload's thread and the coordinator share.
@@ -410,7 +414,7 @@ struct ParallelResponsivenessStage: Sendable {
                     + "\(min(download.intervalBytes.count, parameters.movingAverageIntervals)) of "
                     + "\(download.intervalBytes.count) intervals; \(connections.download) + \(connections.upload) "
                     + "connections at \(milliseconds((download.goodputBitsPerSecond ?? 0) / 1e6)) + "
-                    + "\(milliseconds((upload.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)")
+                    + "\(milliseconds((upload.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)", asked: asked)
         } else {
             progress.warn(
                 "the parallel responsiveness test took no usable probes"

@@ -137,7 +137,7 @@ struct HermesMeasureCommand: HermesCommand {
     var speedtest: String?
 
     static func normalized(_ arguments: [String]) -> [String] {
-        defaultingValue(of: "--responsiveness", to: ResponsivenessMode.sequential.rawValue, in: arguments)
+        defaultingValue(of: "--responsiveness", to: MeasureSettings.defaultResponsivenessMode.rawValue, in: arguments)
     }
 
     func validate() throws {

@@ -56,7 +56,7 @@ struct PathLinkTests {
                 link.inClient,
                 link.clientArguments + [
                     try Executable.named("hermes-measure").url.path, "--server", "http://\(service):8080",
-                    "--state-directory", state.path,
+                    "--state-directory", state.path, "--no-responsiveness",
                 ] + arguments,
                 timeout: .seconds(90))
             try #require(run.status == 0, "\(arguments): \(run.stderr)")
@@ -129,7 +129,7 @@ struct DualStackTests {
                 link.inClient,
                 link.clientArguments + [
                     try Executable.named("hermes-measure").url.path, "--duration", "1s", "--max-bytes", "5000000",
-                    "--state-directory", state.path,
+                    "--state-directory", state.path, "--no-responsiveness",
                 ] + arguments,
                 timeout: .seconds(60))
             let value = try JSONParser.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))

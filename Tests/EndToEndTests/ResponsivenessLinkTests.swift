@@ -81,9 +81,13 @@ struct ResponsivenessLinkTests {
         return sorted[sorted.count / 2]
     }
 
-    /// "self probes X ms" of hermes-measure's responsiveness line.
+    /// "self probes (method) X ms" of hermes-measure's responsiveness line.
     static func selfProbeMilliseconds(_ stderr: String) -> Double? {
         guard let range = stderr.range(of: "self probes ") else { return nil }
-        return Double(stderr[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        var rest = stderr[range.upperBound...]
+        if rest.hasPrefix("("), let close = rest.firstIndex(of: ")") {
+            rest = rest[rest.index(after: close)...].drop { $0 == " " }
+        }
+        return Double(rest.prefix { $0.isNumber || $0 == "." })
     }
 }

@@ -29,7 +29,7 @@ struct ShapedLinkTests {
             link.inClient,
             link.clientArguments + [
                 try Executable.named("hermes-measure").url.path, "--server", "http://\(link.serverAddress):8080",
-                "--state-directory", state.path,
+                "--state-directory", state.path, "--no-responsiveness",
             ],
             timeout: .seconds(90))
         #expect(run.status == 0, "\(run.stderr)")

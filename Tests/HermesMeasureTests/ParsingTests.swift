@@ -243,6 +243,34 @@ import Testing
         }
     }
 
+    /// Responsiveness is on by default as the parallel test, where the engine has one; a named
+    /// mode (flag or variable) is "asked"; the ookla-cli engine has none unless asked.
+    @Test func responsivenessIsOnByDefaultWhereTheEngineHasIt() throws {
+        let home = Environment(["HOME": "/h"])
+        let byDefault = try MeasureSettings.resolve(MeasureSettings.Flags(), environment: home)
+        #expect(byDefault.responsiveness == .parallel && !byDefault.responsivenessAsked)
+        #expect(byDefault.responsivenessDuration == .seconds(30))
+        var flags = MeasureSettings.Flags()
+        flags.responsiveness = "sequential"
+        let named = try MeasureSettings.resolve(flags, environment: home)
+        #expect(named.responsiveness == .sequential && named.responsivenessAsked)
+        let variable = try MeasureSettings.resolve(
+            MeasureSettings.Flags(), environment: Environment(["HOME": "/h", "HERMES_MEASURE_RESPONSIVENESS": "off"]))
+        #expect(variable.responsiveness == .off)
+        flags = MeasureSettings.Flags()
+        flags.engine = "ookla-cli"
+        #expect(try MeasureSettings.resolve(flags, environment: home).responsiveness == .off)
+        flags = MeasureSettings.Flags()
+        flags.responsiveness = "parallel"
+        #expect(try MeasureSettings.resolve(flags, environment: home).responsivenessAsked)
+        // A byte cap marks a metered link: off unless asked for.
+        flags = MeasureSettings.Flags()
+        flags.maxBytes = 50_000_000
+        #expect(try MeasureSettings.resolve(flags, environment: home).responsiveness == .off)
+        flags.responsiveness = "sequential"
+        #expect(try MeasureSettings.resolve(flags, environment: home).responsiveness == .sequential)
+    }
+
     @Test func theOoklaCLIGetsItsLongerDeadlineFromEitherSource() throws {
         var flags = MeasureSettings.Flags()
         let environment = Environment(["HOME": "/h", "HERMES_MEASURE_ENGINE": "ookla-cli"])
@@ -254,6 +282,6 @@ import Testing
         #expect(try MeasureSettings.resolve(flags, environment: Environment(["HOME": "/h"])).timeout == .seconds(120))
         #expect(
             try MeasureSettings.resolve(MeasureSettings.Flags(), environment: Environment(["HOME": "/h"])).timeout
-                == .seconds(60))
+                == .seconds(90), "60 s and the default responsiveness test's 30 s")
     }
 }
