@@ -226,13 +226,13 @@ measure_shaped() {
     sleep 0.3
     local record
     record="$(ip netns exec "$name-cli" "$BIN/hermes-measure" --server "http://$address:8080" \
-        --state-directory "$WORK/state-$rate")" || die "hermes-measure failed on the $rate Mbit/s link: $record"
+        --no-responsiveness --state-directory "$WORK/state-$rate")" || die "hermes-measure failed on the $rate Mbit/s link: $record"
     # The responsiveness test's probes cost at most 5 % of the goodput: its load's goodput while
     # probing against the same run's throughput test, which has no foreign probes.
     local probed="" probing direction measured
     if [[ $rate == 500 ]]; then
         probed="$(ip netns exec "$name-cli" "$BIN/hermes-measure" --server "http://$address:8080" \
-            --state-directory "$WORK/state-$rate" --responsiveness --responsiveness-interval 1s \
+            --state-directory "$WORK/state-$rate" --responsiveness sequential --responsiveness-interval 1s \
             --responsiveness-duration 12s 2>"$WORK/responsiveness-$rate.txt")" ||
             die "hermes-measure --responsiveness failed on the $rate Mbit/s link: $(cat "$WORK/responsiveness-$rate.txt")"
     fi
