@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
 import HermesCore
+import Synchronization
+
+/// Whether a SIGTERM came: the alarm is armed once.
+private let sigtermSeen = Atomic<Bool>(false)
 
 /// The shared `main` of every Hermes executable: parse, run, and map errors to the exit codes of
 /// docs/ARCHITECTURE.md, with diagnostics on stderr as `tool: message`. Help and version go to
@@ -68,7 +72,11 @@ extension HermesCommand {
     /// (`StopDeadline`). Everything it writes is already safe against such an end (transactions,
     /// atomic renames, the spool), so the state stays consistent.
     public static func finishPipeOnTerminate() {
-        signal(SIGTERM) { _ in alarm(2) }
+        StopDeadline.prepare()
+        // The first SIGTERM sets the deadline; another one does not move it.
+        signal(SIGTERM) { _ in
+            if !sigtermSeen.exchange(true, ordering: .sequentiallyConsistent) { alarm(2) }
+        }
         // SIGALRM must be able to end it: not ignored or blocked by whatever started the tool.
         signal(SIGALRM) { _ in StopDeadline.alarmRang() }
         var signals = sigset_t()

@@ -135,7 +135,7 @@ final class LineReader {
             // to make pending work durable, which an alarm must not cut short.
             let ready =
                 milliseconds < 0
-                ? StopDeadline.waitingForInput { poll(&descriptor, 1, milliseconds) }
+                ? StopDeadline.waitingForInput(on: fileDescriptor) { poll(&descriptor, 1, milliseconds) }
                 : poll(&descriptor, 1, milliseconds)
             if ready >= 0 || errno != EINTR { return ready != 0 }
         }
@@ -200,7 +200,7 @@ final class LineReader {
             let capacity = buffer.count - end
             let readCount = buffer.withUnsafeMutableBufferPointer { pointer -> Int in
                 guard let base = pointer.baseAddress else { return 0 }
-                return StopDeadline.waitingForInput { read(fileDescriptor, base + end, capacity) }
+                return StopDeadline.waitingForInput(on: fileDescriptor) { read(fileDescriptor, base + end, capacity) }
             }
             if readCount > 0 {
                 end += readCount

@@ -252,6 +252,13 @@ extension MeasureSettings {
             guard flags.responsiveness != nil else { return }
             throw ConfigurationError("the ookla-cli engine cannot measure responsiveness (--responsiveness)")
         }
+        // A default test that an interval longer than the default duration leaves no room for is
+        // not run; one asked for, or given its duration, is refused.
+        if mode != .off && responsivenessDuration < responsivenessParameters.interval && !responsivenessAsked
+            && flags.responsivenessDuration == nil
+        {
+            return
+        }
         if mode != .off && responsivenessDuration < responsivenessParameters.interval {
             throw ConfigurationError(
                 "--responsiveness-duration (\(DurationSyntax.format(responsivenessDuration))) is shorter than one interval (\(DurationSyntax.format(responsivenessParameters.interval)))"

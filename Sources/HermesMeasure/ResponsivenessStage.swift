@@ -329,7 +329,7 @@ struct ParallelResponsivenessStage: Sendable {
         var upload = WorkingConditions(parameters: parameters)
 
         var uploadLoad = LoadGenerator(
-            direction: .upload, endpoints: endpoints, deadline: deadline, workers: max(1, workers / 2),
+            direction: .upload, endpoints: endpoints, deadline: deadline, workers: workers,
             maxStreams: parameters.maxConnections)
         uploadLoad.selfProbes = ledger
         let side = UploadSide()
@@ -349,11 +349,15 @@ struct ParallelResponsivenessStage: Sendable {
         }
 
         var downloadLoad = LoadGenerator(
-            direction: .download, endpoints: endpoints, deadline: deadline, workers: max(1, workers - workers / 2),
+            direction: .download, endpoints: endpoints, deadline: deadline, workers: workers,
             maxStreams: parameters.maxConnections)
         downloadLoad.selfProbes = ledger
         var connections = (download: download.connections, upload: upload.connections)
-        var intervalStart: (elapsed: Duration, download: Int64, upload: Int64) = (.zero, 0, 0)
+        // Each load's interval is timed by its own samples (the upload's may lag the download's
+        // by up to a sampling period).
+        var intervalStart: (elapsed: Duration, download: Int64, uploadElapsed: Duration, upload: Int64) = (
+            .zero, 0, .zero, 0
+        )
         var stalled: Direction?
         let outcome = downloadLoad.run(initialStreams: download.connections) { elapsed, bytes, instant in
             let start = instant - elapsed
@@ -362,14 +366,15 @@ struct ParallelResponsivenessStage: Sendable {
             // The upload ended on its own: it failed, or the deadline passed.
             if side.outcome.withLock({ $0 != nil }) { return .stop(.duration) }
             guard elapsed - intervalStart.elapsed >= parameters.interval else { return .proceed }
-            let uploaded = side.reading.withLock { $0.bytes }
+            let (uploadElapsed, uploaded) = side.reading.withLock { ($0.elapsed, $0.bytes) }
             let duration = elapsed - intervalStart.elapsed
             let probes = ledger.probes(from: start + intervalStart.elapsed, to: start + elapsed)
             let addDownload = download.endInterval(
                 bytes: bytes - intervalStart.download, duration: duration, probes: probes)
             let addUpload = upload.endInterval(
-                bytes: uploaded - intervalStart.upload, duration: duration, probes: probes)
-            intervalStart = (elapsed, bytes, uploaded)
+                bytes: uploaded - intervalStart.upload,
+                duration: max(uploadElapsed - intervalStart.uploadElapsed, .milliseconds(1)), probes: probes)
+            intervalStart = (elapsed, bytes, uploadElapsed, uploaded)
             goodput.value = (download.goodputBitsPerSecond ?? 0) + (upload.goodputBitsPerSecond ?? 0)
             if download.isStable && upload.isStable { return .stop(.stable) }
             for (direction, conditions) in [(Direction.download, download), (.upload, upload)]

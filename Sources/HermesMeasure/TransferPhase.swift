@@ -168,7 +168,7 @@ struct LoadGenerator: Sendable {
             func next() -> HTTPRequest { request(moved: report.total, streams: report.streams) }
             for (finished, result) in snapshot.finished {
                 if finished == selfProbe.inFlight {
-                    if let selfProbes { selfProbe.finish(result, snapshot: snapshot, into: selfProbes) }
+                    if let selfProbes { selfProbe.finish(result, into: selfProbes) }
                     continue
                 }
                 switch result {
@@ -261,22 +261,22 @@ struct SelfProbeState {
     }
 
     /// Files the probe's round trip when it rode a load connection as an HTTP/2 stream; falls
-    /// back to TCP_INFO for good when it could not (HTTP/1.1), or after 3 failures.
-    mutating func finish(
-        _ result: Result<HTTPResponse, HTTPError>, snapshot: TransferProgress, into ledger: ProbeLedger
-    ) {
+    /// back to TCP_INFO for good when the server answered over HTTP/1.1, or when the first 3
+    /// probes failed or found no connection to ride (one sent before the load's handshakes were
+    /// done opens its own). Once probes have ridden, a failure is only retried.
+    mutating func finish(_ result: Result<HTTPResponse, HTTPError>, into ledger: ProbeLedger) {
         inFlight = nil
         switch result {
         case .success(let response)
         where response.isSuccess && response.metrics.newConnections == 0 && response.metrics.httpVersion == 2:
             method = .http2
             ledger.recordSelfProbe(.http2, milliseconds: seconds(response.metrics.total) * 1000)
-        case .success(let response) where response.metrics.newConnections > 0 || response.metrics.httpVersion < 2:
+        case .success(let response) where response.metrics.httpVersion == 1:
             method = .tcpInfo
             ledger.wantSelfProbe()
         case .success, .failure:
             failures += 1
-            if failures >= 3 { method = .tcpInfo }
+            if failures >= 3 && method == nil { method = .tcpInfo }
             ledger.wantSelfProbe()
         }
     }

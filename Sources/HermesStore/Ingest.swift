@@ -70,6 +70,8 @@ public struct Ingest {
             reading: while let message = queue.pop() {
                 switch message {
                 case .batch(let records, let rejected, let settled):
+                    // The reader counted it as work in hand when it queued it (see `read`).
+                    defer { StopDeadline.finishedWork() }
                     summary.rejected += rejected
                     try store(records, durably: settled, summary: &summary)
                     do throws(IOError) {
@@ -90,6 +92,7 @@ public struct Ingest {
             }
             reader.join()
             try finish(&summary)
+            StopDeadline.finishedWork()
         } catch {
             // The reader may be blocked on a producer that never ends: let it go with the process.
             queue.close()
@@ -135,12 +138,19 @@ public struct Ingest {
             guard !batch.isEmpty else { continue }
             let full = batch.count >= batchSize
             if full || !reader.awaitInput(milliseconds: quietMilliseconds) {
+                // Work in hand from here until stored: SIGTERM's alarm lets it finish.
+                StopDeadline.startedWork()
                 guard queue.push(.batch(batch, rejected: rejected, settled: !full)) else { return }
                 batch.removeAll(keepingCapacity: true)
                 rejected = 0
             }
         }
-        if !batch.isEmpty { queue.push(.batch(batch, rejected: 0, settled: true)) }
+        if !batch.isEmpty {
+            StopDeadline.startedWork()
+            queue.push(.batch(batch, rejected: 0, settled: true))
+        }
+        // The end is work too: retention and closing the stores.
+        StopDeadline.startedWork()
         queue.push(.end(rejected: rejected))
     }
 

@@ -82,7 +82,7 @@ struct HermesMeasureCommand: HermesCommand {
 
     @Option(
         help: ArgumentHelp(
-            "After the throughput test, measure responsiveness under working conditions (RPM): sequential (each direction on its own; the mode when none is given), parallel (both at once, one score) or off.",
+            "After the throughput test, measure responsiveness under working conditions (RPM): parallel (both directions at once, one score; the default, and the mode when none is given), sequential (each direction on its own) or off.",
             valueName: "mode"))
     var responsiveness: String?
 

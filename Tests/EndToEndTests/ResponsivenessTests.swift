@@ -199,7 +199,9 @@ import Testing
         }
         defer { target.stop() }
         for server in [target.baseURL, target.baseURL + "/.well-known/nq"] {
-            let (outcome, record) = try measure(["--engine", "nq", "--server", server, "--duration", "3s"])
+            let (outcome, record) = try measure([
+                "--engine", "nq", "--server", server, "--duration", "3s", "--no-responsiveness",
+            ])
             #expect(outcome.status == 0, "\(outcome.stderr)")
             #expect(record["engine"] as? String == "nq")
             #expect(record["server_url"] as? String == server)
@@ -221,7 +223,9 @@ import Testing
         defer { target.stop() }
         var rates: [Double] = []
         for _ in 0..<2 {
-            let (outcome, record) = try measure(["--server", target.baseURL, "--no-download", "--duration", "4s"])
+            let (outcome, record) = try measure([
+                "--server", target.baseURL, "--no-download", "--duration", "4s", "--no-responsiveness",
+            ])
             #expect(outcome.status == 0, "\(outcome.stderr)")
             rates.append(try #require(record["upload_mbps"] as? Double))
             // Once the run has ended, the server's connections close and no more bytes arrive.

@@ -120,8 +120,11 @@ import Testing
 
     /// The alarm bounds the wait for input, not the work on input that came: a record read after
     /// SIGTERM whose commit is held up past the 2 s (another writer holds the database, as a slow
-    /// SD card's fsync would) is still stored, and the store then ends normally.
-    @Test func aRecordBeingStoredWhenTheAlarmRingsIsNotLost() throws {
+    /// SD card's fsync would) is still stored, and so is one that arrives while it waits. With
+    /// the input then ended, the store ends normally; with the input left open, the alarm ends it
+    /// once the commit is done, while its reading thread waits for more.
+    @Test(arguments: [true, false])
+    func aRecordBeingStoredWhenTheAlarmRingsIsNotLost(inputEnds: Bool) throws {
         let directory = try TemporaryDirectory()
         let database = directory.file("busy.db")
         let process = Process()
@@ -153,12 +156,21 @@ import Testing
         let sent = ContinuousClock.now
         kill(process.processIdentifier, SIGTERM)
         input.fileHandleForWriting.write(Data((resultLine(1) + "\n").utf8))
-        try input.fileHandleForWriting.close()
+        // A second record after the alarm has rung, while the first is still waiting to commit.
+        usleep(2_800_000)
+        input.fileHandleForWriting.write(Data((resultLine(2) + "\n").utf8))
+        if inputEnds { try input.fileHandleForWriting.close() }
         process.waitUntilExit()
         let took = ContinuousClock.now - sent
-        #expect(took >= .seconds(2), "the commit waited past the alarm, took \(took)")
-        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(took >= .seconds(3), "the commit waited past the alarm, took \(took)")
+        #expect(took < .seconds(30), "the grace bounds it, took \(took)")
+        if inputEnds {
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        } else {
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGALRM)
+        }
         writer.waitUntilExit()
-        #expect(try sqlite3(database, "SELECT count(*) FROM results") == "1", "the record held up past the alarm")
+        #expect(try sqlite3(database, "SELECT count(*) FROM results") == "2", "both records, held up past the alarm")
+        withExtendedLifetime(input) {}
     }
 }

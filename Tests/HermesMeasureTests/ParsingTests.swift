@@ -263,6 +263,13 @@ import Testing
         flags = MeasureSettings.Flags()
         flags.responsiveness = "parallel"
         #expect(try MeasureSettings.resolve(flags, environment: home).responsivenessAsked)
+        // An interval longer than the default duration leaves the default test no room: off,
+        // but refused when asked for.
+        flags = MeasureSettings.Flags()
+        flags.responsivenessInterval = .seconds(40)
+        #expect(try MeasureSettings.resolve(flags, environment: home).responsiveness == .off)
+        flags.responsiveness = "parallel"
+        #expect(throws: ConfigurationError.self) { try MeasureSettings.resolve(flags, environment: home) }
         // A byte cap marks a metered link: off unless asked for.
         flags = MeasureSettings.Flags()
         flags.maxBytes = 50_000_000
