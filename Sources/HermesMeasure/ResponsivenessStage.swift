@@ -187,6 +187,51 @@ final class LatestValue<Value: Sendable>: Sendable {
     }
 }
 
+/// The probes of one responsiveness test: the ledger, the goodput that budgets the foreign
+/// probes, and their prober, started at once.
+struct StageProbing: Sendable {
+    let ledger: ProbeLedger
+    let goodput: LatestValue<Double>
+    let prober: ForeignProber
+    private let parameters: ResponsivenessParameters
+
+    init(
+        endpoints: any SpeedTestEndpoints, parameters: ResponsivenessParameters, deadline: Deadline,
+        initialGoodput: Double?
+    ) {
+        let (ledger, goodput) = (ProbeLedger(), LatestValue<Double>())
+        goodput.value = initialGoodput
+        self.ledger = ledger
+        self.goodput = goodput
+        self.parameters = parameters
+        prober = ForeignProber(
+            endpoints: endpoints, ledger: ledger, parameters: parameters, deadline: deadline,
+            goodput: { goodput.value })
+    }
+
+    /// The test's summary line on standard error (for a terminal only, unless it was asked for),
+    /// or the warning that it has no score and why.
+    func report(
+        _ score: ResponsivenessScore?, confidence: ResponsivenessConfidence, doing: String, test: String,
+        intervals: Int, connections: String, goodputs: [Double?], probed: (failures: Int, lastError: String?),
+        progress: LiveProgress, asked: Bool
+    ) {
+        guard let score else {
+            progress.warn(
+                "\(test) took no usable probes"
+                    + (probed.lastError.map { " (\(probed.failures) failed; last: \($0))" } ?? ""))
+            return
+        }
+        let rates = goodputs.map { milliseconds(($0 ?? 0) / 1e6) }.joined(separator: " + ")
+        progress.note(
+            "responsiveness while \(doing): \(Int(score.rpm.rounded())) RPM, \(confidence.rawValue) confidence "
+                + "(foreign probes \(milliseconds(60000 / score.foreignRPM)) ms, self probes "
+                + "(\(ledger.selfProbeMethod?.rawValue ?? "none")) \(milliseconds(60000 / score.loadedRPM)) ms "
+                + "over the last \(min(intervals, parameters.movingAverageIntervals)) of \(intervals) intervals; "
+                + "\(connections) connections at \(rates) Mbit/s)", asked: asked)
+    }
+}
+
 /// What one responsiveness test found.
 struct ResponsivenessOutcome: Sendable {
     var score: ResponsivenessScore?
@@ -217,12 +262,9 @@ struct ResponsivenessStage: Sendable {
     var workers = LoadGenerator.defaultWorkers
 
     func run() throws(MeasureFailure) -> ResponsivenessOutcome {
-        let ledger = ProbeLedger()
-        let goodput = LatestValue<Double>()
-        goodput.value = initialGoodput
-        let prober = ForeignProber(
-            endpoints: endpoints, ledger: ledger, parameters: parameters, deadline: deadline,
-            goodput: { goodput.value })
+        let probing = StageProbing(
+            endpoints: endpoints, parameters: parameters, deadline: deadline, initialGoodput: initialGoodput)
+        let (ledger, goodput) = (probing.ledger, probing.goodput)
         var load = LoadGenerator(
             direction: direction, endpoints: endpoints, deadline: deadline, workers: workers,
             maxStreams: parameters.maxConnections)
@@ -256,7 +298,7 @@ struct ResponsivenessStage: Sendable {
             }
             return .proceed
         }
-        let probing = prober.stop()
+        let probed = probing.prober.stop()
         if let failure = outcome.failure { throw failure }
         if outcome.stopReason == .stalled {
             throw MeasureFailure(
@@ -265,20 +307,11 @@ struct ResponsivenessStage: Sendable {
                     + "data stopped moving after \(outcome.last.bytes) bytes")
         }
         let score = conditions.current
-        if let score {
-            progress.note(
-                "responsiveness while \(direction == .download ? "downloading" : "uploading"): "
-                    + "\(Int(score.rpm.rounded())) RPM, \(conditions.confidence.rawValue) confidence (foreign probes "
-                    + "\(milliseconds(60000 / score.foreignRPM)) ms, self probes "
-                    + "(\(ledger.selfProbeMethod?.rawValue ?? "none")) \(milliseconds(60000 / score.loadedRPM)) ms "
-                    + "over the last \(min(conditions.intervalBytes.count, parameters.movingAverageIntervals)) of "
-                    + "\(conditions.intervalBytes.count) intervals; \(connections) connections at "
-                    + "\(milliseconds((conditions.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)", asked: asked)
-        } else {
-            progress.warn(
-                "the responsiveness test's \(direction.rawValue) took no usable probes"
-                    + (probing.lastError.map { " (\(probing.failures) failed; last: \($0))" } ?? ""))
-        }
+        probing.report(
+            score, confidence: conditions.confidence, doing: direction == .download ? "downloading" : "uploading",
+            test: "the responsiveness test's \(direction.rawValue)", intervals: conditions.intervalBytes.count,
+            connections: "\(connections)", goodputs: [conditions.goodputBitsPerSecond], probed: probed,
+            progress: progress, asked: asked)
         return ResponsivenessOutcome(
             score: score, confidence: conditions.confidence, intervals: conditions.intervalBytes.count,
             connections: connections, bytes: outcome.last.bytes,
@@ -319,12 +352,9 @@ struct ParallelResponsivenessStage: Sendable {
     }
 
     func run() throws(MeasureFailure) -> ParallelResponsivenessOutcome {
-        let ledger = ProbeLedger()
-        let goodput = LatestValue<Double>()
-        goodput.value = initialGoodput
-        let prober = ForeignProber(
-            endpoints: endpoints, ledger: ledger, parameters: parameters, deadline: deadline,
-            goodput: { goodput.value })
+        let probing = StageProbing(
+            endpoints: endpoints, parameters: parameters, deadline: deadline, initialGoodput: initialGoodput)
+        let (ledger, goodput) = (probing.ledger, probing.goodput)
         var download = WorkingConditions(parameters: parameters)
         var upload = WorkingConditions(parameters: parameters)
 
@@ -344,7 +374,7 @@ struct ParallelResponsivenessStage: Sendable {
             side.outcome.withLock { $0 = outcome }
         }
         guard let uploadThread else {
-            _ = prober.stop()
+            _ = probing.prober.stop()
             throw MeasureFailure(.internal, "cannot start a thread for the parallel responsiveness test's upload")
         }
 
@@ -395,7 +425,7 @@ struct ParallelResponsivenessStage: Sendable {
         }
         side.stopping.store(true, ordering: .relaxed)
         uploadThread.join()
-        let probing = prober.stop()
+        let probed = probing.prober.stop()
         let uploaded = side.outcome.withLock { $0 }
         if let failure = outcome.failure ?? uploaded?.failure { throw failure }
         if let stalled {
@@ -410,21 +440,12 @@ struct ParallelResponsivenessStage: Sendable {
         let confidence = min(download.confidence, upload.confidence)
         let score = download.current
         let total = (download.goodputBitsPerSecond ?? 0) + (upload.goodputBitsPerSecond ?? 0)
-        if let score {
-            progress.note(
-                "responsiveness while downloading and uploading: \(Int(score.rpm.rounded())) RPM, "
-                    + "\(confidence.rawValue) confidence (foreign probes \(milliseconds(60000 / score.foreignRPM)) ms, "
-                    + "self probes (\(ledger.selfProbeMethod?.rawValue ?? "none")) "
-                    + "\(milliseconds(60000 / score.loadedRPM)) ms over the last "
-                    + "\(min(download.intervalBytes.count, parameters.movingAverageIntervals)) of "
-                    + "\(download.intervalBytes.count) intervals; \(connections.download) + \(connections.upload) "
-                    + "connections at \(milliseconds((download.goodputBitsPerSecond ?? 0) / 1e6)) + "
-                    + "\(milliseconds((upload.goodputBitsPerSecond ?? 0) / 1e6)) Mbit/s)", asked: asked)
-        } else {
-            progress.warn(
-                "the parallel responsiveness test took no usable probes"
-                    + (probing.lastError.map { " (\(probing.failures) failed; last: \($0))" } ?? ""))
-        }
+        probing.report(
+            score, confidence: confidence, doing: "downloading and uploading",
+            test: "the parallel responsiveness test", intervals: download.intervalBytes.count,
+            connections: "\(connections.download) + \(connections.upload)",
+            goodputs: [download.goodputBitsPerSecond, upload.goodputBitsPerSecond], probed: probed,
+            progress: progress, asked: asked)
         return ParallelResponsivenessOutcome(
             combined: ResponsivenessOutcome(
                 score: score, confidence: confidence, intervals: download.intervalBytes.count,
