@@ -78,17 +78,23 @@ struct NativeMeasurement {
                 serverTiming: idle.serverTiming, ipVersion: idle.ipVersion.map(Int64.init)))
         guard settings.responsiveness != .off else { return result }
         phasesLeft = responsivenessTests
+        let interval = settings.responsivenessParameters.interval
+        // A responsiveness test's share of what is left, or nil when that is less than an
+        // interval: an optional test, on by default, runs where the deadline leaves room; asked
+        // for, it says why not.
+        func room(for test: String) -> Duration? {
+            let limit = share(atMost: settings.responsivenessDuration)
+            guard limit < interval else { return limit }
+            if settings.responsivenessAsked {
+                progress.warn(
+                    "\(test) was skipped: \(tenths(limit)) s of the deadline were left, less than one interval "
+                        + "(\(tenths(interval)) s); a longer --timeout makes room")
+            }
+            return nil
+        }
 
         if settings.responsiveness == .parallel, let download, let upload {
-            let limit = share(atMost: settings.responsivenessDuration)
-            let interval = settings.responsivenessParameters.interval
-            guard limit >= interval else {
-                // On by default, it runs where the deadline leaves room; asked for, it says why not.
-                if settings.responsivenessAsked {
-                    progress.warn(
-                        "the parallel responsiveness test was skipped: \(tenths(limit)) s of the deadline were left, "
-                            + "less than one interval (\(tenths(interval)) s); a longer --timeout makes room")
-                }
+            guard let limit = room(for: "the parallel responsiveness test") else {
                 result.apply(responsiveness: [:], interval: interval)
                 return result
             }
@@ -112,18 +118,9 @@ struct NativeMeasurement {
         var outcomes: [Direction: ResponsivenessOutcome] = [:]
         for (direction, phase) in [(Direction.download, download), (.upload, upload)] {
             guard let phase else { continue }
-            let limit = share(atMost: settings.responsivenessDuration)
             let doing = direction == .download ? "downloading" : "uploading"
-            let interval = settings.responsivenessParameters.interval
             // An optional test: whatever stops it, the throughput test's result stands.
-            guard limit >= interval else {
-                if settings.responsivenessAsked {
-                    progress.warn(
-                        "the responsiveness test while \(doing) was skipped: \(tenths(limit)) s of the deadline were "
-                            + "left, less than one interval (\(tenths(interval)) s); a longer --timeout makes room")
-                }
-                continue
-            }
+            guard let limit = room(for: "the responsiveness test while \(doing)") else { continue }
             progress.phase("responsiveness while \(doing)")
             do {
                 outcomes[direction] = try ResponsivenessStage(

@@ -18,6 +18,19 @@ import Testing
         }
     }
 
+    /// hermes-store writing `database` from a pipe, started as systemd starts a unit's process.
+    static func startStore(_ database: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = try Executable.named("hermes-store").url
+        process.arguments = ["--sqlite", database]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.runAsSystemdWould()
+        return (process, input)
+    }
+
     @Test func sigtermToTheWholePipelineStillStoresAndExportsTheInterruptedRun() throws {
         let silent = try TestServer.start { _ in .neverAnswer }
         defer { silent.stop() }
@@ -82,18 +95,7 @@ import Testing
     /// SIGTERM is still stored; and one whose input never ends is gone within 2 seconds anyway.
     @Test func hermesStoreFinishesItsInputAfterSigtermButNotForever() throws {
         let directory = try TemporaryDirectory()
-        let binary = try Executable.named("hermes-store").url
-        func start(_ database: String) throws -> (Process, Pipe) {
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = ["--sqlite", database]
-            let input = Pipe()
-            process.standardInput = input
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.runAsSystemdWould()
-            return (process, input)
-        }
+        let start = Self.startStore
         let finished = directory.file("finished.db")
         let (first, firstInput) = try start(finished)
         try #require(eventually { catches(SIGTERM, pid: first.processIdentifier) ? true : nil } == true)
@@ -127,14 +129,7 @@ import Testing
     func aRecordBeingStoredWhenTheAlarmRingsIsNotLost(inputEnds: Bool) throws {
         let directory = try TemporaryDirectory()
         let database = directory.file("busy.db")
-        let process = Process()
-        process.executableURL = try Executable.named("hermes-store").url
-        process.arguments = ["--sqlite", database]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.runAsSystemdWould()
+        let (process, input) = try Self.startStore(database)
         try #require(eventually { catches(SIGTERM, pid: process.processIdentifier) ? true : nil } == true)
         try #require(eventually { FileManager.default.fileExists(atPath: database) ? true : nil } == true)
         // Another writer takes the database for 4 s; it says when it holds the lock.

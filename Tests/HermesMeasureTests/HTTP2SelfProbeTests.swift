@@ -160,7 +160,6 @@ import Testing
         let outcome = try Self.stage(site.endpoints(port: site.http2Port))
         #expect(outcome.selfProbeMethod == .http2)
         let score = try #require(outcome.score, "the stage scored")
-        #expect(score.loadedRPM > 0 && score.foreignRPM > 0)
 
         // nginx writes a request's log line when it ends: a load connection is known by the
         // 64 MB objects it finished.
