@@ -54,7 +54,7 @@ struct NativeMeasurement {
                 direction: direction, endpoints: endpoints, settings: estimator, deadline: deadline,
                 progress: progress
             ).run()
-            if !result.estimate.isSteady && cap < settings.duration {
+            if !result.estimate.isSteady && result.stopReason == .duration && cap < settings.duration {
                 progress.warn(
                     "--timeout left the \(direction.rawValue) \(tenths(cap)) s, too short for a steady window of "
                         + "\(Int(seconds(estimator.minimumSteady))) s after ramp-up; its rate may read low")

@@ -104,6 +104,23 @@ import Testing
         #expect(result.downloadMbps != nil && result.uploadMbps != nil)
     }
 
+    /// The warning that a test had too little time for a steady window is for a test the
+    /// deadline cut short, not for one `--max-bytes` ended before the time it was given.
+    @Test func onlyATestTheDeadlineCutShortIsWarnedAbout() throws {
+        let server = try target { $0.downBytesPerSecond = 5_000_000 }
+        defer { server.stop() }
+        let url = "http://\(server.address)"
+        let capped = try measure(["--server", url, "--no-upload", "--duration", "60", "--max-bytes", "2000000"])
+        #expect(capped.0.status == 0)
+        #expect(capped.0.stderr.isEmpty, "a byte cap is no warning: \(capped.0.stderr)")
+
+        let cut = try measure(["--server", url, "--no-upload", "--duration", "10", "--timeout", "3"])
+        #expect(cut.0.status == 0)
+        #expect(
+            cut.0.stderrLines.contains { $0.hasPrefix("hermes-measure: --timeout left the download") },
+            "\(cut.0.stderr)")
+    }
+
     @Test(arguments: [
         ("refused", "connect"), ("rate-limit", "rate_limited"), ("fail-503", "http"), ("stall", "timeout"),
         ("close", "protocol"), ("tls", "tls"), ("deadline", "timeout"),
