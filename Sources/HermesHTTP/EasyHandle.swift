@@ -57,7 +57,7 @@ final class EasyHandle {
         try setTimeouts(request.timeouts)
         try set(CURLOPT_SSL_VERIFYPEER, 1)
         try set(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caFile = request.caFile {
+        if let caFile = request.caFile ?? request.route.caFile {
             try set(CURLOPT_CAINFO, caFile)
         }
         try set(CURLOPT_BUFFERSIZE, request.receiveBufferSize)

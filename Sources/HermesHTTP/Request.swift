@@ -90,7 +90,8 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-/// Where a request's connection goes out: `--interface` and `-4`/`-6` of a speed test.
+/// Where a request's connection goes out, and whom it trusts there: `--interface`, `-4`/`-6`
+/// and `--ca-file` of a speed test.
 public struct NetworkRoute: Sendable, Equatable, Hashable {
     public enum Family: Sendable, Equatable, Hashable {
         case any, ipv4, ipv6
@@ -111,9 +112,14 @@ public struct NetworkRoute: Sendable, Equatable, Hashable {
     /// The family name resolution and the connection are restricted to.
     public var family: Family
 
-    public init(interface: String? = nil, family: Family = .any) {
+    /// A PEM bundle trusted instead of the system's CA store, for a server whose certificate a
+    /// private authority signed; a request's own `caFile` comes first.
+    public var caFile: String?
+
+    public init(interface: String? = nil, family: Family = .any, caFile: String? = nil) {
         self.interface = interface
         self.family = family
+        self.caFile = caFile
     }
 
     public static let any = NetworkRoute()

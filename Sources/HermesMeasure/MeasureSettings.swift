@@ -1,3 +1,4 @@
+import Glibc
 import HermesCore
 import HermesHTTP
 
@@ -26,6 +27,8 @@ public struct MeasureSettings: Sendable {
     public var family = NetworkRoute.Family.any
     /// `--link`: the path's name in the record; the interface when not given.
     public var link: String?
+    /// `--ca-file`: a PEM bundle trusted instead of the system's CA store.
+    public var caFile: String?
     /// `--deadline`: bounds a run of several servers as a whole (default: `timeout` per server).
     public var deadline: Duration?
     /// A server of a list chosen for `--each` (the list is read once per run).
@@ -75,7 +78,7 @@ public struct MeasureSettings: Sendable {
     public var responsivenessAsked = false
 
     /// The route every request of the run takes.
-    public var route: NetworkRoute { NetworkRoute(interface: interface, family: family) }
+    public var route: NetworkRoute { NetworkRoute(interface: interface, family: family, caFile: caFile) }
 
     /// The record's `link`: `--link`, else the interface's name or address.
     public var linkName: String? { link ?? interface }
@@ -113,6 +116,7 @@ extension MeasureSettings {
         /// 4 or 6.
         public var ipVersion: Int?
         public var link: String?
+        public var caFile: String?
         public var deadline: Duration?
         public var duration: Duration?
         public var streams: Int?
@@ -193,6 +197,19 @@ extension MeasureSettings {
         }
         if settings.engine == .ooklaCLI && settings.family != .any {
             throw ConfigurationError("the ookla-cli engine cannot be held to one address family (-4/-6)")
+        }
+        if let (source, path) = flags.caFile.map({ ("--ca-file", $0) })
+            ?? environment.first("HERMES_MEASURE_CA_FILE").flatMap({ $0.value.isEmpty ? nil : ($0.name, $0.value) })
+        {
+            guard settings.engine != .ooklaCLI else {
+                throw ConfigurationError("the ookla-cli engine cannot be given a CA file (\(source))")
+            }
+            // Checked here, so a bundle that is not there is a configuration error (78), not a
+            // failure record of every run.
+            guard access(path, R_OK) == 0 else {
+                throw ConfigurationError("\(source): cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            settings.caFile = path
         }
         if settings.engine == .nq && settings.server == nil {
             throw ConfigurationError(

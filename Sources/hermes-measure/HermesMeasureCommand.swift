@@ -16,7 +16,8 @@ struct HermesMeasureCommand: HermesCommand {
             direction, after parallel streams have ramped up; latency is the median of round trips \
             on a warm connection. Environment: HERMES_MEASURE_ENGINE, HERMES_MEASURE_SERVER (a \
             comma-separated list), HERMES_MEASURE_SERVER_LIST, HERMES_MEASURE_INTERFACE, \
-            HERMES_MEASURE_IP_VERSION, HERMES_MEASURE_LINK, HERMES_MEASURE_RESPONSIVENESS, HERMES_PROBE.
+            HERMES_MEASURE_IP_VERSION, HERMES_MEASURE_LINK, HERMES_MEASURE_CA_FILE, HERMES_MEASURE_RESPONSIVENESS, \
+            HERMES_PROBE.
             """,
         version: HermesVersion.current
     )
@@ -58,6 +59,13 @@ struct HermesMeasureCommand: HermesCommand {
         help: ArgumentHelp(
             "The path's name in the record's link field (default: the --interface given).", valueName: "name"))
     var link: String?
+
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "Trust the certificates in this PEM file instead of the system's, for a server whose certificate a private authority signed.",
+            valueName: "file"))
+    var caFile: String?
 
     @Option(
         help: ArgumentHelp(
@@ -156,6 +164,7 @@ struct HermesMeasureCommand: HermesCommand {
         if ipv4 && ipv6 { throw ValidationError("give -4 or -6, not both") }
         if interface?.isEmpty == true { throw ValidationError("--interface needs a name or an address") }
         if link?.isEmpty == true { throw ValidationError("--link needs a name") }
+        if caFile?.isEmpty == true { throw ValidationError("--ca-file needs a path") }
         if each && serverList == nil { throw ValidationError("--each needs --server-list") }
         try lockWait?.validate("--lock-wait", in: .zero ... .seconds(3600), allowsZero: true)
         if let problem = MeasureSettings.usageProblem(flags, environment: .current()) {
@@ -177,6 +186,7 @@ struct HermesMeasureCommand: HermesCommand {
         flags.interface = interface
         flags.ipVersion = ipv4 ? 4 : ipv6 ? 6 : nil
         flags.link = link
+        flags.caFile = caFile
         flags.deadline = deadline?.duration
         flags.duration = duration?.duration
         flags.streams = streams

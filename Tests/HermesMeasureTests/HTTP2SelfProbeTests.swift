@@ -11,26 +11,6 @@ import Testing
 /// the load's TCP_INFO round trips instead. nginx's access log names each request's connection,
 /// so the test sees that every probe rode a connection that carried the load.
 @Suite(.serialized) struct HTTP2SelfProbeTests {
-    /// Endpoints whose every request trusts the test's own certificate authority.
-    struct Trusting: SpeedTestEndpoints {
-        var base: NQEndpoints
-        var caFile: String
-
-        var serverURL: String { base.serverURL }
-        var route: NetworkRoute { base.route }
-        var uploadRequestBytes: Int64 { base.uploadRequestBytes }
-        func download(upTo bytes: Int64) -> HTTPRequest { trusting(base.download(upTo: bytes)) }
-        func upload(bytes: Int64) -> HTTPRequest { trusting(base.upload(bytes: bytes)) }
-        func latencyProbe() -> HTTPRequest { trusting(base.latencyProbe()) }
-        func serverTime(of response: HTTPResponse) -> ServerTime? { base.serverTime(of: response) }
-
-        private func trusting(_ request: HTTPRequest) -> HTTPRequest {
-            var request = request
-            request.caFile = caFile
-            return request
-        }
-    }
-
     /// nginx serving a 64 MB object, a small one and an upload sink on two TLS ports of loopback,
     /// one with `http2` and one without, with a certificate made for the test.
     final class Site {
@@ -38,88 +18,50 @@ import Testing
         let http2Port: UInt16
         let http1Port: UInt16
         let caFile: String
-        private let process: Process
+        private let nginx: Nginx
 
-        init(nginx: String, in scratch: TemporaryDirectory) throws {
+        init(nginx executable: String, in scratch: TemporaryDirectory) throws {
             let root = scratch.file("site")
-            let caFile = root + "/cert.pem"
             self.root = root
-            self.caFile = caFile
-            for directory in ["www", "tmp"] {
-                try FileManager.default.createDirectory(
-                    atPath: root + "/" + directory, withIntermediateDirectories: true)
-            }
+            try FileManager.default.createDirectory(atPath: root + "/www", withIntermediateDirectories: true)
             let large = root + "/www/large"
             _ = FileManager.default.createFile(atPath: large, contents: nil)
             try FileHandle(forWritingAtPath: large).map { try $0.truncate(atOffset: 64 << 20) }
             try "ok\n".write(toFile: root + "/www/small", atomically: false, encoding: .utf8)
-            let made = try ChildProcess.run(
-                "/usr/bin/openssl",
-                [
-                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                    root + "/key.pem", "-out", caFile, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1",
-                ])
-            guard made.status == 0 else { throw SiteError(description: "openssl: \(made.stderr)") }
+            let (certificate, key) = try Nginx.loopbackCertificate(in: root)
+            caFile = certificate
             http2Port = try closedLoopbackPort()
             http1Port = try closedLoopbackPort()
-            let asRoot = getuid() == 0
             func server(_ port: UInt16, _ protocols: String) -> String {
                 """
                 server {
                     listen 127.0.0.1:\(port) \(protocols);
-                    ssl_certificate \(caFile);
-                    ssl_certificate_key \(root)/key.pem;
+                    ssl_certificate \(certificate);
+                    ssl_certificate_key \(key);
                     root \(root)/www;
                     access_log \(root)/access-\(port).log probes;
                     location = /upload { client_max_body_size 0; return 204; }
                 }
                 """
             }
-            try """
-            \(asRoot ? "user root;" : "")
-            daemon off;
-            worker_processes 1;
-            pid \(root)/nginx.pid;
-            error_log \(root)/nginx.log;
-            events { worker_connections 256; }
-            http {
-                log_format probes '$connection $request_uri $server_protocol';
-                client_body_temp_path \(root)/tmp/body;
-                proxy_temp_path \(root)/tmp/proxy;
-                fastcgi_temp_path \(root)/tmp/fastcgi;
-                uwsgi_temp_path \(root)/tmp/uwsgi;
-                scgi_temp_path \(root)/tmp/scgi;
-                \(server(http2Port, "ssl http2"))
-                \(server(http1Port, "ssl"))
-            }
-            """.write(toFile: root + "/nginx.conf", atomically: false, encoding: .utf8)
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: nginx)
-            process.arguments = ["-c", root + "/nginx.conf", "-e", root + "/nginx.log", "-p", root]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.runAsSystemdWould()
-            let probe = "https://127.0.0.1:\(http2Port)/small"
-            let up = eventually {
-                (try? ChildProcess.run("/usr/bin/curl", ["-sf", "--cacert", caFile, "-o", "/dev/null", probe]))?
-                    .status == 0 ? true : nil
-            }
-            if up != true {
-                stop()
-                let log = (try? String(contentsOfFile: root + "/nginx.log", encoding: .utf8)) ?? ""
-                throw SiteError(description: "nginx did not serve \(probe): \(log)")
-            }
+            nginx = try Nginx(
+                executable: executable, root: root,
+                http: """
+                    log_format probes '$connection $request_uri $server_protocol';
+                    \(server(http2Port, "ssl http2"))
+                    \(server(http1Port, "ssl"))
+                    """,
+                ready: "https://127.0.0.1:\(http2Port)/small", curlArguments: ["--cacert", certificate])
         }
 
-        func endpoints(port: UInt16) -> Trusting {
+        /// The site's endpoints, every request trusting the test's certificate (`--ca-file`).
+        func endpoints(port: UInt16) -> NQEndpoints {
             let base = "https://127.0.0.1:\(port)"
-            return Trusting(
-                base: NQEndpoints(
-                    serverURL: base,
-                    configuration: NQConfiguration(
-                        small: base + "/small", large: base + "/large", upload: base + "/upload")),
-                caFile: caFile)
+            return NQEndpoints(
+                serverURL: base,
+                configuration: NQConfiguration(
+                    small: base + "/small", large: base + "/large", upload: base + "/upload"),
+                route: NetworkRoute(caFile: caFile))
         }
 
         /// The access log's lines as (connection, path, protocol).
@@ -131,15 +73,10 @@ import Testing
             }
         }
 
-        func stop() {
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-        }
+        func stop() { nginx.stop() }
     }
 
-    static func stage(_ endpoints: Trusting) throws -> ResponsivenessOutcome {
+    static func stage(_ endpoints: NQEndpoints) throws -> ResponsivenessOutcome {
         var parameters = ResponsivenessParameters()
         parameters.interval = .milliseconds(500)
         parameters.maxConnections = 4

@@ -106,7 +106,8 @@ struct SiteError: Error, CustomStringConvertible {
 /// nginx and php-fpm serving a LibreSpeed-style site from `scratch/www` on a free loopback port.
 final class PHPSite {
     let baseURL: String
-    private let processes: [Process]
+    private let fpm: Process
+    private let nginx: Nginx
 
     static let empty = """
         <?php
@@ -144,9 +145,7 @@ final class PHPSite {
 
     init(nginx: String, phpFPM: String, in scratch: TemporaryDirectory) throws {
         let root = scratch.file("site")
-        for directory in ["www/backend", "tmp"] {
-            try FileManager.default.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
-        }
+        try FileManager.default.createDirectory(atPath: root + "/www/backend", withIntermediateDirectories: true)
         for (name, text) in [("empty.php", Self.empty), ("garbage.php", Self.garbage), ("getIP.php", Self.getIP)] {
             try text.write(toFile: root + "/www/backend/" + name, atomically: false, encoding: .utf8)
         }
@@ -167,63 +166,45 @@ final class PHPSite {
         php_admin_value[post_max_size] = 100M
         php_admin_value[output_buffering] = 0
         """.write(toFile: root + "/php-fpm.conf", atomically: false, encoding: .utf8)
-        try """
-        \(asRoot ? "user root;" : "")
-        daemon off;
-        worker_processes 1;
-        pid \(root)/nginx.pid;
-        error_log \(root)/nginx.log;
-        events { worker_connections 64; }
-        http {
-            access_log off;
-            client_max_body_size 100m;
-            client_body_temp_path \(root)/tmp/body;
-            fastcgi_temp_path \(root)/tmp/fastcgi;
-            proxy_temp_path \(root)/tmp/proxy;
-            uwsgi_temp_path \(root)/tmp/uwsgi;
-            scgi_temp_path \(root)/tmp/scgi;
-            server {
-                listen 127.0.0.1:\(port);
-                root \(root)/www;
-                location ~ \\.php$ {
-                    include /etc/nginx/fastcgi_params;
-                    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-                    fastcgi_pass unix:\(root)/php.sock;
-                    fastcgi_buffering off;
-                }
-            }
-        }
-        """.write(toFile: root + "/nginx.conf", atomically: false, encoding: .utf8)
-        func start(_ path: String, _ arguments: [String]) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.runAsSystemdWould()
-            return process
-        }
-        processes = [
-            try start(phpFPM, ["-F", "-y", root + "/php-fpm.conf"] + (asRoot ? ["-R"] : [])),
-            try start(nginx, ["-c", root + "/nginx.conf", "-e", root + "/nginx.log", "-p", root]),
-        ]
+        let fpm = Process()
+        fpm.executableURL = URL(fileURLWithPath: phpFPM)
+        fpm.arguments = ["-F", "-y", root + "/php-fpm.conf"] + (asRoot ? ["-R"] : [])
+        fpm.standardOutput = FileHandle.nullDevice
+        fpm.standardError = FileHandle.nullDevice
+        try fpm.runAsSystemdWould()
+        self.fpm = fpm
         baseURL = "http://127.0.0.1:\(port)"
-        let probe = baseURL + "/backend/empty.php"
-        let up = eventually {
-            (try? ChildProcess.run("/usr/bin/curl", ["-sf", "-o", "/dev/null", probe]))?.status == 0 ? true : nil
-        }
-        if up != true {
-            stop()
-            let log = (try? String(contentsOfFile: root + "/nginx.log", encoding: .utf8)) ?? ""
-            let fpm = (try? String(contentsOfFile: root + "/php-fpm.log", encoding: .utf8)) ?? ""
-            throw SiteError(description: "nginx and php-fpm did not serve \(probe): \(log) \(fpm)")
+        do {
+            self.nginx = try Nginx(
+                executable: nginx, root: root,
+                http: """
+                    access_log off;
+                    client_max_body_size 100m;
+                    server {
+                        listen 127.0.0.1:\(port);
+                        root \(root)/www;
+                        location ~ \\.php$ {
+                            include /etc/nginx/fastcgi_params;
+                            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+                            fastcgi_pass unix:\(root)/php.sock;
+                            fastcgi_buffering off;
+                        }
+                    }
+                    """,
+                ready: baseURL + "/backend/empty.php")
+        } catch {
+            fpm.terminate()
+            fpm.waitUntilExit()
+            let log = (try? String(contentsOfFile: root + "/php-fpm.log", encoding: .utf8)) ?? ""
+            throw SiteError(description: "\(error); php-fpm: \(log)")
         }
     }
 
     func stop() {
-        for process in processes where process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        nginx.stop()
+        if fpm.isRunning {
+            fpm.terminate()
+            fpm.waitUntilExit()
         }
     }
 }

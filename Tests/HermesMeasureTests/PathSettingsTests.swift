@@ -1,4 +1,5 @@
 import HermesCore
+import HermesHTTP
 import HermesMeasure
 import HermesTarget
 import HermesTestSupport
@@ -55,6 +56,40 @@ import Testing
         #expect(fromFlags.interface == "eth1" && fromFlags.family.name == "IPv4")
         #expect(fromFlags.linkName == "eth1", "the link defaults to the interface")
         #expect(try resolve([:]).linkName == nil)
+    }
+
+    /// `--ca-file`, else `HERMES_MEASURE_CA_FILE`, reaches every request through the route; a
+    /// file that cannot be read, or one given to the ookla-cli engine, is refused by name.
+    @Test func theCAFileComesFromTheFlagThenTheVariableAndMustBeReadable() throws {
+        let scratch = try TemporaryDirectory()
+        let bundle = scratch.file("ca.pem")
+        let other = scratch.file("other.pem")
+        for file in [bundle, other] { try "".write(toFile: file, atomically: false, encoding: .utf8) }
+        #expect(try resolve([:]).route.caFile == nil)
+        #expect(try resolve(["HERMES_MEASURE_CA_FILE": bundle]).route.caFile == bundle)
+        var flags = MeasureSettings.Flags()
+        flags.caFile = other
+        #expect(try resolve(flags, ["HERMES_MEASURE_CA_FILE": bundle]).route.caFile == other)
+
+        flags.caFile = scratch.file("missing.pem")
+        #expect {
+            try resolve(flags, [:])
+        } throws: { error in
+            (error as? ConfigurationError)?.message
+                == "--ca-file: cannot read \(scratch.file("missing.pem")): No such file or directory"
+        }
+        #expect {
+            try resolve(["HERMES_MEASURE_CA_FILE": scratch.file("gone.pem")])
+        } throws: { error in
+            (error as? ConfigurationError)?.message.hasPrefix("HERMES_MEASURE_CA_FILE: cannot read") == true
+        }
+        flags.caFile = bundle
+        flags.engine = "ookla-cli"
+        #expect {
+            try resolve(flags, [:])
+        } throws: { error in
+            (error as? ConfigurationError)?.message == "the ookla-cli engine cannot be given a CA file (--ca-file)"
+        }
     }
 
     /// --deadline bounds the run: a server that would take longer is cut at it, and one whose turn
