@@ -81,7 +81,7 @@ extension Exchange {
     /// client's address from there.
     func trace() -> Response {
         .text(
-            "fl=hermes\nh=\(host)\nip=\(clientIP)\nts=\(time(nil))\nvisit_scheme=http\n"
+            "fl=hermes\nh=\(host)\nip=\(clientIP)\nts=\(time(nil))\nvisit_scheme=\(scheme)\n"
                 + "uag=\(request.header("user-agent") ?? "")\ncolo=\(configuration.colo)\nhttp=http/1.1\n"
                 + "loc=\(configuration.country)\ntls=off\nsni=off\nwarp=off\ngateway=off\n")
     }

@@ -64,7 +64,7 @@ final class Connection {
         }
         let bodyBytes = reader.bodyBytes
         let exchange = Exchange(
-            request: request, clientIP: clientIP, configuration: configuration, received: received,
+            request: request, peerIP: clientIP, configuration: configuration, received: received,
             bodyBytes: bodyBytes, queueWait: links.probeDelay(bodyBytes: bodyBytes),
             tcp: TCPRoundTrip(socket: socket.fd))
         let response = configuration.injectedFailure ?? exchange.answer()

@@ -53,7 +53,7 @@ extension Exchange {
         let entry = JSONObject([
             "id": .integer(1),
             "name": .string("hermes-target (\(configuration.city), \(configuration.colo))"),
-            "server": .string("http://\(host)/"),
+            "server": .string("\(origin)/"),
             "dlURL": .string("garbage"),
             "ulURL": .string("empty"),
             "pingURL": .string("empty"),

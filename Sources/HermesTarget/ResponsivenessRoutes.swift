@@ -11,9 +11,11 @@ extension Exchange {
 
     /// Version 1 with the draft's keys, and the `*_https_*` keys Apple's configurations used
     /// before them, which goresponsiveness still reads alone and Cloudflare's mach requires beside
-    /// the others. The URLs are http: this server speaks no TLS, which the draft allows.
+    /// the others. The URLs are on the origin the client used: http, as this server speaks no TLS
+    /// (which the draft allows), or https behind a TLS front (nginx/hermes-target.conf), which
+    /// Apple's networkQuality requires.
     func responsivenessConfiguration() -> Response {
-        let base = "http://\(host)"
+        let base = origin
         let urls = JSONObject([
             "small_download_url": .string("\(base)/small"),
             "large_download_url": .string("\(base)/large"),

@@ -1,7 +1,11 @@
+import Glibc
+import HermesCore
+
 /// One request as its route sees it: the head, what came with it, and the server's settings.
 struct Exchange {
     let request: Request
-    let clientIP: String
+    /// The address the connection came from.
+    let peerIP: String
     let configuration: TargetConfiguration
     /// When the head had been read; `/__down`'s Server-Timing counts from here.
     let received: ContinuousClock.Instant
@@ -12,9 +16,45 @@ struct Exchange {
     /// The connection's TCP round trip as the kernel keeps it (`TCP_INFO`), for `cfL4`.
     var tcp = TCPRoundTrip()
 
-    /// Where the client reached the server, so the addresses in answers work from there.
+    /// Where the client reached the server, so the addresses in answers work from there: the
+    /// host a front names in `X-Forwarded-Host` (nginx/hermes-target.conf), else `Host`.
     var host: String {
-        request.header("host") ?? "\(configuration.host):\(configuration.port)"
+        forwarded("x-forwarded-host") ?? request.header("host") ?? "\(configuration.host):\(configuration.port)"
+    }
+
+    /// `https` when a TLS front says so in `X-Forwarded-Proto`; this server speaks plain HTTP.
+    var scheme: String { forwarded("x-forwarded-proto")?.lowercased() == "https" ? "https" : "http" }
+
+    /// The scheme and host the client used, for the URLs in answers: `http://127.0.0.1:8080`,
+    /// or `https://nq.example.net` behind a TLS front.
+    var origin: String { "\(scheme)://\(host)" }
+
+    /// The client's address: the connection's peer, or, when that is a front on this host (a
+    /// loopback address), the first address of its `X-Forwarded-For`. A remote peer's header is
+    /// not believed.
+    var clientIP: String { Self.clientAddress(peer: peerIP, forwardedFor: forwarded("x-forwarded-for")) }
+
+    /// The first `X-Forwarded-For` address when the peer is on this host, else the peer.
+    static func clientAddress(peer: String, forwardedFor: String?) -> String {
+        guard isLoopback(peer), let address = forwardedFor, isNumeric(address) else { return peer }
+        return address
+    }
+
+    /// The first of a header's comma-separated values, trimmed; nil when absent or empty.
+    private func forwarded(_ name: String) -> String? {
+        guard let value = request.header(name)?.split(separator: ",").first?.trimming(), !value.isEmpty else {
+            return nil
+        }
+        return value
+    }
+
+    static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+    }
+
+    static func isNumeric(_ address: String) -> Bool {
+        var bytes = in6_addr()
+        return inet_pton(AF_INET, address, &bytes) == 1 || inet_pton(AF_INET6, address, &bytes) == 1
     }
 
     /// The answer of the route the path names, or the refusal of an unknown path or method.

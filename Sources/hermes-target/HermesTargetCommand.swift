@@ -16,7 +16,9 @@ struct HermesTargetCommand: HermesCommand {
             (a responsiveness server, draft-ietf-ippm-responsiveness). Pacing simulates one link per direction that all \
             connections share, so parallel streams divide the rate. \
             Listens on loopback unless told otherwise; with port 0 the chosen address is printed on \
-            standard error.
+            standard error. Plain HTTP/1.1: for clients that need TLS 1.3 and HTTP/2 (Apple's networkQuality), \
+            put the shipped nginx front (share/hermes/nginx-hermes-target.conf) before it; its \
+            X-Forwarded-Proto, -Host and -For are honoured (see hermes-target(1)).
             """,
         version: HermesVersion.current
     )

@@ -57,6 +57,7 @@ import Testing
             "usr/lib/systemd/system/hermes-digest.service", "usr/lib/systemd/system/hermes-digest.timer",
             "usr/lib/sysusers.d/hermes.conf", "usr/lib/tmpfiles.d/hermes.conf",
             "usr/share/hermes/hermes.env.example", "usr/share/hermes/hermes-dashboard.json",
+            "usr/share/hermes/nginx-hermes-target.conf",
             "usr/share/hermes/installed-files",
         ])
         for tool in Self.tools {

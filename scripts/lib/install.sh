@@ -20,7 +20,8 @@ EOF
 Installs hermes-measure, hermes-store, hermes-export, hermes-alert and hermes-target, their
 manuals, bash/zsh/fish completions, the systemd units (hermes.service, hermes.timer, and the
 per-link template hermes@.service with hermes@.timer) with their sysusers.d and tmpfiles.d
-files, an example /etc/hermes/hermes.env and the Grafana dashboard.
+files, an example /etc/hermes/hermes.env, the Grafana dashboard and an nginx TLS front for
+hermes-target.
 EOF
     else
         cat <<'EOF'

@@ -1,0 +1,152 @@
+import Foundation
+import HermesTarget
+import HermesTestSupport
+import Testing
+
+/// nginx/hermes-target.conf, the shipped TLS 1.3 and HTTP/2 front, in front of a hermes-target:
+/// what Apple's networkQuality asks of a server (network-quality/server, SERVER_SPEC.md) checked
+/// with curl, and hermes-measure's nq engine through it with `--ca-file`, its self probes riding
+/// the load connections as HTTP/2 streams.
+@Suite(.serialized) struct TLSFrontTests {
+    final class Front {
+        let url: String
+        let caFile: String
+        let target: TargetServer
+        private let nginx: Nginx
+
+        init(in scratch: TemporaryDirectory) throws {
+            let executable = try #require(
+                ChildProcess.installed("nginx"), "apt-get install nginx-light (scripts/test does)")
+            target = try TargetServer.startOnLoopback {
+                $0.downBytesPerSecond = 20_000_000
+                $0.upBytesPerSecond = 20_000_000
+            }
+            let root = scratch.file("front")
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let (certificate, key) = try Nginx.loopbackCertificate(in: root)
+            caFile = certificate
+            let port = try closedLoopbackPort()
+            url = "https://127.0.0.1:\(port)"
+            // The shipped file as a user installs it, with this test's address, port and files.
+            var site = try String(
+                contentsOf: ManualTests.packageRoot.appendingPathComponent("nginx/hermes-target.conf"), encoding: .utf8)
+            for (shipped, here) in [
+                ("listen 443 ssl http2;", "listen 127.0.0.1:\(port) ssl http2;"),
+                ("listen [::]:443 ssl http2;", ""),
+                ("server 127.0.0.1:8080;", "server \(target.address);"),
+                ("/etc/ssl/certs/nq.example.net.pem", certificate),
+                ("/etc/ssl/private/nq.example.net.key", key),
+            ] {
+                try #require(site.contains(shipped), "nginx/hermes-target.conf has '\(shipped)'")
+                site = site.replacingOccurrences(of: shipped, with: here)
+            }
+            try site.write(toFile: root + "/site.conf", atomically: false, encoding: .utf8)
+            nginx = try Nginx(
+                executable: executable, root: root,
+                http: "access_log \(root)/access.log;\ninclude \(root)/site.conf;",
+                ready: url + "/small", curlArguments: ["--cacert", certificate])
+        }
+
+        /// curl through the front over HTTP/2: the body and `%{http_version}` on the last line.
+        func curl(_ path: String, _ arguments: [String] = []) throws -> ProcessOutcome {
+            try ChildProcess.run(
+                "/usr/bin/curl",
+                ["-sS", "--http2", "--cacert", caFile, "-w", "\n%{http_version}"] + arguments + [url + path])
+        }
+
+        func stop() {
+            nginx.stop()
+            target.stop()
+        }
+    }
+
+    @Test func theFrontServesWhatNetworkQualityAsksOverTLS13AndHTTP2() throws {
+        let scratch = try TemporaryDirectory()
+        let front = try Front(in: scratch)
+        defer { front.stop() }
+
+        let configuration = try front.curl("/.well-known/nq")
+        try #require(configuration.status == 0, "\(configuration.stderr)")
+        let lines = configuration.stdout.split(separator: "\n")
+        #expect(lines.last == "2", "HTTP/2")
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(lines.dropLast().joined(separator: "\n").utf8))
+                as? [String: Any])
+        #expect(json["version"] as? Int == 1)
+        let urls = try #require(json["urls"] as? [String: String])
+        #expect(urls["small_download_url"] == front.url + "/small")
+        #expect(urls["large_download_url"] == front.url + "/large")
+        #expect(urls["upload_url"] == front.url + "/slurp")
+        #expect(urls["https_upload_url"] == front.url + "/slurp")
+
+        // TLS 1.3 alone.
+        let older = try ChildProcess.run(
+            "/usr/bin/curl",
+            ["-sS", "-o", "/dev/null", "--cacert", front.caFile, "--tls-max", "1.2", front.url + "/small"])
+        #expect(older.status != 0, "a TLS 1.2 client is refused")
+
+        let small = try front.curl("/small")
+        #expect(small.stdout == "h\n2", "one byte over HTTP/2")
+
+        // The large object streams through, as far as the client reads it.
+        let partial = try ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c",
+                "curl -s --http2 --cacert '\(front.caFile)' --max-time 20 '\(front.url)/large' | head -c 30000000 | wc -c",
+            ])
+        #expect(partial.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "30000000")
+
+        // An upload of a length nobody knows beforehand (HTTP/2 DATA frames without
+        // Content-Length): nginx passes it on chunked, and hermes-target counts every byte.
+        let upload = try ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c",
+                "head -c 20000000 /dev/zero | curl -sS --http2 --cacert '\(front.caFile)' -X POST -T - -D - -o /dev/null '\(front.url)/slurp'",
+            ])
+        #expect(upload.stdout.hasPrefix("HTTP/2 200"), "\(upload.stdout) \(upload.stderr)")
+        #expect(upload.stdout.lowercased().contains("x-hermes-received-bytes: 20000000"), "\(upload.stdout)")
+
+        // The client's own address, not the front's, from a front on the same host.
+        let meta = try front.curl("/meta")
+        #expect(meta.stdout.contains(#""hostname":"127.0.0.1:"#), "\(meta.stdout)")
+    }
+
+    @Test func hermesMeasureTestsThroughTheFrontWithItsCAFile() throws {
+        let scratch = try TemporaryDirectory()
+        let front = try Front(in: scratch)
+        defer { front.stop() }
+        let state = try TemporaryDirectory()
+        let arguments = [
+            "--engine", "nq", "--server", front.url, "--duration", "2s", "--no-upload", "--responsiveness",
+            "sequential", "--responsiveness-interval", "300ms", "--responsiveness-duration", "4s",
+            "--state-directory", state.path,
+        ]
+        let outcome = try Executable.named("hermes-measure").run(
+            arguments + ["--ca-file", front.caFile], timeout: 120)
+        try #require(outcome.status == 0, "\(outcome.stdout) \(outcome.stderr)")
+        let record = try #require(
+            try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        #expect(record["server_url"] as? String == front.url)
+        #expect((record["download_mbps"] as? Double ?? 0) > 50, "20 MB/s through the front: \(record)")
+        #expect(record["responsiveness_self_probe"] as? String == "http2", "\(record)")
+        #expect((record["download_responsiveness_rpm"] as? Double ?? 0) > 0)
+
+        // Without the authority, the server's certificate is not trusted: a failure record.
+        let untrusted = try Executable.named("hermes-measure").run(arguments, timeout: 120)
+        #expect(untrusted.status == 1)
+        #expect(untrusted.stdout.contains(#""error_kind":"tls""#), "\(untrusted.stdout)")
+    }
+
+    @Test func aCAFileThatCannotBeReadIsAConfigurationError() throws {
+        let outcome = try Executable.named("hermes-measure").run([
+            "--engine", "nq", "--server", "https://127.0.0.1:9", "--ca-file", "/nonexistent/ca.pem",
+        ])
+        #expect(outcome.status == 78)
+        #expect(outcome.stdout.isEmpty)
+        #expect(
+            outcome.stderrLines.first
+                == "hermes-measure: --ca-file: cannot read /nonexistent/ca.pem: No such file or directory")
+    }
+}

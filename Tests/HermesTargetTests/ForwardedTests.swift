@@ -1,0 +1,65 @@
+import Foundation
+import HermesHTTP
+import Testing
+
+@testable import HermesTarget
+
+/// Behind a TLS front (nginx/hermes-target.conf) the addresses in hermes-target's answers name
+/// the front, from `X-Forwarded-Proto` and `X-Forwarded-Host`, and the client is the one the
+/// front names in `X-Forwarded-For`, believed only from a front on this host.
+@Suite struct ForwardedTests {
+    private func get(_ server: TargetServer, _ path: String, _ headers: HTTPHeaders = [:]) throws -> String {
+        let response = try HTTPClient.perform(
+            HTTPRequest(url: server.baseURL + path, headers: headers, responseBody: .collect(limit: 1 << 20)))
+        #expect(response.status == 200, "\(path)")
+        return String(decoding: response.body, as: UTF8.self)
+    }
+
+    private func urls(_ text: String) throws -> [String: String] {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        return try #require(json["urls"] as? [String: String])
+    }
+
+    @Test func theConfigurationNamesTheOriginTheClientUsed() throws {
+        let server = try TargetServer.startOnLoopback()
+        defer { server.stop() }
+        let direct = try urls(get(server, "/.well-known/nq"))
+        #expect(direct["small_download_url"] == server.baseURL + "/small")
+        #expect(direct["https_upload_url"] == server.baseURL + "/slurp")
+
+        let front: HTTPHeaders = ["X-Forwarded-Proto": "https", "X-Forwarded-Host": "nq.example.net"]
+        let fronted = try urls(get(server, "/.well-known/nq", front))
+        #expect(fronted.count == 6)
+        for (key, url) in fronted {
+            let path = key.contains("upload") ? "/slurp" : key.hasPrefix("small") ? "/small" : "/large"
+            #expect(url == "https://nq.example.net" + path, "\(key)")
+        }
+        let list = try get(server, "/servers.json", front)
+        #expect(list.contains(#""server":"https://nq.example.net/""#), "\(list)")
+        #expect(try get(server, "/cdn-cgi/trace", front).contains("visit_scheme=https\n"))
+        // Only https changes the scheme; the first of several values is the client's.
+        let odd = try urls(get(server, "/.well-known/nq", ["X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "a, b"]))
+        #expect(odd["large_download_url"] == "http://a/large")
+    }
+
+    @Test func aFrontOnThisHostNamesTheClient() throws {
+        let server = try TargetServer.startOnLoopback()
+        defer { server.stop() }
+        let meta = try get(server, "/meta", ["X-Forwarded-For": "192.0.2.7, 10.0.0.1"])
+        #expect(meta.contains(#""clientIp":"192.0.2.7""#), "\(meta)")
+        let ip = try get(server, "/getIP", ["X-Forwarded-For": "2001:db8::7"])
+        #expect(ip.contains("2001:db8::7"), "\(ip)")
+        let bogus = try get(server, "/meta", ["X-Forwarded-For": "<script>"])
+        #expect(bogus.contains(#""clientIp":"127.0.0.1""#), "\(bogus)")
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1", "192.0.2.7", "192.0.2.7"), ("::1", "2001:db8::1", "2001:db8::1"),
+        ("::ffff:127.0.0.1", "192.0.2.7", "192.0.2.7"), ("192.0.2.1", "198.51.100.2", "192.0.2.1"),
+        ("2001:db8::2", "198.51.100.2", "2001:db8::2"), ("127.0.0.1", "unknown", "127.0.0.1"),
+        ("127.0.0.1", nil, "127.0.0.1"),
+    ])
+    func onlyALoopbackPeerIsBelieved(peer: String, forwardedFor: String?, client: String) {
+        #expect(Exchange.clientAddress(peer: peer, forwardedFor: forwardedFor) == client)
+    }
+}
