@@ -4,7 +4,8 @@ import HermesCore
 public enum QueryFormat: String, Sendable, CaseIterable {
     case ndjson, csv, table
 
-    public func render(_ records: [Record]) -> [UInt8] {
+    /// `width`: the terminal's columns, to which a table's lines are cut (nil: not cut).
+    public func render(_ records: [Record], width: Int? = nil) -> [UInt8] {
         switch self {
         case .ndjson:
             return records.flatMap(RecordEncoder.encode)
@@ -13,19 +14,22 @@ public enum QueryFormat: String, Sendable, CaseIterable {
             for case .result(let result) in records { bytes.append(contentsOf: CSVFormat.row(result)) }
             return bytes
         case .table:
-            return Array(TableRenderer.render(records).utf8)
+            return Array(TableRenderer.render(records, width: width).utf8)
         }
     }
 }
 
-/// An aligned table for people: numbers right-aligned with two decimals, "-" for unmeasured.
+/// An aligned table for people: times to the second, numbers right-aligned with two decimals
+/// (responsiveness in whole RPM), "-" for unmeasured. On a terminal each line is cut to its
+/// width with "…", so a row is one line; piped, nothing is cut.
 enum TableRenderer {
-    static let headings = ["TIME (UTC)", "DOWN Mbit/s", "UP Mbit/s", "PING ms", "JITTER ms", "SERVER", "ISP"]
-    static let numericColumns: Set<Int> = [1, 2, 3, 4]
+    static let headings = ["TIME (UTC)", "DOWN Mbit/s", "UP Mbit/s", "PING ms", "JITTER ms", "RPM", "SERVER", "ISP"]
+    static let numericColumns: Set<Int> = [1, 2, 3, 4, 5]
 
-    static func render(_ records: [Record]) -> String {
+    static func render(_ records: [Record], width: Int? = nil) -> String {
         let rows: [[String]] = records.map { record in
-            let time = String(record.timestamp.rfc3339.replacingFirst("T", with: " ").dropLast())
+            // 2026-05-01T12:03:00.000Z: the milliseconds and the Z (the heading says UTC) go.
+            let time = String(record.timestamp.rfc3339.replacingFirst("T", with: " ").prefix(19))
             switch record {
             case .result(let result):
                 var server = result.serverName
@@ -34,7 +38,8 @@ enum TableRenderer {
                 }
                 return [
                     time, fixed(result.downloadMbps), fixed(result.uploadMbps), fixed(result.pingMs),
-                    fixed(result.jitterMs), server.isEmpty ? "-" : server, result.ispName ?? "-",
+                    fixed(result.jitterMs), result.values[.responsivenessRPM].number.map(whole) ?? "-",
+                    server.isEmpty ? "-" : server, result.ispName ?? "-",
                 ]
             case .failure(let failure):
                 return [time, "FAILED (\(failure.errorKind.rawValue)): \(failure.error)"]
@@ -50,7 +55,14 @@ enum TableRenderer {
                 row.count == headings.count ? format(row, widths: widths) : row[0].padded(to: widths[0]) + "  " + row[1]
             )
         }
+        if let width, width > 1 {
+            lines = lines.map { $0.count > width ? $0.prefix(width - 1) + "…" : $0 }
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func whole(_ value: Double) -> String {
+        abs(value) < 1e15 ? String(Int64(value.rounded())) : value.description
     }
 
     private static func format(_ cells: [String], widths: [Int]) -> String {

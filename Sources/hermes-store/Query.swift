@@ -72,6 +72,14 @@ struct Query: ParsableCommand {
         try TimeWindow.parse(since: since, until: until, now: now)
     }
 
+    /// The terminal's columns when standard output is one, so a table's rows fit; nil when piped.
+    static func terminalColumns() -> Int? {
+        guard isatty(1) == 1 else { return nil }
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     func run() throws {
         let (since, until) = try window(now: .now())
         var request = RecordQuery(
@@ -93,7 +101,7 @@ struct Query: ParsableCommand {
             }
             let records = try store.query(request)
             if let csv = store as? CSVStore { csv.warnings.forEach(HermesStoreCommand.diagnostics.report) }
-            try writeAll(format.render(records), to: 1, name: "standard output")
+            try writeAll(format.render(records, width: Self.terminalColumns()), to: 1, name: "standard output")
         } catch let error as StoreError {
             throw HermesStoreCommand.failure(error.description, code: error.exitCode)
         } catch let error as IOError {

@@ -237,4 +237,35 @@ import Testing
         #expect(TableRenderer.fixed(12.345) == "12.35" || TableRenderer.fixed(12.345) == "12.34")
         #expect(TableRenderer.fixed(nil) == "-")
     }
+
+    /// Times to the second, responsiveness in whole RPM; on a terminal of 80 columns every line,
+    /// a long failure's too, is cut to 80 with "…", and piped nothing is cut.
+    @Test func rowsFitTheTerminalAndShowResponsiveness() throws {
+        guard case .result(var scored) = result("2026-05-01T12:03:00.250Z", server: "Frankfurt") else {
+            Issue.record("a result")
+            return
+        }
+        scored.values[.responsivenessRPM] = .number(1063.4)
+        let records: [Record] = [
+            .result(scored), result("2026-05-01T12:02:00Z"),
+            .failure(
+                MeasurementFailure(
+                    timestamp: timestamp("2026-05-01T12:01:00Z"),
+                    error: "could not resolve speed.cloudflare.com: temporary failure in name resolution",
+                    errorKind: .dns, engine: "cloudflare")),
+        ]
+        let full = TableRenderer.render(records).split(separator: "\n").map(String.init)
+        #expect(full[0].hasPrefix("TIME (UTC)           DOWN Mbit/s  UP Mbit/s  PING ms  JITTER ms   RPM  SERVER"))
+        #expect(full[1].hasPrefix("2026-05-01 12:03:00       100.00      20.00    10.00       1.50  1063  Frankfurt"))
+        #expect(full[2].contains("1.50     -  Berlin-1 (Berlin, Germany) ") && full[2].hasSuffix("  ACME"))
+        #expect(full.contains { $0.count > 80 }, "wide enough to need cutting")
+        #expect(full[3].hasSuffix("temporary failure in name resolution"))
+
+        let cut = TableRenderer.render(records, width: 80).split(separator: "\n").map(String.init)
+        #expect(cut.count == full.count)
+        for (line, whole) in zip(cut, full) {
+            #expect(line.count <= 80)
+            #expect(whole.count <= 80 ? line == whole : line == whole.prefix(79) + "…")
+        }
+    }
 }
