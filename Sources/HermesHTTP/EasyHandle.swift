@@ -58,7 +58,10 @@ final class EasyHandle {
         try set(CURLOPT_SSL_VERIFYPEER, 1)
         try set(CURLOPT_SSL_VERIFYHOST, 2)
         if let caFile = request.caFile ?? request.route.caFile {
+            // Instead of the system's store, not beside it: libcurl would also search the
+            // directory it was built with (/etc/ssl/certs on Debian).
             try set(CURLOPT_CAINFO, caFile)
+            try set(CURLOPT_CAPATH, pointer: nil)
         }
         try set(CURLOPT_BUFFERSIZE, request.receiveBufferSize)
         if request.sendsBody {

@@ -209,6 +209,10 @@ extension MeasureSettings {
             guard access(path, R_OK) == 0 else {
                 throw ConfigurationError("\(source): cannot read \(path): \(String(cString: strerror(errno)))")
             }
+            var status = stat()
+            guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+                throw ConfigurationError("\(source): \(path) is not a file of PEM certificates")
+            }
             settings.caFile = path
         }
         if settings.engine == .nq && settings.server == nil {

@@ -38,6 +38,9 @@ struct Request {
         else { return nil }
         var headers: [(name: String, value: String)] = []
         for line in lines where !line.isEmpty {
+            // A lone CR or LF (or a NUL) inside a line would carry a line of its own into an
+            // answer that repeats a header (the trace's `h=`, `uag=`): malformed, answered 400.
+            guard !line.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else { return nil }
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { return nil }
             let name = line[..<colon]
             guard !name.contains(" "), !name.contains("\t") else { return nil }

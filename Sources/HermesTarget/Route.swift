@@ -30,13 +30,18 @@ struct Exchange {
     var origin: String { "\(scheme)://\(host)" }
 
     /// The client's address: the connection's peer, or, when that is a front on this host (a
-    /// loopback address), the first address of its `X-Forwarded-For`. A remote peer's header is
-    /// not believed.
-    var clientIP: String { Self.clientAddress(peer: peerIP, forwardedFor: forwarded("x-forwarded-for")) }
+    /// loopback address), the last address of its `X-Forwarded-For`: the one the front itself
+    /// saw, which a client cannot forge by sending the header. A remote peer's header is not
+    /// believed.
+    var clientIP: String {
+        Self.clientAddress(peer: peerIP, forwardedFor: request.header("x-forwarded-for"))
+    }
 
-    /// The first `X-Forwarded-For` address when the peer is on this host, else the peer.
+    /// The last `X-Forwarded-For` address when the peer is on this host, else the peer.
     static func clientAddress(peer: String, forwardedFor: String?) -> String {
-        guard isLoopback(peer), let address = forwardedFor, isNumeric(address) else { return peer }
+        guard isLoopback(peer), let address = forwardedFor?.split(separator: ",").last?.trimming(),
+            isNumeric(address)
+        else { return peer }
         return address
     }
 

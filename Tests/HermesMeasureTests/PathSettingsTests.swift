@@ -66,6 +66,7 @@ import Testing
         let other = scratch.file("other.pem")
         for file in [bundle, other] { try "".write(toFile: file, atomically: false, encoding: .utf8) }
         #expect(try resolve([:]).route.caFile == nil)
+        #expect(try resolve(["HERMES_MEASURE_CA_FILE": ""]).route.caFile == nil, "empty is unset")
         #expect(try resolve(["HERMES_MEASURE_CA_FILE": bundle]).route.caFile == bundle)
         var flags = MeasureSettings.Flags()
         flags.caFile = other
@@ -82,6 +83,12 @@ import Testing
             try resolve(["HERMES_MEASURE_CA_FILE": scratch.file("gone.pem")])
         } throws: { error in
             (error as? ConfigurationError)?.message.hasPrefix("HERMES_MEASURE_CA_FILE: cannot read") == true
+        }
+        flags.caFile = scratch.path
+        #expect {
+            try resolve(flags, [:])
+        } throws: { error in
+            (error as? ConfigurationError)?.message == "--ca-file: \(scratch.path) is not a file of PEM certificates"
         }
         flags.caFile = bundle
         flags.engine = "ookla-cli"

@@ -45,7 +45,8 @@ import Testing
     @Test func aFrontOnThisHostNamesTheClient() throws {
         let server = try TargetServer.startOnLoopback()
         defer { server.stop() }
-        let meta = try get(server, "/meta", ["X-Forwarded-For": "192.0.2.7, 10.0.0.1"])
+        // The last address is the one the front saw; earlier ones are what the client claimed.
+        let meta = try get(server, "/meta", ["X-Forwarded-For": "10.0.0.1, 192.0.2.7"])
         #expect(meta.contains(#""clientIp":"192.0.2.7""#), "\(meta)")
         let ip = try get(server, "/getIP", ["X-Forwarded-For": "2001:db8::7"])
         #expect(ip.contains("2001:db8::7"), "\(ip)")
@@ -53,8 +54,19 @@ import Testing
         #expect(bogus.contains(#""clientIp":"127.0.0.1""#), "\(bogus)")
     }
 
+    /// A lone CR or LF, or a NUL, inside a header line is malformed (400): a forwarded host of
+    /// `a\nip=6.6.6.6` must not become a line of its own in the trace's `key=value` answer.
+    @Test(arguments: ["a\nip=6.6.6.6", "a\rip=6.6.6.6", "a\u{0}b"])
+    func aHeaderWithALineBreakInsideIsMalformed(host: String) {
+        let head = "GET /cdn-cgi/trace HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: \(host)\r\nAccept: */*"
+        #expect(Request.parse(ArraySlice(head.utf8)) == nil)
+        let clean = "GET /cdn-cgi/trace HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: a\r\nAccept: */*"
+        #expect(Request.parse(ArraySlice(clean.utf8))?.header("x-forwarded-host") == "a")
+    }
+
     @Test(arguments: [
         ("127.0.0.1", "192.0.2.7", "192.0.2.7"), ("::1", "2001:db8::1", "2001:db8::1"),
+        ("127.0.0.1", "203.0.113.9, 192.0.2.7", "192.0.2.7"), ("127.0.0.1", "192.0.2.7, junk", "127.0.0.1"),
         ("::ffff:127.0.0.1", "192.0.2.7", "192.0.2.7"), ("192.0.2.1", "198.51.100.2", "192.0.2.1"),
         ("2001:db8::2", "198.51.100.2", "2001:db8::2"), ("127.0.0.1", "unknown", "127.0.0.1"),
         ("127.0.0.1", nil, "127.0.0.1"),
