@@ -391,7 +391,8 @@ struct ParallelResponsivenessStage: Sendable {
         var stalled: Direction?
         let outcome = downloadLoad.run(initialStreams: download.connections) { elapsed, bytes, instant in
             let start = instant - elapsed
-            progress.show(.download, bytes: bytes, at: elapsed, streams: connections.download + connections.upload)
+            let uploading = side.reading.withLock { (bytes: $0.bytes, at: $0.elapsed) }
+            progress.show(download: (bytes, elapsed), upload: uploading, connections: connections)
             if elapsed >= limit { return .stop(.duration) }
             // The upload ended on its own: it failed, or the deadline passed.
             if side.outcome.withLock({ $0 != nil }) { return .stop(.duration) }

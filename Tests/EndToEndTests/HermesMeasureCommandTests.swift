@@ -104,6 +104,45 @@ import Testing
         #expect(result.downloadMbps != nil && result.uploadMbps != nil)
     }
 
+    /// What a person at an 80-column terminal sees: each phase and its live rate redrawn on one
+    /// line of standard error, both directions of the parallel responsiveness test, its summary,
+    /// and the record after the line was erased.
+    @Test func aTerminalShowsEachPhaseAndBothDirectionsOfTheParallelTest() throws {
+        let server = try target {
+            $0.downBytesPerSecond = 5_000_000
+            $0.upBytesPerSecond = 5_000_000
+        }
+        defer { server.stop() }
+        let state = try TemporaryDirectory()
+        let shown = try runOnTerminal(
+            Executable.named("hermes-measure").url.path,
+            [
+                "--server", "http://\(server.address)", "--duration", "2s", "--responsiveness-duration", "3s",
+                "--responsiveness-interval", "300ms", "--state-directory", state.path,
+            ], columns: 80, timeout: .seconds(120))
+        #expect(shown.status == 0, "\(shown.stdout)")
+        // Each redraw returns to the line's start and erases it; a diagnostic (a line end
+        // follows) is no redraw.
+        let draws = shown.stdout.components(separatedBy: "\r\u{1B}[K").filter { !$0.contains("\r\n") }
+        #expect(draws.contains { $0.hasPrefix("hermes-measure: latency to http://") })
+        for direction in ["download", "upload"] {
+            #expect(
+                draws.contains {
+                    $0.hasPrefix("hermes-measure: \(direction): ") && $0.hasSuffix(" streams")
+                        && $0.contains(" Mbit/s, ")
+                }, "\(draws)")
+        }
+        let both =
+            /hermes-measure: download [0-9]+\.[0-9] \+ upload [0-9]+\.[0-9] Mbit\/s, [0-9]+ \+ [0-9]+ connections/
+        #expect(draws.contains { $0.wholeMatch(of: both) != nil }, "\(draws)")
+        #expect(draws.allSatisfy { $0.count <= 80 }, "\(draws)")
+        #expect(shown.stdout.contains("\r\u{1B}[Khermes-measure: responsiveness while downloading and uploading: "))
+        // The record is the last line, with no progress left on it.
+        let last = shown.stdout.components(separatedBy: "\r\n").last { !$0.isEmpty } ?? ""
+        #expect(last.replacingOccurrences(of: "\r\u{1B}[K", with: "").hasPrefix(#"{"v":1,"type":"result""#), "\(last)")
+        #expect(!last.contains("Mbit/s, "), "\(last)")
+    }
+
     /// The warning that a test had too little time for a steady window is for a test the
     /// deadline cut short, not for one `--max-bytes` ended before the time it was given.
     @Test func onlyATestTheDeadlineCutShortIsWarnedAbout() throws {

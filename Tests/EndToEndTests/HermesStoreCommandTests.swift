@@ -182,8 +182,8 @@ import Testing
         #expect(bad.stderr == "hermes-store: environment variable SQLITE_MAX_ROWS=lots is not a non-negative integer\n")
     }
 
-    /// On a terminal of 80 columns (a pseudo-terminal python3 sets to 80 before hermes-store
-    /// starts), a table's rows are cut to fit with "…"; the same query piped is not cut.
+    /// On a terminal of 80 columns, a table's rows are cut to fit with "…"; the same query piped
+    /// is not cut.
     @Test func aTableOnATerminalFitsItsWidth() throws {
         let directory = try TemporaryDirectory()
         let database = directory.file("h.db")
@@ -196,25 +196,7 @@ import Testing
         #expect(piped.contains { $0.count > 80 })
         #expect(!piped.joined().contains("…"))
 
-        let terminal = """
-            import fcntl, os, pty, struct, sys, termios
-            pid, fd = pty.fork()
-            if pid == 0:
-                fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-                os.execv(sys.argv[1], sys.argv[1:])
-            out = b""
-            while True:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            os.waitpid(pid, 0)
-            sys.stdout.write(out.decode())
-            """
-        let shown = try ChildProcess.run("/usr/bin/python3", ["-c", terminal, store.url.path] + arguments)
+        let shown = try runOnTerminal(store.url.path, arguments, columns: 80)
         try #require(shown.status == 0, "\(shown.stderr)")
         // The terminal turns each "\n" into "\r\n".
         let lines = shown.stdout.split(separator: "\r\n").map(String.init)
