@@ -1,5 +1,6 @@
 import CCurl
 import Glibc
+import HermesCore
 
 /// One libcurl easy handle and everything libcurl points into while a transfer on it runs: the
 /// context its callbacks use, its header lists and its error buffer. The single place where a
@@ -214,14 +215,14 @@ final class EasyHandle {
     /// address, and an unpinned one could inherit the pin. libcurl never mixes CONNECT_TO
     /// connections with ordinary ones, and the setting ends with the request.
     private func pin(_ url: ParsedURL, to address: String) throws(HTTPError) {
-        guard let family = numericAddressFamily(address) else {
+        guard let version = IPAddress.version(of: address) else {
             throw HTTPError(
                 kind: .invalidRequest,
                 displayURL: displayURL,
                 detail: "pinned address \"\(address)\" is not a numeric IPv4 or IPv6 address"
             )
         }
-        let target = family == AF_INET6 ? "[\(address)]" : address
+        let target = version == 6 ? "[\(address)]" : address
         try append("\(url.host):\(url.port):\(target):\(url.port)", to: &connectToList)
         try set(CURLOPT_CONNECT_TO, list: connectToList)
     }
@@ -484,13 +485,6 @@ extension Duration {
         let milliseconds = cappedSeconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int(max(1, milliseconds))
     }
-}
-
-private func numericAddressFamily(_ address: String) -> Int32? {
-    var storage = in6_addr()
-    if inet_pton(AF_INET, address, &storage) == 1 { return AF_INET }
-    if inet_pton(AF_INET6, address, &storage) == 1 { return AF_INET6 }
-    return nil
 }
 
 /// A TCP socket's local and remote port.

@@ -1,4 +1,5 @@
 import Glibc
+import HermesCore
 
 /// Everything needed to perform one HTTP request. A plain value: build it anywhere, hand it to
 /// `EasyTransfer`, `MultiTransfer` or `HTTPClient` on the thread that should do the I/O.
@@ -127,18 +128,10 @@ public struct NetworkRoute: Sendable, Equatable, Hashable {
     /// True when `interface` is a numeric IPv4 or IPv6 address rather than an interface name.
     public var bindsAddress: Bool { interface.map(NetworkRoute.isNumericAddress) ?? false }
 
-    public static func isNumericAddress(_ text: String) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 16)
-        return inet_pton(AF_INET, text, &buffer) == 1 || inet_pton(AF_INET6, text, &buffer) == 1
-    }
+    public static func isNumericAddress(_ text: String) -> Bool { IPAddress.version(of: text) != nil }
 
     /// The family of a numeric address as libcurl reports it (`CURLINFO_PRIMARY_IP`): 4 or 6.
-    public static func ipVersion(of address: String) -> Int? {
-        var buffer = [UInt8](repeating: 0, count: 16)
-        if inet_pton(AF_INET, address, &buffer) == 1 { return 4 }
-        if inet_pton(AF_INET6, address, &buffer) == 1 { return 6 }
-        return nil
-    }
+    public static func ipVersion(of address: String) -> Int? { IPAddress.version(of: address) }
 }
 
 /// An HTTP method token such as `GET`. Any token is allowed; the common ones have names.

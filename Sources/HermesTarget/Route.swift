@@ -1,4 +1,3 @@
-import Glibc
 import HermesCore
 
 /// One request as its route sees it: the head, what came with it, and the server's settings.
@@ -40,7 +39,7 @@ struct Exchange {
     /// The last `X-Forwarded-For` address when the peer is on this host, else the peer.
     static func clientAddress(peer: String, forwardedFor: String?) -> String {
         guard isLoopback(peer), let address = forwardedFor?.split(separator: ",").last?.trimming(),
-            isNumeric(address)
+            IPAddress.version(of: address) != nil
         else { return peer }
         return address
     }
@@ -55,11 +54,6 @@ struct Exchange {
 
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
-    }
-
-    static func isNumeric(_ address: String) -> Bool {
-        var bytes = in6_addr()
-        return inet_pton(AF_INET, address, &bytes) == 1 || inet_pton(AF_INET6, address, &bytes) == 1
     }
 
     /// The answer of the route the path names, or the refusal of an unknown path or method.
