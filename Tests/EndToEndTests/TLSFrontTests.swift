@@ -150,6 +150,55 @@ import Testing
         #expect(untrusted.stdout.contains(#""error_kind":"tls""#), "\(untrusted.stdout)")
     }
 
+    /// `--ca-file` replaces the system's store: its file and its directory, which libcurl also
+    /// searches. In a mount namespace of its own, the test puts the front's certificate into the
+    /// store's directory (as its hash link), and an unrelated one in the bundle file: without
+    /// `--ca-file` the run trusts the front through the directory, and with `--ca-file` naming
+    /// another authority it must not.
+    @Test(.enabled(if: getuid() == 0, "needs root to mount over /etc/ssl/certs in a namespace; CI runs it as root"))
+    func aCAFileReplacesTheSystemsCertificateDirectory() throws {
+        let scratch = try TemporaryDirectory()
+        let front = try Front(in: scratch)
+        defer { front.stop() }
+        let store = scratch.file("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        // Another subject: OpenSSL looks trust anchors up by subject, and one of the front's name
+        // in the bundle would hide the directory's.
+        let unrelated = scratch.file("unrelated.pem")
+        let made = try ChildProcess.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                scratch.file("unrelated.key"), "-out", unrelated, "-days", "2", "-subj", "/CN=Unrelated Test CA",
+            ])
+        try #require(made.status == 0, "\(made.stderr)")
+        let hash = try ChildProcess.run("/usr/bin/openssl", ["x509", "-hash", "-noout", "-in", front.caFile])
+        try #require(hash.status == 0, "\(hash.stderr)")
+        try FileManager.default.copyItem(
+            atPath: front.caFile,
+            toPath: store + "/" + hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + ".0")
+        try FileManager.default.copyItem(atPath: unrelated, toPath: store + "/ca-certificates.crt")
+
+        func measure(_ extra: [String]) throws -> String {
+            let state = try TemporaryDirectory()
+            let command =
+                [
+                    try Executable.named("hermes-measure").url.path, "--engine", "nq", "--server", front.url,
+                    "--duration",
+                    "1s", "--no-upload", "--no-responsiveness", "--state-directory", state.path,
+                ] + extra
+            let run = try ChildProcess.run(
+                "/usr/bin/unshare",
+                ["--mount", "/bin/sh", "-c", "mount --bind \"$0\" /etc/ssl/certs && exec \"$@\"", store] + command,
+                timeout: .seconds(60))
+            return run.stdout
+        }
+        let system = try measure([])
+        #expect(system.contains(#""type":"result""#), "the directory's certificate is trusted: \(system)")
+        let replaced = try measure(["--ca-file", unrelated])
+        #expect(replaced.contains(#""error_kind":"tls""#), "--ca-file leaves the directory out: \(replaced)")
+    }
+
     @Test func aCAFileThatCannotBeReadIsAConfigurationError() throws {
         let outcome = try Executable.named("hermes-measure").run([
             "--engine", "nq", "--server", "https://127.0.0.1:9", "--ca-file", "/nonexistent/ca.pem",
