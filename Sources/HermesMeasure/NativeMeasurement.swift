@@ -54,10 +54,20 @@ struct NativeMeasurement {
                 direction: direction, endpoints: endpoints, settings: estimator, deadline: deadline,
                 progress: progress
             ).run()
-            if !result.estimate.isSteady && result.stopReason == .duration && cap < settings.duration {
-                progress.warn(
-                    "--timeout left the \(direction.rawValue) \(tenths(cap)) s, too short for a steady window of "
-                        + "\(Int(seconds(estimator.minimumSteady))) s after ramp-up; its rate may read low")
+            // A test that ran out of time before a steady window says so, whether the deadline or
+            // a short --duration cut it; one that --max-bytes or a stable rate ended does not.
+            if !result.estimate.isSteady && result.stopReason == .duration {
+                let steady = "a steady window of \(Int(seconds(estimator.minimumSteady))) s after ramp-up"
+                if cap < settings.duration {
+                    progress.warn(
+                        "--timeout left the \(direction.rawValue) \(tenths(cap)) s, too short for \(steady); "
+                            + "its rate may read low")
+                } else {
+                    let window = result.estimate.windowEnd - result.estimate.windowStart
+                    progress.warn(
+                        "--duration \(tenths(cap)) s is too short for \(steady): the \(direction.rawValue) "
+                            + "rate is taken over its last \(tenths(window)) s and may be off")
+                }
             }
             return result
         }

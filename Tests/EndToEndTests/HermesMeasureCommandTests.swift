@@ -144,8 +144,9 @@ import Testing
     }
 
     /// The warning that a test had too little time for a steady window is for a test the
-    /// deadline cut short, not for one `--max-bytes` ended before the time it was given.
-    @Test func onlyATestTheDeadlineCutShortIsWarnedAbout() throws {
+    /// deadline or a short `--duration` cut short, not for one `--max-bytes` ended before the
+    /// time it was given.
+    @Test func aTestTimeCutShortOfASteadyWindowIsWarnedAbout() throws {
         let server = try target { $0.downBytesPerSecond = 5_000_000 }
         defer { server.stop() }
         let url = "http://\(server.address)"
@@ -158,6 +159,14 @@ import Testing
         #expect(
             cut.0.stderrLines.contains { $0.hasPrefix("hermes-measure: --timeout left the download") },
             "\(cut.0.stderr)")
+
+        // Ramp-up ends after 2 s at the earliest (a check a second), so 3 s leave a 1 s window.
+        let short = try measure(["--server", url, "--no-upload", "--duration", "3s"])
+        #expect(short.0.status == 0)
+        #expect(
+            short.0.stderrLines.contains {
+                $0.hasPrefix("hermes-measure: --duration 3.0 s is too short for a steady window of 3 s after ramp-up")
+            }, "\(short.0.stderr)")
     }
 
     @Test(arguments: [

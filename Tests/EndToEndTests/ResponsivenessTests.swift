@@ -224,7 +224,7 @@ import Testing
         var rates: [Double] = []
         for _ in 0..<2 {
             let (outcome, record) = try measure([
-                "--server", target.baseURL, "--no-download", "--duration", "4s", "--no-responsiveness",
+                "--server", target.baseURL, "--no-download", "--duration", "6s", "--no-responsiveness",
             ])
             #expect(outcome.status == 0, "\(outcome.stderr)")
             rates.append(try #require(record["upload_mbps"] as? Double))
