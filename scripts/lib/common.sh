@@ -67,16 +67,20 @@ container_root() {
     shift
     key=$(printf '%s\n' bookworm "$@" | sha256sum | cut -c1-16)
     tarball=$cache/debian-bookworm-$key.tar
-    if [[ ! -s $tarball ]]; then
+    # An earlier version of this function left a directory under the tarball's name (mmdebstrap
+    # reads the format from the output's extension, and ".tmp" is none).
+    if [[ -d $tarball ]]; then rm -rf "$tarball"; fi
+    if [[ ! -f $tarball || ! -s $tarball ]]; then
         mkdir -p "$cache"
+        rm -rf "$tarball.tmp"
         step "making a Debian 12 root (mmdebstrap, once; kept in $cache)"
         local packages
         packages=$(IFS=,; echo "$*")
-        mmdebstrap --quiet --variant=minbase --include="$packages" bookworm "$tarball.tmp" \
+        mmdebstrap --quiet --variant=minbase --format=tar --include="$packages" bookworm "$tarball.tmp" \
             "deb http://deb.debian.org/debian bookworm main" \
             "deb http://deb.debian.org/debian bookworm-updates main" \
             "deb http://deb.debian.org/debian-security bookworm-security main" >&2 ||
-            { rm -f "$tarball.tmp"; step "mmdebstrap failed"; return 1; }
+            { rm -rf "$tarball.tmp"; step "mmdebstrap failed"; return 1; }
         mv "$tarball.tmp" "$tarball" || return 1
     fi
     printf '%s\n' "$tarball"
