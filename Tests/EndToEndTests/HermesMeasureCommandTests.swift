@@ -89,10 +89,15 @@ import Testing
     }
 
     @Test func aResultIsOneLineAndExitZero() throws {
-        let server = try target { $0.downBytesPerSecond = 5_000_000 }
+        let server = try target {
+            $0.downBytesPerSecond = 5_000_000
+            $0.upBytesPerSecond = 2_500_000
+        }
         defer { server.stop() }
         let (outcome, record) = try measure(
-            ["--server", "http://\(server.address)", "--duration", "2", "--probe", "attic"])
+            // Long enough for steady windows (paced, the ramp ends at its second check): a shorter
+            // --duration is warned about.
+            ["--server", "http://\(server.address)", "--duration", "8", "--probe", "attic"])
         #expect(outcome.status == 0)
         #expect(outcome.stderr.isEmpty, "silence on success: \(outcome.stderr)")
         guard case .result(let result) = record else {

@@ -114,7 +114,8 @@ import Testing
         }
         defer { target.stop() }
         let short = ["--responsiveness-interval", "200ms", "--responsiveness-duration", "1s"]
-        let byDefault = try measure(["--server", target.baseURL, "--duration", "1s"] + short)
+        // Long enough for steady windows: a shorter --duration is warned about.
+        let byDefault = try measure(["--server", target.baseURL, "--duration", "8s"] + short)
         #expect(byDefault.outcome.status == 0, "\(byDefault.outcome.stderr)")
         #expect(byDefault.record["responsiveness_rpm"] is Double, "\(byDefault.record)")
         #expect(byDefault.record["download_responsiveness_rpm"] == nil, "the parallel test has one score")
