@@ -71,7 +71,13 @@ machine_summary() {
     local cpu
     cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
     echo "machine:  $(nproc) cores${cpu:+, $cpu}, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
-    echo "tools:    sqlite3 $(sqlite3 --version | cut -d' ' -f1), $(swift --version 2>&1 | head -n 1), $(hyperfine --version)"
+    # The references a suite compares with, where they are installed (a suite installs its own).
+    local tools=("$(swift --version 2>&1 | head -n 1)")
+    command -v sqlite3 >/dev/null && tools+=("sqlite3 $(sqlite3 --version | cut -d' ' -f1)")
+    command -v curl >/dev/null && tools+=("$(curl --version | head -n 1 | cut -d' ' -f1-2)")
+    command -v iperf3 >/dev/null && tools+=("$(iperf3 --version | head -n 1 | cut -d' ' -f1-2)")
+    command -v hyperfine >/dev/null && tools+=("$(hyperfine --version)")
+    echo "tools:    $(IFS=,; echo "${tools[*]}" | sed 's/,/, /g')"
     echo "work dir: $WORK ($(stat -f -c %T "$WORK") file system), $(date -u +%Y-%m-%dT%H:%MZ)"
 }
 
