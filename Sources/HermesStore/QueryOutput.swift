@@ -21,7 +21,8 @@ public enum QueryFormat: String, Sendable, CaseIterable {
 
 /// An aligned table for people: times to the second, numbers right-aligned with two decimals
 /// (responsiveness in whole RPM), "-" for unmeasured. On a terminal each line is cut to its
-/// width with "…", so a row is one line; piped, nothing is cut.
+/// width with "…", so a row is one line; piped, nothing is cut. Columns are measured in the
+/// terminal's columns, not characters: a Japanese ISP's name takes two a character.
 enum TableRenderer {
     static let headings = ["TIME (UTC)", "DOWN Mbit/s", "UP Mbit/s", "PING ms", "JITTER ms", "RPM", "SERVER", "ISP"]
     static let numericColumns: Set<Int> = [1, 2, 3, 4, 5]
@@ -47,7 +48,7 @@ enum TableRenderer {
         }
         var widths = headings.map(\.count)
         for row in rows where row.count == headings.count {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], TerminalWidth.of(cell)) }
         }
         var lines = [format(headings, widths: widths)]
         for row in rows {
@@ -55,9 +56,7 @@ enum TableRenderer {
                 row.count == headings.count ? format(row, widths: widths) : row[0].padded(to: widths[0]) + "  " + row[1]
             )
         }
-        if let width, width > 1 {
-            lines = lines.map { $0.count > width ? $0.prefix(width - 1) + "…" : $0 }
-        }
+        if let width, width > 1 { lines = lines.map { TerminalWidth.cut($0, to: width) } }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -70,7 +69,7 @@ enum TableRenderer {
         for (index, cell) in cells.enumerated() {
             if index > 0 { line += "  " }
             if numericColumns.contains(index) {
-                line += String(repeating: " ", count: max(0, widths[index] - cell.count)) + cell
+                line += String(repeating: " ", count: max(0, widths[index] - TerminalWidth.of(cell))) + cell
             } else if index == cells.count - 1 {
                 line += cell
             } else {
@@ -90,9 +89,60 @@ enum TableRenderer {
     }
 }
 
+/// How many terminal columns text takes, as wcwidth(3) counts them but without depending on the
+/// process's locale: East Asian wide and fullwidth characters and emoji take two, a character's
+/// combining marks none (they are part of its grapheme), control and format characters none, and
+/// everything else one.
+enum TerminalWidth {
+    static func of(_ text: String) -> Int { text.reduce(0) { $0 + of($1) } }
+
+    static func of(_ character: Character) -> Int {
+        guard let first = character.unicodeScalars.first else { return 0 }
+        // An emoji shown as a picture, by default or asked for by VS16 (U+FE0F), takes two.
+        if first.properties.isEmojiPresentation
+            || (first.properties.isEmoji && character.unicodeScalars.contains("\u{FE0F}"))
+        {
+            return 2
+        }
+        switch first.properties.generalCategory {
+        case .control, .format, .nonspacingMark, .enclosingMark: return 0
+        // Hangul vowels and final consonants join the syllable before them.
+        case _ where (0x1160...0x11FF).contains(first.value) || (0xD7B0...0xD7FF).contains(first.value): return 0
+        default: return isWide(first.value) ? 2 : 1
+        }
+    }
+
+    /// The East Asian Wide and Fullwidth blocks (Unicode's EastAsianWidth.txt, W and F).
+    private static func isWide(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x1100...0x115F, 0x2329...0x232A, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF,
+            0x4E00...0x9FFF, 0xA000...0xA4CF, 0xA960...0xA97F, 0xAC00...0xD7A3, 0xF900...0xFAFF,
+            0xFE10...0xFE19, 0xFE30...0xFE6F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1B000...0x1B2FF,
+            0x20000...0x2FFFD, 0x30000...0x3FFFD:
+            true
+        default: false
+        }
+    }
+
+    /// The line as it is when it fits in `width` columns; else as much of it as fits in one
+    /// column less, and "…".
+    static func cut(_ line: String, to width: Int) -> String {
+        guard of(line) > width else { return line }
+        var kept = ""
+        var used = 0
+        for character in line {
+            let columns = of(character)
+            if used + columns > width - 1 { break }
+            kept.append(character)
+            used += columns
+        }
+        return kept + "…"
+    }
+}
+
 extension String {
     fileprivate func padded(to width: Int) -> String {
-        self + String(repeating: " ", count: max(0, width - count))
+        self + String(repeating: " ", count: max(0, width - TerminalWidth.of(self)))
     }
 
     fileprivate func replacingFirst(_ target: Character, with replacement: Character) -> String {

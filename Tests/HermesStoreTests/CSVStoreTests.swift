@@ -229,6 +229,9 @@ import Testing
     }
 }
 
+/// glibc's wcwidth(3), which its Swift module leaves out (it is behind _XOPEN_SOURCE).
+@_silgen_name("wcwidth") private func cWidth(_ character: wchar_t) -> Int32
+
 @Suite struct TableOutputTests {
     @Test func hugeAndTinyValuesPrintWithoutTrapping() {
         #expect(TableRenderer.fixed(1e300) == "1e+300")
@@ -266,6 +269,67 @@ import Testing
         for (line, whole) in zip(cut, full) {
             #expect(line.count <= 80)
             #expect(whole.count <= 80 ? line == whole : line == whole.prefix(79) + "…")
+        }
+    }
+
+    @Test(arguments: [
+        ("Berlin", 6), ("Zürich", 6), ("Zu\u{308}rich", 6), ("東京", 4), ("NTTドコモ", 9), ("서울", 4),
+        ("ＡＢ", 4), ("📶 LTE", 6), ("❤\u{FE0F}", 2), ("❤", 1), ("a\u{200B}b", 2), ("", 0),
+    ])
+    func columnsAreTheTerminals(text: String, columns: Int) {
+        #expect(TerminalWidth.of(text) == columns, "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
+    }
+
+    /// The same widths as the C library's wcwidth(3) in a UTF-8 locale (set for this thread only),
+    /// over the blocks a server's or ISP's name is likely to use.
+    @Test func columnsAreTheCLibrarys() throws {
+        let utf8 = try #require(newlocale(LC_CTYPE_MASK, "C.UTF-8", nil), "no C.UTF-8 locale")
+        defer { freelocale(utf8) }
+        let previous = uselocale(utf8)
+        defer { uselocale(previous) }
+        let blocks: [ClosedRange<UInt32>] = [
+            0x20...0x7E, 0xA0...0x2FF, 0x300...0x36F, 0x400...0x4FF, 0x1100...0x1160, 0x3000...0x30FF,
+            0x4E00...0x4FFF, 0xAC00...0xAD00, 0xFF00...0xFFEF, 0x1F300...0x1F64F,
+        ]
+        var differing: [String] = []
+        // Not the soft hyphen, which glibc prints; nor what it finds unprintable (unassigned).
+        for value in blocks.joined() where value != 0xAD {
+            let expected = Int(cWidth(wchar_t(value)))
+            guard let scalar = Unicode.Scalar(value), expected >= 0 else { continue }
+            let columns = TerminalWidth.of(String(Character(scalar)))
+            if columns != expected {
+                differing.append("\(String(value, radix: 16)): \(columns), C \(expected)")
+            }
+        }
+        #expect(differing.isEmpty, "\(differing.prefix(20))")
+    }
+
+    /// A server or ISP in a script whose characters take two columns each keeps the columns
+    /// after it aligned, and a cut line never runs past the terminal's width, though it may stop
+    /// one column short rather than split a wide character.
+    @Test func wideCharactersKeepTheColumnsAligned() throws {
+        guard case .result(var tokyo) = result("2026-05-01T12:03:00Z", server: "東京"),
+            case .result(let berlin) = result("2026-05-01T12:02:00Z", server: "Berlin-1")
+        else {
+            Issue.record("results")
+            return
+        }
+        tokyo.serverLocation = "日本"
+        tokyo.ispName = "ＮＴＴドコモ"
+        let lines = TableRenderer.render([.result(tokyo), .result(berlin)]).split(separator: "\n").map(String.init)
+        // Each column starts where its heading does: the ISP's, the last, too.
+        let ispColumn = try #require(lines[0].range(of: "ISP")).lowerBound
+        let columns = TerminalWidth.of(String(lines[0][..<ispColumn]))
+        #expect(lines[1].hasSuffix("  ＮＴＴドコモ") && lines[2].hasSuffix("  ACME"), "\(lines)")
+        for line in lines[1...] {
+            let isp = try #require(line.range(of: line.hasSuffix("ACME") ? "ACME" : "ＮＴＴ")).lowerBound
+            #expect(TerminalWidth.of(String(line[..<isp])) == columns, "\(lines)")
+        }
+        for width in 60...100 {
+            for line in TableRenderer.render([.result(tokyo), .result(berlin)], width: width).split(separator: "\n") {
+                let columns = TerminalWidth.of(String(line))
+                #expect(columns <= width && (columns >= width - 1 || !line.hasSuffix("…")), "\(width): \(line)")
+            }
         }
     }
 }
