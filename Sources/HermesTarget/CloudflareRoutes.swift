@@ -55,7 +55,7 @@ extension Exchange {
         json.beginObject()
         json.field("hostname", host)
         json.field("clientIp", clientIP)
-        json.field("httpProtocol", "HTTP/1.1")
+        json.field("httpProtocol", httpProtocol)
         json.field("asn", Int64(0))
         json.field("asOrganization", "hermes-target")
         json.field("country", configuration.country)
@@ -82,7 +82,7 @@ extension Exchange {
     func trace() -> Response {
         .text(
             "fl=hermes\nh=\(host)\nip=\(clientIP)\nts=\(time(nil))\nvisit_scheme=\(scheme)\n"
-                + "uag=\(request.header("user-agent") ?? "")\ncolo=\(configuration.colo)\nhttp=http/1.1\n"
-                + "loc=\(configuration.country)\ntls=off\nsni=off\nwarp=off\ngateway=off\n")
+                + "uag=\(request.header("user-agent") ?? "")\ncolo=\(configuration.colo)\nhttp=\(traceProtocol)\n"
+                + "loc=\(configuration.country)\ntls=\(tlsVersion ?? "off")\nsni=off\nwarp=off\ngateway=off\n")
     }
 }

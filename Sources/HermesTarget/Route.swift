@@ -24,6 +24,34 @@ struct Exchange {
     /// `https` when a TLS front says so in `X-Forwarded-Proto`; this server speaks plain HTTP.
     var scheme: String { forwarded("x-forwarded-proto")?.lowercased() == "https" ? "https" : "http" }
 
+    /// The HTTP version the client spoke, as Cloudflare's `/meta` names it: what a front says in
+    /// `X-Forwarded-HTTP` (nginx's `$server_protocol`, `HTTP/2.0`), else this server's HTTP/1.1.
+    var httpProtocol: String {
+        switch forwarded("x-forwarded-http")?.uppercased() {
+        case "HTTP/2.0", "HTTP/2": "HTTP/2"
+        case "HTTP/3.0", "HTTP/3": "HTTP/3"
+        case "HTTP/1.0": "HTTP/1.0"
+        default: "HTTP/1.1"
+        }
+    }
+
+    /// The same as `/cdn-cgi/trace` names it: `h2`, `http/3`, `http/1.1`.
+    var traceProtocol: String {
+        switch httpProtocol {
+        case "HTTP/2": "h2"
+        default: httpProtocol.lowercased()
+        }
+    }
+
+    /// The TLS version the client's connection used, from a front's `X-Forwarded-TLS` (nginx's
+    /// `$ssl_protocol`, `TLSv1.3`); nil without TLS, as this server speaks none.
+    var tlsVersion: String? {
+        guard scheme == "https", let version = forwarded("x-forwarded-tls"), version.hasPrefix("TLSv"),
+            version.dropFirst(4).allSatisfy({ $0.isNumber || $0 == "." })
+        else { return nil }
+        return version
+    }
+
     /// The scheme and host the client used, for the URLs in answers: `http://127.0.0.1:8080`,
     /// or `https://nq.example.net` behind a TLS front.
     var origin: String { "\(scheme)://\(host)" }

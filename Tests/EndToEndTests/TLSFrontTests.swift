@@ -120,6 +120,13 @@ import Testing
         let meta = try front.curl("/meta", claims)
         #expect(meta.stdout.contains(#""clientIp":"127.0.0.1""#), "\(meta.stdout)")
         #expect(meta.stdout.contains(#""hostname":"\#(front.url.dropFirst("https://".count))""#), "\(meta.stdout)")
+
+        // /meta and /cdn-cgi/trace name what the client spoke to the front, as the service's do.
+        #expect(meta.stdout.contains(#""httpProtocol":"HTTP/2""#), "\(meta.stdout)")
+        let trace = try front.curl("/cdn-cgi/trace", ["-H", "X-Forwarded-TLS: TLSv1.0"])
+        #expect(trace.stdout.contains("\nhttp=h2\n") && trace.stdout.contains("\ntls=TLSv1.3\n"), "\(trace.stdout)")
+        let overHTTP1 = try front.curl("/meta", ["--http1.1"])
+        #expect(overHTTP1.stdout.contains(#""httpProtocol":"HTTP/1.1""#), "\(overHTTP1.stdout)")
     }
 
     @Test func hermesMeasureTestsThroughTheFrontWithItsCAFile() throws {

@@ -42,6 +42,32 @@ import Testing
         #expect(odd["large_download_url"] == "http://a/large")
     }
 
+    /// `/meta`'s `httpProtocol` and the trace's `http` and `tls` are this server's own (HTTP/1.1,
+    /// no TLS) unless a front names what the client spoke to it; TLS only over https.
+    @Test func theProtocolsAreWhatTheClientSpokeToTheFront() throws {
+        let server = try TargetServer.startOnLoopback()
+        defer { server.stop() }
+        #expect(try get(server, "/meta").contains(#""httpProtocol":"HTTP/1.1""#))
+        let direct = try get(server, "/cdn-cgi/trace")
+        #expect(direct.contains("\nhttp=http/1.1\n") && direct.contains("\ntls=off\n"), "\(direct)")
+
+        let front: HTTPHeaders = [
+            "X-Forwarded-Proto": "https", "X-Forwarded-HTTP": "HTTP/2.0", "X-Forwarded-TLS": "TLSv1.3",
+        ]
+        #expect(try get(server, "/meta", front).contains(#""httpProtocol":"HTTP/2""#))
+        let fronted = try get(server, "/cdn-cgi/trace", front)
+        #expect(fronted.contains("\nhttp=h2\n") && fronted.contains("\ntls=TLSv1.3\n"), "\(fronted)")
+        let three = try get(server, "/cdn-cgi/trace", ["X-Forwarded-HTTP": "HTTP/3.0"])
+        #expect(three.contains("\nhttp=http/3\n"), "\(three)")
+
+        // TLS without https, or a version that is not one, is none.
+        let plain = try get(server, "/cdn-cgi/trace", ["X-Forwarded-TLS": "TLSv1.3"])
+        #expect(plain.contains("\ntls=off\n"), "\(plain)")
+        let odd = try get(
+            server, "/cdn-cgi/trace", ["X-Forwarded-Proto": "https", "X-Forwarded-TLS": "SSLv3"])
+        #expect(odd.contains("\ntls=off\n"), "\(odd)")
+    }
+
     @Test func aFrontOnThisHostNamesTheClient() throws {
         let server = try TargetServer.startOnLoopback()
         defer { server.stop() }
