@@ -189,6 +189,11 @@ public struct ThroughputEstimator: Sendable {
         var isSteady = windowStartIndex != nil && end.time - samples[startIndex].time >= settings.minimumSteady
         if end.time - samples[startIndex].time < settings.rateSpan {
             startIndex = min(samples.firstIndex { $0.time >= end.time / 2 } ?? 0, samples.count - 2)
+            // A phase shorter than the stall timeout whose second half paused (a server's
+            // receive buffers full for a sample or two) has not stalled: its whole span counts.
+            if samples[startIndex].bytes == end.bytes && end.time - lastProgress < stallTimeout {
+                startIndex = 0
+            }
             isSteady = false
         }
         let start = samples[startIndex]

@@ -104,6 +104,18 @@ private let megabit = 1e6 / 8
         #expect(run.stop?.reason == .stalled)
     }
 
+    /// A 300 ms phase whose last 100 ms moved nothing (CloudflareShapeTests' uploads, now and
+    /// then, against a server whose reading threads paused) is measured over its whole span, not
+    /// called stalled: it stopped at its time, long before the stall timeout.
+    @Test func aPauseAtTheEndOfAVeryShortPhaseIsNoStall() throws {
+        let brief = EstimatorSettings.upload(maxDuration: .milliseconds(300), maxBytes: 2_000_000, maxStreams: 16)
+        let run = Run(brief) { time, _ in time < .milliseconds(100) ? 5_457_920 : 0 }
+        #expect(run.stop?.reason == .duration)
+        let estimate = try #require(run.estimator.estimate)
+        #expect(estimate.windowBytes == 545_792 && estimate.windowStart == .zero, "\(estimate)")
+        #expect(!estimate.isSteady)
+    }
+
     @Test func theByteCapStopsThePhase() throws {
         let capped = EstimatorSettings.download(maxDuration: .seconds(10), maxBytes: 25_000_000, maxStreams: 16)
         let run = Run(capped) { _, _ in 100 * megabit }
