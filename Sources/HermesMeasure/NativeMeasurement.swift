@@ -55,18 +55,20 @@ struct NativeMeasurement {
                 progress: progress
             ).run()
             // A test that ran out of time before a steady window says so, whether the deadline or
-            // a short --duration cut it; one that --max-bytes or a stable rate ended does not.
+            // a short --duration cut it; one that --max-bytes or a stable rate ended does not. A
+            // window a sample or a ramp check short of the mark is no news worth a line a run.
+            let window = result.estimate.windowEnd - result.estimate.windowStart
             if !result.estimate.isSteady && result.stopReason == .duration {
-                let steady = "a steady window of \(Int(seconds(estimator.minimumSteady))) s after ramp-up"
+                let steady = "a steady window of \(Int(seconds(estimator.minimumSteady))) s"
                 if cap < settings.duration {
                     progress.warn(
-                        "--timeout left the \(direction.rawValue) \(tenths(cap)) s, too short for \(steady); "
-                            + "its rate may read low")
-                } else {
-                    let window = result.estimate.windowEnd - result.estimate.windowStart
+                        "--timeout left the \(direction.rawValue) \(tenths(cap)) s, too short for \(steady) after "
+                            + "ramp-up; its rate may read low")
+                } else if window < estimator.minimumSteady - .milliseconds(500) {
                     progress.warn(
-                        "--duration \(tenths(cap)) s is too short for \(steady): the \(direction.rawValue) "
-                            + "rate is taken over its last \(tenths(window)) s and may be off")
+                        "--duration \(tenths(cap)) s left the \(direction.rawValue) \(tenths(window)) s after its "
+                            + "\(tenths(result.estimate.windowStart)) s ramp-up, short of \(steady); its rate may be off"
+                    )
                 }
             }
             return result
