@@ -89,36 +89,43 @@ enum TableRenderer {
     }
 }
 
-/// How many terminal columns text takes, as wcwidth(3) counts them but without depending on the
-/// process's locale: East Asian wide and fullwidth characters and emoji take two, a character's
-/// combining marks none (they are part of its grapheme), control and format characters none, and
-/// everything else one.
+/// How many terminal columns text takes, as wcswidth(3) counts them but without depending on the
+/// process's locale: each code point of a character counts, East Asian wide and fullwidth ones
+/// two, combining marks, format characters (but the soft hyphen), controls and Hangul's joining
+/// vowels and finals none, everything else one; an emoji drawn as a picture (by default or asked
+/// for by VS16) two, as terminals draw it whatever follows it. Text that terminals disagree on
+/// (emoji sequences with modifiers or ZWJ) may take more columns in some; a cut line then wraps.
 enum TerminalWidth {
     static func of(_ text: String) -> Int { text.reduce(0) { $0 + of($1) } }
 
     static func of(_ character: Character) -> Int {
         guard let first = character.unicodeScalars.first else { return 0 }
-        // An emoji shown as a picture, by default or asked for by VS16 (U+FE0F), takes two.
         if first.properties.isEmojiPresentation
             || (first.properties.isEmoji && character.unicodeScalars.contains("\u{FE0F}"))
         {
             return 2
         }
-        switch first.properties.generalCategory {
+        return character.unicodeScalars.reduce(0) { $0 + of($1) }
+    }
+
+    static func of(_ scalar: Unicode.Scalar) -> Int {
+        if scalar.value == 0xAD { return 1 }
+        switch scalar.properties.generalCategory {
         case .control, .format, .nonspacingMark, .enclosingMark: return 0
         // Hangul vowels and final consonants join the syllable before them.
-        case _ where (0x1160...0x11FF).contains(first.value) || (0xD7B0...0xD7FF).contains(first.value): return 0
-        default: return isWide(first.value) ? 2 : 1
+        case _ where (0x1160...0x11FF).contains(scalar.value) || (0xD7B0...0xD7FF).contains(scalar.value): return 0
+        default: return isWide(scalar.value) ? 2 : 1
         }
     }
 
-    /// The East Asian Wide and Fullwidth blocks (Unicode's EastAsianWidth.txt, W and F).
+    /// The East Asian Wide and Fullwidth blocks (Unicode's EastAsianWidth.txt, W and F) outside
+    /// the emoji, which `isEmojiPresentation` finds.
     private static func isWide(_ value: UInt32) -> Bool {
         switch value {
         case 0x1100...0x115F, 0x2329...0x232A, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF,
             0x4E00...0x9FFF, 0xA000...0xA4CF, 0xA960...0xA97F, 0xAC00...0xD7A3, 0xF900...0xFAFF,
-            0xFE10...0xFE19, 0xFE30...0xFE6F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1B000...0x1B2FF,
-            0x20000...0x2FFFD, 0x30000...0x3FFFD:
+            0xFE10...0xFE19, 0xFE30...0xFE6F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x16FE0...0x18CFF,
+            0x1AFF0...0x1B2FF, 0x1F200...0x1F265, 0x20000...0x2FFFD, 0x30000...0x3FFFD:
             true
         default: false
         }
