@@ -67,7 +67,7 @@ struct ResponsivenessLinkTests {
             print("ResponsivenessLinkTests: \(context)")
             let tolerance = max(loaded * 0.15, 3)
             // The bar is for the deep queues. On the shallow one the self probes have read
-            // a steady 5 to 6 ms under ping at 20 Mbit/s (12 to 14 %, cause not found) and 2 ms
+            // 3 to 6 ms under ping at 20 Mbit/s (7 to 14 % in four CI runs, cause not found) and 2 ms
             // at 100; there the band and the ratio to the deep queue are what is held.
             if queue != 20 { #expect(abs(selfProbes - loaded) <= tolerance, "\(context)") }
             #expect(Self.bands(impliedBy: loaded, within: tolerance).contains(Self.band(rpm)), "\(context)")
