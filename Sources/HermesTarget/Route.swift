@@ -47,7 +47,7 @@ struct Exchange {
     /// `$ssl_protocol`, `TLSv1.3`); nil without TLS, as this server speaks none.
     var tlsVersion: String? {
         guard scheme == "https", let version = forwarded("x-forwarded-tls"), version.hasPrefix("TLSv"),
-            version.dropFirst(4).allSatisfy({ $0.isNumber || $0 == "." })
+            version.count > 4, version.dropFirst(4).allSatisfy({ "0123456789.".contains($0) })
         else { return nil }
         return version
     }

@@ -66,6 +66,10 @@ import Testing
         let odd = try get(
             server, "/cdn-cgi/trace", ["X-Forwarded-Proto": "https", "X-Forwarded-TLS": "SSLv3"])
         #expect(odd.contains("\ntls=off\n"), "\(odd)")
+        for version in ["TLSv", "TLSv١٫٣"] {
+            let bogus = try get(server, "/cdn-cgi/trace", ["X-Forwarded-Proto": "https", "X-Forwarded-TLS": version])
+            #expect(bogus.contains("\ntls=off\n"), "\(version): \(bogus)")
+        }
     }
 
     @Test func aFrontOnThisHostNamesTheClient() throws {
