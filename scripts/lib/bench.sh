@@ -77,7 +77,9 @@ machine_summary() {
     command -v curl >/dev/null && tools+=("$(curl --version | head -n 1 | cut -d' ' -f1-2)")
     command -v iperf3 >/dev/null && tools+=("$(iperf3 --version | head -n 1 | cut -d' ' -f1-2)")
     command -v hyperfine >/dev/null && tools+=("$(hyperfine --version)")
-    echo "tools:    $(IFS=,; echo "${tools[*]}" | sed 's/,/, /g')"
+    local joined
+    printf -v joined '%s, ' "${tools[@]}"
+    echo "tools:    ${joined%, }"
     echo "work dir: $WORK ($(stat -f -c %T "$WORK") file system), $(date -u +%Y-%m-%dT%H:%MZ)"
 }
 

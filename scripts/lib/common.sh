@@ -70,7 +70,7 @@ container_root() {
     # An earlier version of this function left a directory under the tarball's name (mmdebstrap
     # reads the format from the output's extension, and ".tmp" is none).
     if [[ -d $tarball ]]; then rm -rf "$tarball"; fi
-    if [[ ! -f $tarball || ! -s $tarball ]]; then
+    if [[ ! -s $tarball ]]; then
         mkdir -p "$cache"
         rm -rf "$tarball.tmp"
         step "making a Debian 12 root (mmdebstrap, once; kept in $cache)"
